@@ -1,0 +1,175 @@
+/*
+ * pgs_db — see pgs_db.h.
+ */
+#include "pgs_db.h"
+#include "pgs_log.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define S_CACHE_MAX 128
+
+struct pgs_db {
+    sqlite3 *handle;
+    struct {
+        const char *sql;
+        sqlite3_stmt *stmt;
+    } cache[S_CACHE_MAX];
+    int ncache;
+};
+
+int
+pgs_db_exec(pgs_db_t *db, const char *sql)
+{
+    char *err = NULL;
+    if (sqlite3_exec(db->handle, sql, NULL, NULL, &err) != SQLITE_OK) {
+        pgs_error("sqlite: %s", err ? err : sqlite3_errmsg(db->handle));
+        sqlite3_free(err);
+        return -1;
+    }
+    return 0;
+}
+
+static int
+s_user_version(pgs_db_t *db)
+{
+    sqlite3_stmt *st = NULL;
+    int v = -1;
+    if (sqlite3_prepare_v2(db->handle, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        v = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    return v;
+}
+
+pgs_db_t *
+pgs_db_open(const char *path, const char *const *migrations, int nmigrations, int synchronous_full)
+{
+    pgs_db_t *db = calloc(1, sizeof *db);
+    if (!db)
+        return NULL;
+    if (sqlite3_open_v2(path, &db->handle,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                        NULL) != SQLITE_OK) {
+        pgs_error("cannot open %s: %s", path,
+                  db->handle ? sqlite3_errmsg(db->handle) : "out of memory");
+        pgs_db_destroy(&db);
+        return NULL;
+    }
+    /* A short busy timeout: the worker loop must keep heartbeating. */
+    sqlite3_busy_timeout(db->handle, 300);
+    if (pgs_db_exec(db, "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON;") < 0 ||
+        pgs_db_exec(db, synchronous_full ? "PRAGMA synchronous=FULL;"
+                                         : "PRAGMA synchronous=NORMAL;") < 0) {
+        pgs_db_destroy(&db);
+        return NULL;
+    }
+    for (int tries = 0;; tries++) {
+        if (pgs_db_begin(db) == 0)
+            break;
+        if (tries > 50) {
+            pgs_db_destroy(&db);
+            return NULL;
+        }
+    }
+    int version = s_user_version(db);
+    for (int i = version; i >= 0 && i < nmigrations; i++) {
+        char pragma[64];
+        snprintf(pragma, sizeof pragma, "PRAGMA user_version=%d;", i + 1);
+        if (pgs_db_exec(db, migrations[i]) < 0 || pgs_db_exec(db, pragma) < 0) {
+            pgs_error("migration %d of %s failed", i + 1, path);
+            pgs_db_rollback(db);
+            pgs_db_destroy(&db);
+            return NULL;
+        }
+    }
+    if (version < 0 || pgs_db_commit(db) < 0) {
+        pgs_db_rollback(db);
+        pgs_db_destroy(&db);
+        return NULL;
+    }
+    return db;
+}
+
+void
+pgs_db_destroy(pgs_db_t **dbp)
+{
+    if (!dbp || !*dbp)
+        return;
+    pgs_db_t *db = *dbp;
+    for (int i = 0; i < db->ncache; i++)
+        sqlite3_finalize(db->cache[i].stmt);
+    sqlite3_close(db->handle);
+    free(db);
+    *dbp = NULL;
+}
+
+sqlite3 *
+pgs_db_handle(pgs_db_t *db)
+{
+    return db->handle;
+}
+
+sqlite3_stmt *
+pgs_db_stmt(pgs_db_t *db, const char *sql)
+{
+    for (int i = 0; i < db->ncache; i++) {
+        if (db->cache[i].sql == sql) {
+            sqlite3_reset(db->cache[i].stmt);
+            sqlite3_clear_bindings(db->cache[i].stmt);
+            return db->cache[i].stmt;
+        }
+    }
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v3(db->handle, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) !=
+        SQLITE_OK) {
+        pgs_error("sqlite prepare: %s", sqlite3_errmsg(db->handle));
+        return NULL;
+    }
+    if (db->ncache < S_CACHE_MAX) {
+        db->cache[db->ncache].sql = sql;
+        db->cache[db->ncache].stmt = st;
+        db->ncache++;
+    } else {
+        pgs_error("sqlite statement cache full; raise S_CACHE_MAX");
+        sqlite3_finalize(st);
+        return NULL;
+    }
+    return st;
+}
+
+int
+pgs_db_begin(pgs_db_t *db)
+{
+    return pgs_db_exec(db, "BEGIN IMMEDIATE");
+}
+
+int
+pgs_db_commit(pgs_db_t *db)
+{
+    return pgs_db_exec(db, "COMMIT");
+}
+
+void
+pgs_db_rollback(pgs_db_t *db)
+{
+    if (!sqlite3_get_autocommit(db->handle))
+        sqlite3_exec(db->handle, "ROLLBACK", NULL, NULL, NULL);
+}
+
+void
+pgs_db_bind_text(sqlite3_stmt *st, int idx, const char *s)
+{
+    if (s)
+        sqlite3_bind_text(st, idx, s, -1, SQLITE_TRANSIENT);
+    else
+        sqlite3_bind_null(st, idx);
+}
+
+const char *
+pgs_db_col_text(sqlite3_stmt *st, int i)
+{
+    const unsigned char *t = sqlite3_column_text(st, i);
+    return t ? (const char *)t : "";
+}

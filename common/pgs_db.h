@@ -1,0 +1,50 @@
+/*
+ * pgs_db — one service's SQLite database: opened in WAL mode with foreign
+ * keys, a short busy timeout, migrations by PRAGMA user_version, and a cache
+ * of prepared statements keyed by their (static) SQL text.
+ *
+ * Every write transaction is BEGIN IMMEDIATE (pgs_db_begin): in WAL mode a
+ * read transaction that upgrades to a write cannot be helped by the busy
+ * timeout. One pgs_db_t per process; never shared across fork().
+ */
+#ifndef PGS_DB_H
+#define PGS_DB_H
+
+#include <sqlite3.h>
+
+typedef struct pgs_db pgs_db_t;
+
+/* Opens (creating) the database at path and applies migrations[i] for every
+ * i >= user_version, each in its own transaction. synchronous_full selects
+ * synchronous=FULL (for databases whose commits acknowledge someone else's
+ * data) over NORMAL. Returns an owned handle or NULL (reason logged). */
+pgs_db_t *pgs_db_open(const char *path, const char *const *migrations, int nmigrations,
+                      int synchronous_full);
+
+/* Finalizes cached statements, closes, sets *db to NULL; no-op on NULL. */
+void pgs_db_destroy(pgs_db_t **db);
+
+/* The raw handle (borrowed), for sqlite3_* calls. */
+sqlite3 *pgs_db_handle(pgs_db_t *db);
+
+/* A prepared statement for sql, reset and with bindings cleared. sql must be
+ * a string with static storage: the cache is keyed by its address. Borrowed:
+ * never finalize it; it stays valid until pgs_db_destroy. NULL on a prepare
+ * error (logged). */
+sqlite3_stmt *pgs_db_stmt(pgs_db_t *db, const char *sql);
+
+/* BEGIN IMMEDIATE / COMMIT / ROLLBACK. 0 or -1 (logged). */
+int pgs_db_begin(pgs_db_t *db);
+int pgs_db_commit(pgs_db_t *db);
+void pgs_db_rollback(pgs_db_t *db);
+
+/* Runs one or more statements without results. 0 or -1 (logged). */
+int pgs_db_exec(pgs_db_t *db, const char *sql);
+
+/* Binds a text value (-1 length = strlen; NULL binds NULL). */
+void pgs_db_bind_text(sqlite3_stmt *st, int idx, const char *s);
+
+/* Column i as text, "" for NULL (borrowed until the next step/reset). */
+const char *pgs_db_col_text(sqlite3_stmt *st, int i);
+
+#endif

@@ -1,0 +1,181 @@
+/*
+ * pgs_json — see pgs_json.h. jansson already rejects invalid UTF-8 and NUL
+ * in strings by default; what it lets through (duplicate keys, a top-level
+ * scalar, trailing garbage) is refused here.
+ */
+#include "pgs_json.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int
+pgs_json_fail(pgs_json_err_t *err, const char *param, const char *fmt, ...)
+{
+    err->code = "invalid_request";
+    snprintf(err->param, sizeof err->param, "%s", param ? param : "");
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err->message, sizeof err->message, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+json_t *
+pgs_json_parse_object(const char *body, size_t len, pgs_json_err_t *err)
+{
+    err->code = "invalid_json";
+    err->param[0] = '\0';
+    if (len == 0) {
+        snprintf(err->message, sizeof err->message, "The request body must be a JSON object.");
+        return NULL;
+    }
+    if (pgs_json_utf8_length(body, len) < 0) {
+        snprintf(err->message, sizeof err->message, "The request body is not valid UTF-8.");
+        return NULL;
+    }
+    json_error_t je;
+    json_t *v = json_loadb(body, len, JSON_REJECT_DUPLICATES, &je);
+    if (!v) {
+        snprintf(err->message, sizeof err->message, "Invalid JSON at line %d column %d: %s",
+                 je.line, je.column, je.text);
+        return NULL;
+    }
+    if (!json_is_object(v)) {
+        json_decref(v);
+        snprintf(err->message, sizeof err->message, "The request body must be a JSON object.");
+        return NULL;
+    }
+    return v;
+}
+
+static const char *
+s_type_name(pgs_json_type_t t)
+{
+    switch (t) {
+    case PGS_JSON_STRING: return "a string";
+    case PGS_JSON_INTEGER: return "an integer";
+    case PGS_JSON_BOOLEAN: return "a boolean";
+    case PGS_JSON_ARRAY: return "an array";
+    case PGS_JSON_OBJECT: return "an object";
+    }
+    return "?";
+}
+
+static int
+s_type_ok(json_t *v, pgs_json_type_t t)
+{
+    switch (t) {
+    case PGS_JSON_STRING: return json_is_string(v);
+    case PGS_JSON_INTEGER: return json_is_integer(v);
+    case PGS_JSON_BOOLEAN: return json_is_boolean(v);
+    case PGS_JSON_ARRAY: return json_is_array(v);
+    case PGS_JSON_OBJECT: return json_is_object(v);
+    }
+    return 0;
+}
+
+int
+pgs_json_check_fields(json_t *obj, const pgs_json_field_t *fields, pgs_json_err_t *err)
+{
+    const char *key;
+    json_t *val;
+    json_object_foreach(obj, key, val) {
+        const pgs_json_field_t *f = fields;
+        while (f->name && strcmp(f->name, key) != 0)
+            f++;
+        if (!f->name)
+            return pgs_json_fail(err, key, "Unknown field '%.64s'.", key);
+        if (json_is_null(val) && !f->required)
+            continue;
+        if (!s_type_ok(val, f->type))
+            return pgs_json_fail(err, key, "'%s' must be %s.", f->name, s_type_name(f->type));
+    }
+    for (const pgs_json_field_t *f = fields; f->name; f++) {
+        json_t *v = json_object_get(obj, f->name);
+        if (f->required && (!v || json_is_null(v)))
+            return pgs_json_fail(err, f->name, "'%s' is required.", f->name);
+    }
+    return 0;
+}
+
+long
+pgs_json_utf8_length(const char *str, size_t len)
+{
+    const unsigned char *s = (const unsigned char *)str;
+    long count = 0;
+    size_t i = 0;
+    while (i < len) {
+        unsigned c = s[i];
+        size_t n;
+        unsigned cp;
+        if (c == 0)
+            return -1;
+        if (c < 0x80) {
+            i++;
+            count++;
+            continue;
+        } else if ((c & 0xE0) == 0xC0) {
+            n = 1;
+            cp = c & 0x1F;
+        } else if ((c & 0xF0) == 0xE0) {
+            n = 2;
+            cp = c & 0x0F;
+        } else if ((c & 0xF8) == 0xF0) {
+            n = 3;
+            cp = c & 0x07;
+        } else {
+            return -1;
+        }
+        for (size_t k = 1; k <= n; k++) {
+            if (i + k >= len || (s[i + k] & 0xC0) != 0x80)
+                return -1;
+            cp = (cp << 6) | (s[i + k] & 0x3F);
+        }
+        if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
+            cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+            return -1;
+        i += n + 1;
+        count++;
+    }
+    return count;
+}
+
+int
+pgs_json_has_control(const char *str)
+{
+    const unsigned char *s = (const unsigned char *)str;
+    for (; *s; s++) {
+        if (*s < 0x20 || *s == 0x7F)
+            return 1;
+        /* C1 controls U+0080..U+009F are encoded C2 80..C2 9F. */
+        if (*s == 0xC2 && s[1] >= 0x80 && s[1] <= 0x9F)
+            return 1;
+    }
+    return 0;
+}
+
+char *
+pgs_json_error_body(const char *code, const char *message, const char *request_id,
+                    const char *param, json_t *extra)
+{
+    json_t *e = json_object();
+    json_object_set_new(e, "code", json_string(code));
+    json_object_set_new(e, "message", json_string(message ? message : ""));
+    json_object_set_new(e, "request_id", json_string(request_id ? request_id : ""));
+    if (param && *param)
+        json_object_set_new(e, "param", json_string(param));
+    if (extra)
+        json_object_update(e, extra);
+    json_t *root = json_pack("{s:o}", "error", e);
+    char *out = pgs_json_dump(root);
+    json_decref(root);
+    return out;
+}
+
+char *
+pgs_json_dump(const json_t *v)
+{
+    return json_dumps(v, JSON_COMPACT);
+}

@@ -1,0 +1,65 @@
+/*
+ * pgs_json — strict JSON input on top of jansson, and the error body.
+ *
+ * Request bodies are checked the same way everywhere: valid UTF-8, a JSON
+ * object, no unknown fields, every field of the declared type ("30" is not a
+ * number, 1 is not a boolean). Failures are described by a pgs_json_err_t
+ * that maps straight to the SPEC's error object (code, message, param).
+ */
+#ifndef PGS_JSON_H
+#define PGS_JSON_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+typedef struct {
+    const char *code; /* "invalid_json" or "invalid_request" */
+    char message[256];
+    char param[64]; /* "" when no single field is at fault */
+} pgs_json_err_t;
+
+typedef enum {
+    PGS_JSON_STRING = 1,
+    PGS_JSON_INTEGER,
+    PGS_JSON_BOOLEAN,
+    PGS_JSON_ARRAY,
+    PGS_JSON_OBJECT,
+} pgs_json_type_t;
+
+typedef struct {
+    const char *name;
+    pgs_json_type_t type;
+    int required;
+} pgs_json_field_t;
+
+/* Parses body (len bytes) as one JSON object. An empty body is refused.
+ * Returns an owned object or NULL with err filled ("invalid_json"). */
+json_t *pgs_json_parse_object(const char *body, size_t len, pgs_json_err_t *err);
+
+/* Checks obj against fields (terminated by a {NULL} entry): no unknown
+ * field, every present field of its type (null counts as absent for
+ * optional fields), every required field present. Returns 0, or -1 with err
+ * filled ("invalid_request", param = the field). */
+int pgs_json_check_fields(json_t *obj, const pgs_json_field_t *fields, pgs_json_err_t *err);
+
+/* Fills err with an invalid_request for one field. Returns -1. */
+int pgs_json_fail(pgs_json_err_t *err, const char *param, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Number of Unicode code points in valid UTF-8 s (len bytes), or -1 when s
+ * is not valid UTF-8 (overlongs, surrogates and NUL are invalid). */
+long pgs_json_utf8_length(const char *s, size_t len);
+
+/* 1 when s has a control character (C0, DEL or C1), else 0. s is valid UTF-8. */
+int pgs_json_has_control(const char *s);
+
+/* Builds {"error":{"code","message","request_id"[,"param"][, extra…]}} as
+ * an owned JSON text. extra may be NULL; its members are merged into the
+ * error object. */
+char *pgs_json_error_body(const char *code, const char *message, const char *request_id,
+                          const char *param, json_t *extra);
+
+/* Dumps compactly (owned text, NULL on failure). */
+char *pgs_json_dump(const json_t *v);
+
+#endif

@@ -1,0 +1,101 @@
+/*
+ * pgs_worker — the one skeleton every worker process runs on (Postfix's
+ * single_server is the model). A service's main.c declares its routes and
+ * hooks in a pgs_service_t and calls pgs_worker_main; the skeleton owns
+ * argv, config, logging, signals, the ZeroMQ connections to every configured
+ * edge, READY/HEARTBEAT, dispatch, internal calls and graceful shutdown.
+ *
+ * Command line: pegasus-<name> [-c CONFIG] [-i INSTANCE] [-n]
+ *   -c  the config file (default config/pegasus.conf, or $PEGASUS_CONFIG)
+ *   -i  this process's instance name, shown in logs and READY (default 0)
+ *   -n  check the config and exit (0 when it is valid)
+ * PEGASUS_HOME names the data directory (default ./var).
+ *
+ * Config ([service.<name>]): capacity (requests in flight at once, 1..1024,
+ * default 8). [broker] endpoints: comma-separated edge endpoints (default
+ * ipc://$PEGASUS_HOME/broker.sock). [log] level.
+ *
+ * Handlers run one at a time on the worker's loop; they must not block for
+ * long (the loop heartbeats between requests, and a handler past a second
+ * delays heartbeats). SIGTERM: the worker tells each edge it is leaving,
+ * finishes what it already received, then exits 0.
+ */
+#ifndef PGS_WORKER_H
+#define PGS_WORKER_H
+
+#include "pgs_config.h"
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct pgs_worker pgs_worker_t;
+
+/* One request, all borrowed for the duration of the handler. */
+typedef struct {
+    uint64_t id;
+    const char *route;
+    json_t *ctx;    /* the edge's context object (see pgs_proto.h) */
+    json_t *params; /* path parameters, query and selected headers */
+    const char *body;
+    size_t body_len;
+    const char *request_id; /* ctx.request_id, or "" */
+} pgs_req_t;
+
+/* A reply being built. Headers and body are owned by the reply. */
+typedef struct {
+    int status;
+    json_t *headers; /* object: header name → string value */
+    char *body;
+    size_t body_len;
+} pgs_res_t;
+
+typedef void (*pgs_handler_fn)(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res);
+
+typedef struct {
+    const char *route; /* e.g. "token.get" */
+    pgs_handler_fn fn;
+} pgs_route_t;
+
+typedef struct {
+    const char *name;          /* "auth": config section service.auth */
+    const pgs_route_t *routes; /* terminated by {NULL, NULL} */
+    int (*init)(pgs_worker_t *w);  /* after config and logging; 0 or -1 */
+    void (*tick)(pgs_worker_t *w); /* about every 250 ms, between requests */
+    void (*fini)(pgs_worker_t *w);
+} pgs_service_t;
+
+/* Runs the worker until SIGTERM/SIGINT. Returns the process exit code. */
+int pgs_worker_main(const pgs_service_t *svc, int argc, char **argv);
+
+/* Borrowed accessors. */
+const pgs_config_t *pgs_worker_config(const pgs_worker_t *w);
+const char *pgs_worker_home(const pgs_worker_t *w);
+const char *pgs_worker_instance(const pgs_worker_t *w);
+void *pgs_worker_state(const pgs_worker_t *w);
+void pgs_worker_set_state(pgs_worker_t *w, void *state);
+
+/* Calls another service through the broker and waits up to timeout_ms for
+ * its reply, serving nothing else meanwhile (requests that arrive are kept
+ * and handled afterwards). ctx and params may be NULL. On return, out holds
+ * the reply (release with pgs_res_clear). Returns 0 when a reply came, -1 on
+ * timeout or when no edge is connected (out is then a 503). */
+int pgs_worker_call(pgs_worker_t *w, const char *service, const char *route, json_t *ctx,
+                    json_t *params, const char *body, size_t body_len, int timeout_ms,
+                    pgs_res_t *out);
+
+/* Reply builders. Each replaces what the reply held before. */
+void pgs_res_json(pgs_res_t *res, int status, json_t *body /* stolen */);
+void pgs_res_error(pgs_res_t *res, const pgs_req_t *req, int status, const char *code,
+                   const char *message, const char *param);
+void pgs_res_empty(pgs_res_t *res, int status);
+/* Adds or replaces one header. */
+void pgs_res_header(pgs_res_t *res, const char *name, const char *value);
+/* Frees what the reply holds and zeroes it. */
+void pgs_res_clear(pgs_res_t *res);
+
+/* Helpers for handlers: a string from the context or params, or NULL. */
+const char *pgs_req_ctx(const pgs_req_t *req, const char *key);
+const char *pgs_req_param(const pgs_req_t *req, const char *key);
+
+#endif

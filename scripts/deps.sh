@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# deps.sh — install every Debian package Pegasus needs to build, run and test.
+# Idempotent and quiet when nothing is missing. Leaves an existing node/npm alone
+# (Debian's npm conflicts with other Node.js builds).
+set -euo pipefail
+
+PKGS=(
+  build-essential pkg-config ca-certificates curl procps
+  libmicrohttpd-dev libzmq3-dev libhiredis-dev libsqlite3-dev libsodium-dev
+  libjansson-dev uthash-dev libcmocka-dev zlib1g-dev
+  redis-server
+  python3 python3-pytest python3-requests
+)
+if [ "${PEGASUS_DEPS_BENCH:-0}" = 1 ]; then
+  PKGS+=(nginx-light wrk)
+fi
+
+missing=()
+for p in "${PKGS[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+    missing+=("$p")
+  fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "deps.sh: missing packages: ${missing[*]} (run as root to install them)" >&2
+  exit 1
+fi
+echo "deps.sh: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq >/dev/null
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# Debian starts a system redis-server on install; Pegasus runs its own.
+if command -v systemctl >/dev/null 2>&1; then systemctl disable --now redis-server >/dev/null 2>&1 || true; fi
+pkill -x redis-server >/dev/null 2>&1 || true
+exit 0
