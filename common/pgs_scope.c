@@ -91,8 +91,12 @@ pgs_scope_format(pgs_scope_mask_t mask, char *buf, size_t len)
             continue;
         int w = snprintf(buf + n, len > n ? len - n : 0, "%s%s", n ? " " : "",
                          pgs_scope_table[i].id);
-        if (w < 0 || n + (size_t)w >= len)
+        if (w < 0 || n + (size_t)w >= len) {
+            /* snprintf left part of an id behind: cut back to whole ids. */
+            if (len)
+                buf[n] = '\0';
             return n;
+        }
         n += (size_t)w;
     }
     return n;
