@@ -1,0 +1,651 @@
+/*
+ * Unit tests of common/pgs_proto: encode/decode of every command, rejection
+ * of malformed messages, and a real exchange over ZeroMQ inproc sockets.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "pgs_proto.h"
+#include "pgs_test.h"
+
+#include <errno.h>
+
+#define SCRATCH_LEN (PGS_PROTO_MAX_JSON * 3 + 4 * PGS_PROTO_MAX_NAME)
+
+static char *s_scratch;
+
+static int
+s_setup(void **state)
+{
+    (void)state;
+    s_scratch = malloc(SCRATCH_LEN);
+    return s_scratch ? 0 : -1;
+}
+
+static int
+s_teardown(void **state)
+{
+    (void)state;
+    free(s_scratch);
+    s_scratch = NULL;
+    return 0;
+}
+
+/* Compares a text field: both NULL, or equal strings. */
+static void
+s_expect_text(const char *what, const char *got, const char *want)
+{
+    if (!want) {
+        if (got)
+            fail_msg("%s: got \"%s\", want NULL", what, got);
+        return;
+    }
+    PGS_EXPECT_STR(what, got, want);
+}
+
+static void
+s_expect_body(const char *what, const void *got, size_t got_len, const void *want,
+              size_t want_len)
+{
+    PGS_EXPECT_INT(what, got_len, want_len);
+    if (want_len && (!got || memcmp(got, want, want_len) != 0))
+        fail_msg("%s: body bytes differ", what);
+}
+
+static const char s_bin_body[] = {'a', '\0', 'b', '\xff', '\n', '\0'};
+
+static void
+test_round_trip(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *name;
+        pgs_proto_msg_t msg;
+        int nframes;
+    } cases[] = {
+        {"READY", {.cmd = PGS_PROTO_READY, .service = "auth", .instance = "3", .capacity = 8}, 5},
+        {"READY max capacity",
+         {.cmd = PGS_PROTO_READY, .service = "auth", .instance = "", .capacity = 1024},
+         5},
+        {"HEARTBEAT", {.cmd = PGS_PROTO_HEARTBEAT}, 2},
+        {"REQUEST",
+         {.cmd = PGS_PROTO_REQUEST,
+          .id = 42,
+          .service = "auth",
+          .route = "token.get",
+          .context = "{\"request_id\":\"r1\"}",
+          .params = "{\"method\":\"GET\"}",
+          .body = "{\"x\":1}",
+          .body_len = 7},
+         8},
+        {"REQUEST binary body, max id",
+         {.cmd = PGS_PROTO_REQUEST,
+          .id = UINT64_MAX,
+          .service = "s",
+          .route = "r",
+          .context = "{}",
+          .params = "{}",
+          .body = s_bin_body,
+          .body_len = sizeof s_bin_body},
+         8},
+        {"REPLY",
+         {.cmd = PGS_PROTO_REPLY,
+          .id = 7,
+          .status = 201,
+          .headers = "{\"content-type\":\"application/json\"}",
+          .body = "{}",
+          .body_len = 2},
+         6},
+        {"REPLY 100 empty body", {.cmd = PGS_PROTO_REPLY, .id = 0, .status = 100, .headers = "{}"},
+         6},
+        {"REPLY 599", {.cmd = PGS_PROTO_REPLY, .id = 1, .status = 599, .headers = "{}"}, 6},
+        {"CHUNK",
+         {.cmd = PGS_PROTO_CHUNK, .id = 9, .body = s_bin_body, .body_len = sizeof s_bin_body},
+         4},
+        {"CHUNK empty", {.cmd = PGS_PROTO_CHUNK, .id = 10}, 4},
+        {"END", {.cmd = PGS_PROTO_END, .id = 12345678901234ULL}, 3},
+        {"DISCONNECT", {.cmd = PGS_PROTO_DISCONNECT}, 2},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const pgs_proto_msg_t *m = &cases[i].msg;
+        pgs_proto_frame_t frames[PGS_PROTO_MAX_FRAMES];
+        char numbuf[64], what[96];
+        int n = pgs_proto_encode(m, numbuf, frames);
+        snprintf(what, sizeof what, "%s: encode frame count", cases[i].name);
+        PGS_EXPECT_INT(what, n, cases[i].nframes);
+        snprintf(what, sizeof what, "%s: frame 0", cases[i].name);
+        PGS_EXPECT_INT(what, frames[0].len == 4 && memcmp(frames[0].data, "PGS1", 4) == 0, 1);
+        snprintf(what, sizeof what, "%s: command byte", cases[i].name);
+        PGS_EXPECT_INT(what, frames[1].len == 1 ? *(const unsigned char *)frames[1].data : -1,
+                       m->cmd);
+
+        pgs_proto_msg_t d;
+        snprintf(what, sizeof what, "%s: decode", cases[i].name);
+        PGS_EXPECT_INT(what, pgs_proto_decode(frames, (size_t)n, s_scratch, SCRATCH_LEN, &d), 0);
+        snprintf(what, sizeof what, "%s: cmd", cases[i].name);
+        PGS_EXPECT_INT(what, d.cmd, m->cmd);
+        const char *nm = cases[i].name;
+        switch (m->cmd) {
+        case PGS_PROTO_READY:
+            snprintf(what, sizeof what, "%s: service", nm);
+            s_expect_text(what, d.service, m->service);
+            snprintf(what, sizeof what, "%s: instance", nm);
+            s_expect_text(what, d.instance, m->instance);
+            snprintf(what, sizeof what, "%s: capacity", nm);
+            PGS_EXPECT_INT(what, d.capacity, m->capacity);
+            break;
+        case PGS_PROTO_REQUEST:
+            snprintf(what, sizeof what, "%s: id", nm);
+            if (d.id != m->id)
+                fail_msg("%s: got %llu, want %llu", what, (unsigned long long)d.id,
+                         (unsigned long long)m->id);
+            snprintf(what, sizeof what, "%s: service", nm);
+            s_expect_text(what, d.service, m->service);
+            snprintf(what, sizeof what, "%s: route", nm);
+            s_expect_text(what, d.route, m->route);
+            snprintf(what, sizeof what, "%s: context", nm);
+            s_expect_text(what, d.context, m->context);
+            snprintf(what, sizeof what, "%s: params", nm);
+            s_expect_text(what, d.params, m->params);
+            snprintf(what, sizeof what, "%s: body", nm);
+            s_expect_body(what, d.body, d.body_len, m->body, m->body_len);
+            break;
+        case PGS_PROTO_REPLY:
+            snprintf(what, sizeof what, "%s: id", nm);
+            PGS_EXPECT_INT(what, d.id, m->id);
+            snprintf(what, sizeof what, "%s: status", nm);
+            PGS_EXPECT_INT(what, d.status, m->status);
+            snprintf(what, sizeof what, "%s: headers", nm);
+            s_expect_text(what, d.headers, m->headers);
+            snprintf(what, sizeof what, "%s: body", nm);
+            s_expect_body(what, d.body, d.body_len, m->body, m->body_len);
+            break;
+        case PGS_PROTO_CHUNK:
+            snprintf(what, sizeof what, "%s: id", nm);
+            PGS_EXPECT_INT(what, d.id, m->id);
+            snprintf(what, sizeof what, "%s: bytes", nm);
+            s_expect_body(what, d.body, d.body_len, m->body, m->body_len);
+            break;
+        case PGS_PROTO_END:
+            snprintf(what, sizeof what, "%s: id", nm);
+            PGS_EXPECT_INT(what, d.id, m->id);
+            break;
+        default:
+            snprintf(what, sizeof what, "%s: no fields", nm);
+            PGS_EXPECT_INT(what, d.service == NULL && d.body == NULL && d.id == 0, 1);
+            break;
+        }
+    }
+
+    /* Missing JSON texts are sent as "{}". */
+    pgs_proto_msg_t m = {.cmd = PGS_PROTO_REQUEST, .id = 1, .service = "a", .route = "b"};
+    pgs_proto_frame_t frames[PGS_PROTO_MAX_FRAMES];
+    char numbuf[64];
+    int n = pgs_proto_encode(&m, numbuf, frames);
+    pgs_proto_msg_t d;
+    PGS_EXPECT_INT("decode(REQUEST without JSON)",
+                   pgs_proto_decode(frames, (size_t)n, s_scratch, SCRATCH_LEN, &d), 0);
+    PGS_EXPECT_STR("REQUEST without context", d.context, "{}");
+    PGS_EXPECT_STR("REQUEST without params", d.params, "{}");
+    PGS_EXPECT_INT("REQUEST without body", d.body_len, 0);
+    pgs_proto_msg_t r = {.cmd = PGS_PROTO_REPLY, .id = 1, .status = 204};
+    n = pgs_proto_encode(&r, numbuf, frames);
+    PGS_EXPECT_INT("decode(REPLY without headers)",
+                   pgs_proto_decode(frames, (size_t)n, s_scratch, SCRATCH_LEN, &d), 0);
+    PGS_EXPECT_STR("REPLY without headers", d.headers, "{}");
+
+    /* Unknown commands cannot be encoded. */
+    static const int bad_cmds[] = {0, 8, 255};
+    for (size_t i = 0; i < sizeof bad_cmds / sizeof bad_cmds[0]; i++) {
+        pgs_proto_msg_t b = {.cmd = (pgs_proto_cmd_t)bad_cmds[i]};
+        char what[64];
+        snprintf(what, sizeof what, "encode(command %d)", bad_cmds[i]);
+        PGS_EXPECT_INT(what, pgs_proto_encode(&b, numbuf, frames), -1);
+    }
+    PGS_EXPECT_STR("cmd_name(READY)", pgs_proto_cmd_name(PGS_PROTO_READY), "READY");
+    PGS_EXPECT_STR("cmd_name(DISCONNECT)", pgs_proto_cmd_name(PGS_PROTO_DISCONNECT), "DISCONNECT");
+    PGS_EXPECT_STR("cmd_name(0)", pgs_proto_cmd_name(0), "?");
+    PGS_EXPECT_STR("cmd_name(8)", pgs_proto_cmd_name(8), "?");
+    PGS_EXPECT_STR("cmd_name(-1)", pgs_proto_cmd_name(-1), "?");
+}
+
+/* A frame in a table: text (len -1 = strlen) or explicit bytes. */
+typedef struct {
+    const char *data;
+    int len;
+} s_frame_t;
+
+#define F(s) {(s), -1}
+#define FB(s, n) {(s), (n)}
+
+typedef struct {
+    const char *name;
+    int rc;
+    int n;
+    s_frame_t f[11];
+} s_case_t;
+
+static char s_name64[PGS_PROTO_MAX_NAME + 1];
+static char s_name65[PGS_PROTO_MAX_NAME + 2];
+
+static void
+s_run_cases(const s_case_t *cases, size_t count)
+{
+    for (size_t i = 0; i < count; i++) {
+        pgs_proto_frame_t frames[11];
+        for (int k = 0; k < cases[i].n; k++) {
+            frames[k].data = cases[i].f[k].data;
+            frames[k].len = cases[i].f[k].len < 0 ? strlen(cases[i].f[k].data)
+                                                  : (size_t)cases[i].f[k].len;
+        }
+        pgs_proto_msg_t d;
+        char what[128];
+        snprintf(what, sizeof what, "decode(%s)", cases[i].name);
+        PGS_EXPECT_INT(what,
+                       pgs_proto_decode(frames, (size_t)cases[i].n, s_scratch, SCRATCH_LEN, &d),
+                       cases[i].rc);
+    }
+}
+
+static void
+test_decode_table(void **state)
+{
+    (void)state;
+    memset(s_name64, 'n', PGS_PROTO_MAX_NAME);
+    memset(s_name65, 'n', PGS_PROTO_MAX_NAME + 1);
+    const s_case_t cases[] = {
+        /* Version and command frames. */
+        {"HEARTBEAT ok", 0, 2, {F("PGS1"), F("\x02")}},
+        {"version PGS2", -1, 2, {F("PGS2"), F("\x02")}},
+        {"version pgs1", -1, 2, {F("pgs1"), F("\x02")}},
+        {"version PGS", -1, 2, {F("PGS"), F("\x02")}},
+        {"version PGS1x", -1, 2, {F("PGS1x"), F("\x02")}},
+        {"empty version", -1, 2, {F(""), F("\x02")}},
+        {"command 0", -1, 2, {F("PGS1"), FB("\0", 1)}},
+        {"command 8", -1, 2, {F("PGS1"), F("\x08")}},
+        {"command 255", -1, 2, {F("PGS1"), F("\xff")}},
+        {"command '2' as text", -1, 2, {F("PGS1"), F("2")}},
+        {"command frame empty", -1, 2, {F("PGS1"), F("")}},
+        {"command frame 2 bytes", -1, 2, {F("PGS1"), F("\x02\x02")}},
+        {"command frame 2 bytes (valid first)", -1, 3, {F("PGS1"), FB("\x06\0", 2), F("1")}},
+        {"no frames", -1, 0, {{NULL, 0}}},
+        {"version only", -1, 1, {F("PGS1")}},
+        /* Frame counts. */
+        {"HEARTBEAT extra frame", -1, 3, {F("PGS1"), F("\x02"), F("")}},
+        {"DISCONNECT ok", 0, 2, {F("PGS1"), F("\x07")}},
+        {"DISCONNECT extra frame", -1, 3, {F("PGS1"), F("\x07"), F("x")}},
+        {"READY ok", 0, 5, {F("PGS1"), F("\x01"), F("auth"), F("0"), F("8")}},
+        {"READY too few", -1, 4, {F("PGS1"), F("\x01"), F("auth"), F("0")}},
+        {"READY too many", -1, 6, {F("PGS1"), F("\x01"), F("auth"), F("0"), F("8"), F("")}},
+        {"REQUEST ok",
+         0,
+         8,
+         {F("PGS1"), F("\x03"), F("1"), F("auth"), F("me.get"), F("{}"), F("{}"), F("")}},
+        {"REQUEST too few",
+         -1,
+         7,
+         {F("PGS1"), F("\x03"), F("1"), F("auth"), F("me.get"), F("{}"), F("{}")}},
+        {"REQUEST too many",
+         -1,
+         9,
+         {F("PGS1"), F("\x03"), F("1"), F("auth"), F("me.get"), F("{}"), F("{}"), F(""), F("")}},
+        {"REQUEST with 11 frames",
+         -1,
+         11,
+         {F("PGS1"), F("\x03"), F("1"), F("a"), F("b"), F("{}"), F("{}"), F(""), F(""), F(""),
+          F("")}},
+        {"REPLY ok", 0, 6, {F("PGS1"), F("\x04"), F("1"), F("200"), F("{}"), F("")}},
+        {"REPLY too few", -1, 5, {F("PGS1"), F("\x04"), F("1"), F("200"), F("{}")}},
+        {"CHUNK ok", 0, 4, {F("PGS1"), F("\x05"), F("1"), F("abc")}},
+        {"CHUNK too few", -1, 3, {F("PGS1"), F("\x05"), F("1")}},
+        {"END ok", 0, 3, {F("PGS1"), F("\x06"), F("1")}},
+        {"END too few", -1, 2, {F("PGS1"), F("\x06")}},
+        {"END too many", -1, 4, {F("PGS1"), F("\x06"), F("1"), F("")}},
+        /* Ids. */
+        {"id 0", 0, 3, {F("PGS1"), F("\x06"), F("0")}},
+        {"id leading zeros", 0, 3, {F("PGS1"), F("\x06"), F("0007")}},
+        {"id UINT64_MAX", 0, 3, {F("PGS1"), F("\x06"), F("18446744073709551615")}},
+        {"id UINT64_MAX+1", -1, 3, {F("PGS1"), F("\x06"), F("18446744073709551616")}},
+        {"id 20 nines", -1, 3, {F("PGS1"), F("\x06"), F("99999999999999999999")}},
+        {"id 21 digits", -1, 3, {F("PGS1"), F("\x06"), F("000000000000000000001")}},
+        {"id empty", -1, 3, {F("PGS1"), F("\x06"), F("")}},
+        {"id 12a", -1, 3, {F("PGS1"), F("\x06"), F("12a")}},
+        {"id -1", -1, 3, {F("PGS1"), F("\x06"), F("-1")}},
+        {"id +1", -1, 3, {F("PGS1"), F("\x06"), F("+1")}},
+        {"id ' 1'", -1, 3, {F("PGS1"), F("\x06"), F(" 1")}},
+        {"id '1 '", -1, 3, {F("PGS1"), F("\x06"), F("1 ")}},
+        {"id 0x10", -1, 3, {F("PGS1"), F("\x06"), F("0x10")}},
+        {"id with NUL", -1, 3, {F("PGS1"), F("\x06"), FB("1\0", 2)}},
+        {"REQUEST id abc",
+         -1,
+         8,
+         {F("PGS1"), F("\x03"), F("abc"), F("auth"), F("me.get"), F("{}"), F("{}"), F("")}},
+        {"REPLY id overflow",
+         -1,
+         6,
+         {F("PGS1"), F("\x04"), F("18446744073709551616"), F("200"), F("{}"), F("")}},
+        {"CHUNK id x", -1, 4, {F("PGS1"), F("\x05"), F("x"), F("abc")}},
+        /* Status. */
+        {"status 100", 0, 6, {F("PGS1"), F("\x04"), F("1"), F("100"), F("{}"), F("")}},
+        {"status 599", 0, 6, {F("PGS1"), F("\x04"), F("1"), F("599"), F("{}"), F("")}},
+        {"status 99", -1, 6, {F("PGS1"), F("\x04"), F("1"), F("99"), F("{}"), F("")}},
+        {"status 600", -1, 6, {F("PGS1"), F("\x04"), F("1"), F("600"), F("{}"), F("")}},
+        {"status 0", -1, 6, {F("PGS1"), F("\x04"), F("1"), F("0"), F("{}"), F("")}},
+        {"status 1000", -1, 6, {F("PGS1"), F("\x04"), F("1"), F("1000"), F("{}"), F("")}},
+        {"status huge",
+         -1,
+         6,
+         {F("PGS1"), F("\x04"), F("1"), F("18446744073709551815"), F("{}"), F("")}},
+        {"status empty", -1, 6, {F("PGS1"), F("\x04"), F("1"), F(""), F("{}"), F("")}},
+        {"status 2OO", -1, 6, {F("PGS1"), F("\x04"), F("1"), F("2OO"), F("{}"), F("")}},
+        {"status -200", -1, 6, {F("PGS1"), F("\x04"), F("1"), F("-200"), F("{}"), F("")}},
+        /* Capacity. */
+        {"capacity 1", 0, 5, {F("PGS1"), F("\x01"), F("auth"), F("0"), F("1")}},
+        {"capacity 1024", 0, 5, {F("PGS1"), F("\x01"), F("auth"), F("0"), F("1024")}},
+        {"capacity 0", -1, 5, {F("PGS1"), F("\x01"), F("auth"), F("0"), F("0")}},
+        {"capacity 1025", -1, 5, {F("PGS1"), F("\x01"), F("auth"), F("0"), F("1025")}},
+        {"capacity 4294967297",
+         -1,
+         5,
+         {F("PGS1"), F("\x01"), F("auth"), F("0"), F("4294967297")}},
+        {"capacity empty", -1, 5, {F("PGS1"), F("\x01"), F("auth"), F("0"), F("")}},
+        {"capacity eight", -1, 5, {F("PGS1"), F("\x01"), F("auth"), F("0"), F("eight")}},
+        /* Text frames. */
+        {"READY empty service", -1, 5, {F("PGS1"), F("\x01"), F(""), F("0"), F("8")}},
+        {"READY NUL in service", -1, 5, {F("PGS1"), F("\x01"), FB("au\0th", 5), F("0"), F("8")}},
+        {"READY NUL in instance", -1, 5, {F("PGS1"), F("\x01"), F("auth"), FB("0\0", 2), F("8")}},
+        {"READY 64-byte service", 0, 5, {F("PGS1"), F("\x01"), F(s_name64), F("0"), F("8")}},
+        {"READY 65-byte service", -1, 5, {F("PGS1"), F("\x01"), F(s_name65), F("0"), F("8")}},
+        {"READY 65-byte instance", -1, 5, {F("PGS1"), F("\x01"), F("a"), F(s_name65), F("8")}},
+        {"REQUEST NUL in service",
+         -1,
+         8,
+         {F("PGS1"), F("\x03"), F("1"), FB("a\0", 2), F("r"), F("{}"), F("{}"), F("")}},
+        {"REQUEST NUL in route",
+         -1,
+         8,
+         {F("PGS1"), F("\x03"), F("1"), F("a"), FB("\0r", 2), F("{}"), F("{}"), F("")}},
+        {"REQUEST NUL in context",
+         -1,
+         8,
+         {F("PGS1"), F("\x03"), F("1"), F("a"), F("r"), FB("{}\0", 3), F("{}"), F("")}},
+        {"REQUEST NUL in params",
+         -1,
+         8,
+         {F("PGS1"), F("\x03"), F("1"), F("a"), F("r"), F("{}"), FB("{\"a\":\"\0\"}", 9), F("")}},
+        {"REQUEST NUL in body is fine",
+         0,
+         8,
+         {F("PGS1"), F("\x03"), F("1"), F("a"), F("r"), F("{}"), F("{}"), FB("\0\0", 2)}},
+        {"REQUEST empty service",
+         -1,
+         8,
+         {F("PGS1"), F("\x03"), F("1"), F(""), F("r"), F("{}"), F("{}"), F("")}},
+        {"REQUEST empty route",
+         -1,
+         8,
+         {F("PGS1"), F("\x03"), F("1"), F("a"), F(""), F("{}"), F("{}"), F("")}},
+        {"REQUEST empty context and params are text",
+         0,
+         8,
+         {F("PGS1"), F("\x03"), F("1"), F("a"), F("r"), F(""), F(""), F("")}},
+        {"REQUEST 64-byte route",
+         0,
+         8,
+         {F("PGS1"), F("\x03"), F("1"), F(s_name64), F(s_name64), F("{}"), F("{}"), F("")}},
+        {"REQUEST 65-byte service",
+         -1,
+         8,
+         {F("PGS1"), F("\x03"), F("1"), F(s_name65), F("r"), F("{}"), F("{}"), F("")}},
+        {"REQUEST 65-byte route",
+         -1,
+         8,
+         {F("PGS1"), F("\x03"), F("1"), F("a"), F(s_name65), F("{}"), F("{}"), F("")}},
+        {"REPLY NUL in headers",
+         -1,
+         6,
+         {F("PGS1"), F("\x04"), F("1"), F("200"), FB("{\0}", 3), F("")}},
+        {"REPLY NUL in body is fine",
+         0,
+         6,
+         {F("PGS1"), F("\x04"), F("1"), F("200"), F("{}"), FB("\0", 1)}},
+    };
+    s_run_cases(cases, sizeof cases / sizeof cases[0]);
+}
+
+static void
+test_decode_limits(void **state)
+{
+    (void)state;
+    /* JSON frames at and over PGS_PROTO_MAX_JSON. */
+    size_t big = PGS_PROTO_MAX_JSON + 1;
+    char *json = malloc(big);
+    assert_non_null(json);
+    memset(json, ' ', big);
+    pgs_proto_frame_t f[8] = {
+        {"PGS1", 4}, {"\x03", 1}, {"1", 1},  {"a", 1},
+        {"r", 1},    {"{}", 2},   {"{}", 2}, {"", 0},
+    };
+    pgs_proto_msg_t d;
+    static const int which[] = {5, 6};
+    for (size_t i = 0; i < 2; i++) {
+        int k = which[i];
+        char what[64];
+        f[k] = (pgs_proto_frame_t){json, PGS_PROTO_MAX_JSON};
+        snprintf(what, sizeof what, "decode(REQUEST frame %d at max JSON)", k);
+        PGS_EXPECT_INT(what, pgs_proto_decode(f, 8, s_scratch, SCRATCH_LEN, &d), 0);
+        PGS_EXPECT_INT(what, strlen(k == 5 ? d.context : d.params), PGS_PROTO_MAX_JSON);
+        f[k] = (pgs_proto_frame_t){json, big};
+        snprintf(what, sizeof what, "decode(REQUEST frame %d over max JSON)", k);
+        PGS_EXPECT_INT(what, pgs_proto_decode(f, 8, s_scratch, SCRATCH_LEN, &d), -1);
+        f[k] = (pgs_proto_frame_t){"{}", 2};
+    }
+    pgs_proto_frame_t r[6] = {{"PGS1", 4}, {"\x04", 1}, {"1", 1},
+                              {"200", 3},  {json, big}, {"", 0}};
+    PGS_EXPECT_INT("decode(REPLY headers over max JSON)",
+                   pgs_proto_decode(r, 6, s_scratch, SCRATCH_LEN, &d), -1);
+    /* Both JSON frames at the maximum fit the documented scratch size. */
+    f[5] = (pgs_proto_frame_t){json, PGS_PROTO_MAX_JSON};
+    f[6] = (pgs_proto_frame_t){json, PGS_PROTO_MAX_JSON};
+    f[3] = (pgs_proto_frame_t){s_name64, PGS_PROTO_MAX_NAME};
+    f[4] = (pgs_proto_frame_t){s_name64, PGS_PROTO_MAX_NAME};
+    PGS_EXPECT_INT("decode(REQUEST, every text frame at its maximum)",
+                   pgs_proto_decode(f, 8, s_scratch, SCRATCH_LEN, &d), 0);
+    free(json);
+
+    /* Bodies: the length is checked, not the bytes (a fake huge length). */
+    pgs_proto_frame_t c[4] = {{"PGS1", 4}, {"\x05", 1}, {"1", 1}, {"x", PGS_PROTO_MAX_BODY + 1}};
+    PGS_EXPECT_INT("decode(CHUNK over max body)", pgs_proto_decode(c, 4, s_scratch, 64, &d), -1);
+    pgs_proto_frame_t q[8] = {{"PGS1", 4}, {"\x03", 1}, {"1", 1},  {"a", 1},
+                              {"r", 1},    {"{}", 2},   {"{}", 2}, {"x", PGS_PROTO_MAX_BODY + 1}};
+    PGS_EXPECT_INT("decode(REQUEST over max body)", pgs_proto_decode(q, 8, s_scratch, 64, &d), -1);
+    r[4] = (pgs_proto_frame_t){"{}", 2};
+    r[5] = (pgs_proto_frame_t){"x", PGS_PROTO_MAX_BODY + 1};
+    PGS_EXPECT_INT("decode(REPLY over max body)", pgs_proto_decode(r, 6, s_scratch, 64, &d), -1);
+
+    /* A scratch buffer too small is a failure, never an overflow: exactly
+     * the needed size on the heap so AddressSanitizer would see a write past it. */
+    pgs_proto_frame_t ok[8] = {{"PGS1", 4}, {"\x03", 1}, {"1", 1},    {"svc", 3},
+                               {"rt", 2},   {"{}", 2},   {"{\"a\":1}", 7}, {"", 0}};
+    size_t need = 4 + 3 + 3 + 8; /* each text + NUL */
+    for (size_t len = 0; len <= need; len++) {
+        char *small = len ? malloc(len) : NULL;
+        char what[64];
+        snprintf(what, sizeof what, "decode(REQUEST, scratch %zu of %zu bytes)", len, need);
+        PGS_EXPECT_INT(what, pgs_proto_decode(ok, 8, small, len, &d), len == need ? 0 : -1);
+        if (len == need)
+            PGS_EXPECT_STR(what, d.params, "{\"a\":1}");
+        free(small);
+    }
+}
+
+/* Waits up to 2 s for something to read on socket. */
+static void
+s_wait_readable(void *socket)
+{
+    zmq_pollitem_t it = {.socket = socket, .events = ZMQ_POLLIN};
+    if (zmq_poll(&it, 1, 2000) != 1)
+        fail_msg("zmq_poll: got nothing within 2 s, want a message");
+}
+
+static void
+s_send_raw(void *socket, int nparts)
+{
+    for (int i = 0; i < nparts; i++) {
+        char part[16];
+        int len = snprintf(part, sizeof part, "part%d", i);
+        if (zmq_send(socket, part, (size_t)len, i + 1 < nparts ? ZMQ_SNDMORE : 0) != len)
+            fail_msg("zmq_send part %d: %s", i, zmq_strerror(zmq_errno()));
+    }
+}
+
+static void
+test_zmq_round_trip(void **state)
+{
+    (void)state;
+    void *ctx = zmq_ctx_new();
+    assert_non_null(ctx);
+    void *router = zmq_socket(ctx, ZMQ_ROUTER);
+    void *dealer = zmq_socket(ctx, ZMQ_DEALER);
+    assert_non_null(router);
+    assert_non_null(dealer);
+    int one = 1, zero = 0;
+    assert_int_equal(zmq_setsockopt(router, ZMQ_ROUTER_MANDATORY, &one, sizeof one), 0);
+    assert_int_equal(zmq_setsockopt(router, ZMQ_LINGER, &zero, sizeof zero), 0);
+    assert_int_equal(zmq_setsockopt(dealer, ZMQ_LINGER, &zero, sizeof zero), 0);
+    assert_int_equal(zmq_setsockopt(dealer, ZMQ_ROUTING_ID, "worker-1", 8), 0);
+    assert_int_equal(zmq_bind(router, "inproc://pgs-test-proto"), 0);
+    assert_int_equal(zmq_connect(dealer, "inproc://pgs-test-proto"), 0);
+
+    pgs_proto_inbox_t *in = calloc(1, sizeof *in);
+    assert_non_null(in);
+    pgs_proto_msg_t d;
+
+    /* Nothing waiting. */
+    PGS_EXPECT_INT("recv on an empty router", pgs_proto_recv(router, 1, in), 0);
+    PGS_EXPECT_INT("recv on an empty dealer", pgs_proto_recv(dealer, 0, in), 0);
+
+    /* DEALER → ROUTER: READY, with the dealer's identity. */
+    pgs_proto_msg_t ready = {.cmd = PGS_PROTO_READY, .service = "auth", .instance = "2",
+                             .capacity = 8};
+    PGS_EXPECT_INT("send READY", pgs_proto_send(dealer, NULL, 0, &ready), 0);
+    s_wait_readable(router);
+    PGS_EXPECT_INT("recv READY", pgs_proto_recv(router, 1, in), 1);
+    PGS_EXPECT_INT("READY identity length", in->identity_len, 8);
+    PGS_EXPECT_INT("READY identity", memcmp(in->identity, "worker-1", 8), 0);
+    PGS_EXPECT_INT("READY frames (without identity)", in->nframes, 5);
+    PGS_EXPECT_INT("decode READY", pgs_proto_decode(in->frames, in->nframes, s_scratch,
+                                                    SCRATCH_LEN, &d), 0);
+    PGS_EXPECT_INT("READY cmd", d.cmd, PGS_PROTO_READY);
+    PGS_EXPECT_STR("READY service", d.service, "auth");
+    PGS_EXPECT_STR("READY instance", d.instance, "2");
+    PGS_EXPECT_INT("READY capacity", d.capacity, 8);
+    pgs_proto_inbox_close(in);
+    PGS_EXPECT_INT("inbox parts after close", in->nparts, 0);
+    pgs_proto_inbox_close(in); /* a second close is a no-op */
+
+    /* ROUTER → DEALER: REQUEST addressed by identity. */
+    pgs_proto_msg_t req = {.cmd = PGS_PROTO_REQUEST, .id = 77, .service = "auth",
+                           .route = "me.get", .context = "{\"request_id\":\"r\"}",
+                           .params = "{}", .body = s_bin_body, .body_len = sizeof s_bin_body};
+    PGS_EXPECT_INT("send REQUEST to worker-1", pgs_proto_send(router, "worker-1", 8, &req), 0);
+    s_wait_readable(dealer);
+    PGS_EXPECT_INT("recv REQUEST", pgs_proto_recv(dealer, 0, in), 1);
+    PGS_EXPECT_INT("REQUEST identity length on a dealer", in->identity_len, 0);
+    PGS_EXPECT_INT("REQUEST frames", in->nframes, 8);
+    PGS_EXPECT_INT("decode REQUEST", pgs_proto_decode(in->frames, in->nframes, s_scratch,
+                                                      SCRATCH_LEN, &d), 0);
+    PGS_EXPECT_INT("REQUEST id", d.id, 77);
+    PGS_EXPECT_STR("REQUEST route", d.route, "me.get");
+    PGS_EXPECT_STR("REQUEST context", d.context, "{\"request_id\":\"r\"}");
+    s_expect_body("REQUEST body", d.body, d.body_len, s_bin_body, sizeof s_bin_body);
+    pgs_proto_inbox_close(in);
+
+    /* An unknown identity under ROUTER_MANDATORY. */
+    errno = 0;
+    PGS_EXPECT_INT("send to an unknown identity", pgs_proto_send(router, "nobody", 6, &req), -1);
+    PGS_EXPECT_INT("send to an unknown identity errno", errno, EHOSTUNREACH);
+    pgs_proto_msg_t bad = {.cmd = (pgs_proto_cmd_t)9};
+    PGS_EXPECT_INT("send an unknown command", pgs_proto_send(dealer, NULL, 0, &bad), -1);
+    PGS_EXPECT_INT("send an unknown command errno", errno, EINVAL);
+
+    /* Too many parts: rejected, drained, and the next message reads fine. */
+    static const struct {
+        int parts;
+        int rc;
+    } sizes[] = {{8, 1}, {9, -1}, {10, -1}, {40, -1}};
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        char what[64];
+        s_send_raw(dealer, sizes[i].parts);
+        pgs_proto_msg_t hb = {.cmd = PGS_PROTO_HEARTBEAT};
+        PGS_EXPECT_INT("send HEARTBEAT", pgs_proto_send(dealer, NULL, 0, &hb), 0);
+        s_wait_readable(router);
+        /* On the router, identity + parts. */
+        snprintf(what, sizeof what, "router recv of identity + %d parts", sizes[i].parts);
+        PGS_EXPECT_INT(what, pgs_proto_recv(router, 1, in), sizes[i].rc);
+        if (sizes[i].rc == 1) {
+            PGS_EXPECT_INT(what, in->nframes, sizes[i].parts);
+            pgs_proto_inbox_close(in);
+        } else {
+            PGS_EXPECT_INT("parts held after a rejected message", in->nparts, 0);
+        }
+        s_wait_readable(router);
+        snprintf(what, sizeof what, "recv after %d parts", sizes[i].parts);
+        PGS_EXPECT_INT(what, pgs_proto_recv(router, 1, in), 1);
+        PGS_EXPECT_INT(what, pgs_proto_decode(in->frames, in->nframes, s_scratch, SCRATCH_LEN,
+                                              &d), 0);
+        PGS_EXPECT_INT(what, d.cmd, PGS_PROTO_HEARTBEAT);
+        PGS_EXPECT_INT("identity after a drained message", memcmp(in->identity, "worker-1", 8), 0);
+        pgs_proto_inbox_close(in);
+        PGS_EXPECT_INT("router queue empty", pgs_proto_recv(router, 1, in), 0);
+    }
+    /* The same on the dealer side (no identity): 8 parts fit, 9 do not. */
+    static const struct {
+        int parts;
+        int rc;
+    } dsizes[] = {{8, 1}, {9, -1}, {10, -1}, {25, -1}};
+    for (size_t i = 0; i < sizeof dsizes / sizeof dsizes[0]; i++) {
+        char what[64];
+        /* The router prepends the identity frame for routing only. */
+        assert_int_equal(zmq_send(router, "worker-1", 8, ZMQ_SNDMORE), 8);
+        s_send_raw(router, dsizes[i].parts);
+        pgs_proto_msg_t end = {.cmd = PGS_PROTO_END, .id = 5};
+        PGS_EXPECT_INT("send END", pgs_proto_send(router, "worker-1", 8, &end), 0);
+        s_wait_readable(dealer);
+        snprintf(what, sizeof what, "dealer recv of %d parts", dsizes[i].parts);
+        PGS_EXPECT_INT(what, pgs_proto_recv(dealer, 0, in), dsizes[i].rc);
+        if (dsizes[i].rc == 1) {
+            PGS_EXPECT_INT(what, in->nframes, dsizes[i].parts);
+            pgs_proto_inbox_close(in);
+        }
+        s_wait_readable(dealer);
+        snprintf(what, sizeof what, "dealer recv after %d parts", dsizes[i].parts);
+        PGS_EXPECT_INT(what, pgs_proto_recv(dealer, 0, in), 1);
+        PGS_EXPECT_INT(what, pgs_proto_decode(in->frames, in->nframes, s_scratch, SCRATCH_LEN,
+                                              &d), 0);
+        PGS_EXPECT_INT(what, d.cmd, PGS_PROTO_END);
+        PGS_EXPECT_INT(what, d.id, 5);
+        pgs_proto_inbox_close(in);
+    }
+
+    free(in);
+    zmq_close(dealer);
+    zmq_close(router);
+    zmq_ctx_term(ctx);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_round_trip),
+        cmocka_unit_test(test_decode_table),
+        cmocka_unit_test(test_decode_limits),
+        cmocka_unit_test(test_zmq_round_trip),
+    };
+    return cmocka_run_group_tests_name("pgs_proto", tests, s_setup, s_teardown);
+}
