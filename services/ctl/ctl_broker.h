@@ -1,0 +1,41 @@
+/*
+ * ctl_broker — one request to a service through the edge's broker, the
+ * way any worker's internal call goes: a DEALER connected to the broker
+ * endpoint sends a REQUEST (pgs_proto) and waits for the REPLY with the same
+ * id. Every wait has a deadline; nothing here blocks past it.
+ */
+#ifndef CTL_BROKER_H
+#define CTL_BROKER_H
+
+#include "ctl_args.h"
+
+#include <stddef.h>
+
+#define CTL_BROKER_CONNECT_MS 5000 /* "the system is not running" past this */
+#define CTL_BROKER_REPLY_MS 30000
+
+/* A reply: status and body (owned, NUL-terminated; may be empty). */
+typedef struct {
+    int status;
+    char *body;
+    size_t body_len;
+} ctl_reply_t;
+
+/* Sends body (JSON text) to route of service, with the context
+ * {"request_id":"ctl-…","actor":"pegasusctl"} and params {}, and waits for
+ * the reply. The endpoint is the first of [broker] endpoints when a config
+ * was named (-c or PEGASUS_CONFIG) or PEGASUS_BROKER_ENDPOINTS is set, else
+ * ipc://$PEGASUS_HOME/broker.sock. Returns 0 with out filled (free it with
+ * ctl_reply_clear), or -1 with a message in err ("the system is not
+ * running …", a timeout, …). */
+int ctl_broker_call(const ctl_t *c, const char *service, const char *route, const char *body,
+                    ctl_reply_t *out, char *err, size_t errlen);
+
+/* Frees what out holds (wiping the body first) and zeroes it. */
+void ctl_reply_clear(ctl_reply_t *out);
+
+/* The message of an error reply ({"error":{"message"}}), or a generic one
+ * naming the status; written into buf. */
+const char *ctl_reply_error(const ctl_reply_t *r, char *buf, size_t len);
+
+#endif
