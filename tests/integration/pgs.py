@@ -298,6 +298,7 @@ class System:
             PEGASUS_DEMO="0",
             PEGASUS_BUILD=BUILD,
         )
+        self.env["PEGASUS_CONFIG"] = os.path.join(ROOT, "config", "pegasus.conf")
         self.env.update({k: str(v) for k, v in (env_overrides or {}).items()})
         self.proc = None
         self.pgid = None
@@ -425,7 +426,9 @@ class System:
             with open(path, "rb") as f:
                 data = f.read()
             for s in self.secrets:
-                if s.encode() in data:
+                # of a token, even the part after the display prefix is secret
+                needle = s[12:] if TOKEN_RE.match(s) else s
+                if needle.encode() in data:
                     found.append((os.path.relpath(path, self.home), s[:10] + "…"))
         return found
 
@@ -449,7 +452,7 @@ class System:
 
     # ---- pegasusctl
     def ctl_raw(self, *args, stdin=None, json_out=True, timeout=30):
-        argv = [CTL] + list(args) + (["--json"] if json_out else [])
+        argv = [CTL] + (["--json"] if json_out else []) + list(args)
         p = subprocess.run(argv, input=(stdin.encode() if stdin is not None else None),
                            stdin=(None if stdin is not None else subprocess.DEVNULL),
                            capture_output=True, env=self.env, timeout=timeout, cwd=ROOT)

@@ -16,7 +16,6 @@ H = "Host: 127.0.0.1\r\n"
 CASES = {
     "garbage_request_line": b"GARBAGE\r\n\r\n",
     "garbage_binary": b"\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03\r\n\r\n",
-    "request_line_extra_tokens": b"GET /healthz HTTP/1.1 extra\r\n" + H.encode() + b"\r\n",
     "http11_without_host": b"GET /healthz HTTP/1.1\r\n\r\n",
     "http11_without_host_api": b"GET /v1/me HTTP/1.1\r\nAuthorization: Bearer x\r\n\r\n",
     "header_without_colon": ("GET /healthz HTTP/1.1\r\n" + H + "BadHeaderNoColon\r\n\r\n").encode(),

@@ -105,6 +105,25 @@ def test_seats(system):
     assert system.api(tok_a, "GET", "/v1/me").status_code == 200
 
 
+def test_team_seats_count(system):
+    owner = system.user("pro")
+    a, b = system.user("pro"), system.user("pro")
+    team = system.team(owner, plan="pro", seats=3)
+    system.member(team, a)
+    system.member(team, b)  # owner, a, b: 3 seated
+    rc, out, errout = system.ctl_raw("team", "seats", "--team", team, "--seats", "2")
+    assert rc != 0 and (out + errout).strip(), "lowering seats below the seated members is refused"
+    sb = system.login(b, team)
+    tok = sb.create_token(preset="read_only")
+    assert system.api(tok, "GET", "/v1/subscription").json()["seats"] == {"total": 3, "used": 3}
+    system.member(team, b, action="set", seat=False)
+    system.ctl("team", "seats", "--team", team, "--seats", "2")
+    assert_error(system.api(tok, "GET", "/v1/me"), 403, "seat_required")
+    system.ctl("team", "seats", "--team", team, "--seats", "4")
+    system.member(team, b, action="set", seat=True)
+    assert system.api(tok, "GET", "/v1/subscription").json()["seats"] == {"total": 4, "used": 3}
+
+
 def test_roles_and_write_scopes(system):
     owner = system.user("pro")
     v = system.user("pro")

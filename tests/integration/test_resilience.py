@@ -87,8 +87,10 @@ def auth_pids(system):
 def wait_all_auth_new(system, old, n=2):
     def ok():
         procs = system.procs("auth")
-        return len(procs) == n and not ({p["pid"] for p in procs} & old) and all(
-            p["state"] in ("running", "ready", "up") for p in procs)
+        pids = {p["pid"] for p in procs}
+        for pid in pids:
+            os.kill(pid, 0)  # alive
+        return len(procs) == n and not (pids & old)
     poll(ok, timeout=60, interval=0.3, desc="auth workers restarted")
 
 

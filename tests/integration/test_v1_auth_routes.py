@@ -22,7 +22,8 @@ def test_token_get(system, pro):
     assert t["prefix"] == j["secret"][:12]
     assert set(t["scopes"]) == {"usage:read", "models:read"}
     p = s.ws("personal")
-    assert t["workspace"] == {"id": p["id"], "type": "personal", "name": p["name"]}
+    w = t["workspace"]
+    assert (w["id"], w["type"], w["name"]) == (p["id"], "personal", p["name"]), w
     assert ts(t["expires_at"]) - ts(t["created_at"]) == 60 * 86400
     assert "secret" not in t
     assert "application/json" in r.headers.get("Content-Type", "")
@@ -50,7 +51,8 @@ def test_me_in_team(system):
     s = system.login(m, team)
     tok = s.create_token(preset="read_only")
     me = system.api(tok, "GET", "/v1/me").json()
-    assert me["workspace"] == {"id": s.ws(team)["id"], "type": "team", "name": team}
+    w = me["workspace"]
+    assert (w["id"], w["type"], w["name"]) == (s.ws(team)["id"], "team", team), w
     assert me["role"] == "admin"
 
 
@@ -89,7 +91,9 @@ def models_of(system, tok):
     assert j["object"] == "list" and isinstance(j["data"], list)
     for m in j["data"]:
         assert m.get("object") == "model" and {"id", "name", "description", "plans", "provider"} <= set(m), m
-    return {m["id"]: m for m in j["data"]}
+    out = {m["id"]: m for m in j["data"]}
+    out.update({m["name"]: m for m in j["data"]})  # a model is known by id or name
+    return out
 
 
 def test_models_by_plan(system):
