@@ -1,0 +1,350 @@
+/*
+ * auth_api — see auth_api.h.
+ */
+#include "auth_api.h"
+#include "auth_req.h"
+#include "auth_state.h"
+#include "auth_store.h"
+#include "auth_tokens.h"
+#include "pgs_log.h"
+#include "pgs_time.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A string argument of an internal call: from params, else from a JSON
+ * body. Copied into out; 1 found, 0 not. */
+static int
+s_arg(const pgs_req_t *req, const char *key, char *out, size_t len)
+{
+    const char *v = json_string_value(json_object_get(req->params, key));
+    json_t *body = NULL;
+    if (!v && req->body_len) {
+        body = json_loadb(req->body, req->body_len, 0, NULL);
+        v = json_string_value(json_object_get(body, key));
+    }
+    int ok = v && strlen(v) < len;
+    if (ok)
+        snprintf(out, len, "%s", v);
+    json_decref(body);
+    return ok;
+}
+
+static void
+s_ws_ref(json_t *o, const auth_ws_t *ws)
+{
+    json_object_set_new(o, "workspace", json_pack("{s:s,s:s,s:s}", "id", ws->id, "type",
+                                                  ws->type, "name", ws->name));
+}
+
+/* Loads the calling token's workspace (and user when u is not NULL). 0, or
+ * -1 with res filled. */
+static int
+s_load(auth_t *a, const pgs_req_t *req, pgs_res_t *res, auth_ws_t *ws, auth_user_t *u)
+{
+    const char *ws_id = pgs_req_ctx(req, "workspace_id");
+    const char *user_id = pgs_req_ctx(req, "user_id");
+    int rc = ws_id ? auth_store_ws_get(a->db, ws_id, ws) : 0;
+    if (rc == 1 && u)
+        rc = user_id ? auth_store_user_by_id(a->db, user_id, u) : 0;
+    if (rc < 0) {
+        auth_req_fail_db(a->db, req, res);
+        return -1;
+    }
+    if (rc == 0) {
+        pgs_res_error(res, req, 401, "invalid_token", "The token is not valid.", NULL);
+        pgs_res_header(res, "WWW-Authenticate", "Bearer realm=\"pegasus\", error=\"invalid_token\"");
+        return -1;
+    }
+    if (u)
+        sodium_memzero(u->password_hash, sizeof u->password_hash);
+    return 0;
+}
+
+void
+auth_api_token_get(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
+{
+    auth_t *a = auth_state(w);
+    const char *id = pgs_req_ctx(req, "token_id");
+    auth_tok_t t;
+    int rc = id ? auth_store_tok_by_id(a->db, id, &t) : 0;
+    if (rc < 0) {
+        auth_req_fail_db(a->db, req, res);
+        return;
+    }
+    if (rc == 0) {
+        pgs_res_error(res, req, 401, "invalid_token", "The token is not valid.", NULL);
+        return;
+    }
+    pgs_res_json(res, 200, auth_tokens_object(&t, auth_req_now()));
+}
+
+void
+auth_api_token_revoke_self(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
+{
+    auth_t *a = auth_state(w);
+    const char *id = pgs_req_ctx(req, "token_id");
+    if (!id || !pgs_id_valid(id, "tok")) {
+        pgs_res_error(res, req, 401, "invalid_token", "The token is not valid.", NULL);
+        return;
+    }
+    if (auth_tokens_revoke(a, id, res) < 0) {
+        auth_req_fail_db(a->db, req, res);
+        return;
+    }
+    PGS_LOG(PGS_LOG_INFO, req->request_id, "token revoked itself id=%s", id);
+    pgs_res_empty(res, 204);
+}
+
+void
+auth_api_me(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
+{
+    auth_t *a = auth_state(w);
+    auth_ws_t ws;
+    auth_user_t u;
+    if (s_load(a, req, res, &ws, &u) < 0)
+        return;
+    auth_mem_t m;
+    int rc = auth_store_mem_get(a->db, ws.id, u.id, &m);
+    if (rc < 0) {
+        auth_req_fail_db(a->db, req, res);
+        return;
+    }
+    const char *role = rc == 1 ? m.role : pgs_req_ctx(req, "role");
+    json_t *o = json_object();
+    json_object_set_new(o, "id", json_string(u.id));
+    json_object_set_new(o, "object", json_string("user"));
+    json_object_set_new(o, "email", json_string(u.email));
+    json_object_set_new(o, "name", json_string(u.name));
+    s_ws_ref(o, &ws);
+    json_object_set_new(o, "role", json_string(role ? role : ""));
+    pgs_res_json(res, 200, o);
+}
+
+void
+auth_api_subscription(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
+{
+    auth_t *a = auth_state(w);
+    auth_ws_t ws;
+    if (s_load(a, req, res, &ws, NULL) < 0)
+        return;
+    int64_t now = auth_req_now();
+    int64_t start = pgs_time_month_start(now);
+    char month[8];
+    time_t t = (time_t)now;
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(month, sizeof month, "%Y%m", &tm);
+    redisReply *r = pgs_redis_command(a->redis, "GET pgs:quota:%s:%s", ws.id, month);
+    if (!r || (r->type != REDIS_REPLY_STRING && r->type != REDIS_REPLY_NIL)) {
+        if (r)
+            freeReplyObject(r);
+        auth_req_unavailable(req, res);
+        return;
+    }
+    long long used = r->type == REDIS_REPLY_STRING ? strtoll(r->str, NULL, 10) : 0;
+    freeReplyObject(r);
+    if (used < 0)
+        used = 0;
+    int team = !strcmp(ws.type, "team");
+    json_t *quota = json_object();
+    json_object_set_new(quota, "period_start", auth_req_time(start));
+    json_object_set_new(quota, "period_end", auth_req_time(pgs_time_next_month_start(now)));
+    json_object_set_new(quota, "messages_limit",
+                        json_integer(auth_state_plan_messages(a, ws.plan)));
+    json_object_set_new(quota, "messages_used", json_integer(used));
+    json_object_set_new(quota, "disabled", json_boolean(team && ws.quota_disabled));
+    json_t *o = json_object();
+    json_object_set_new(o, "object", json_string("subscription"));
+    s_ws_ref(o, &ws);
+    json_object_set_new(o, "plan", json_string(ws.plan));
+    json_object_set_new(o, "status", json_string(team ? ws.status : "active"));
+    json_object_set_new(o, "api_access", json_boolean(auth_state_plan_api(a, ws.plan)));
+    json_object_set_new(o, "read_only", json_boolean(auth_store_ws_read_only(&ws)));
+    json_object_set_new(o, "quota", quota);
+    if (team) {
+        long long seated = auth_store_mem_seated(a->db, ws.id);
+        if (seated < 0) {
+            json_decref(o);
+            auth_req_fail_db(a->db, req, res);
+            return;
+        }
+        json_object_set_new(o, "seats",
+                            json_pack("{s:I,s:I}", "total", (json_int_t)ws.seats, "used",
+                                      (json_int_t)seated));
+    }
+    pgs_res_json(res, 200, o);
+}
+
+/* ---- models ---- */
+
+typedef struct {
+    const auth_t *a;
+    const char *plan;
+    json_t *data;
+} s_models_t;
+
+static int
+s_word_in(const char *list, const char *word)
+{
+    size_t wl = strlen(word);
+    const char *p = list;
+    while (*p) {
+        while (*p == ' ' || *p == ',' || *p == '\t')
+            p++;
+        const char *start = p;
+        while (*p && *p != ' ' && *p != ',' && *p != '\t')
+            p++;
+        if ((size_t)(p - start) == wl && !strncmp(start, word, wl))
+            return 1;
+    }
+    return 0;
+}
+
+static void
+s_model_each(const char *section, const char *suffix, void *arg)
+{
+    s_models_t *m = arg;
+    const char *plans = pgs_config_str(m->a->cfg, section, "plans", "");
+    if (!s_word_in(plans, m->plan))
+        return;
+    json_t *arr = json_array();
+    const char *p = plans;
+    while (*p) {
+        while (*p == ' ' || *p == ',' || *p == '\t')
+            p++;
+        const char *start = p;
+        while (*p && *p != ' ' && *p != ',' && *p != '\t')
+            p++;
+        if (p > start)
+            json_array_append_new(arr, json_stringn(start, (size_t)(p - start)));
+    }
+    json_t *o = json_object();
+    json_object_set_new(o, "id", json_string(suffix));
+    json_object_set_new(o, "object", json_string("model"));
+    json_object_set_new(o, "name", json_string(pgs_config_str(m->a->cfg, section, "name", suffix)));
+    json_object_set_new(o, "description",
+                        json_string(pgs_config_str(m->a->cfg, section, "description", "")));
+    json_object_set_new(o, "plans", arr);
+    json_object_set_new(o, "provider",
+                        json_string(pgs_config_str(m->a->cfg, section, "provider", "builtin")));
+    json_array_append_new(m->data, o);
+}
+
+void
+auth_api_models(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
+{
+    auth_t *a = auth_state(w);
+    auth_ws_t ws;
+    if (s_load(a, req, res, &ws, NULL) < 0)
+        return;
+    int limit, has_after;
+    int64_t ignored = 0;
+    char after[AUTH_REQ_CURSOR_ID] = "";
+    if (auth_req_limit(req, res, &limit) < 0 ||
+        auth_req_cursor(req, res, &has_after, &ignored, after) < 0)
+        return;
+    /* Models are listed in config order (they have no creation time). */
+    s_models_t m = {.a = a, .plan = ws.plan, .data = json_array()};
+    pgs_config_each_section(a->cfg, "model.", s_model_each, &m);
+    size_t first = 0, n = json_array_size(m.data);
+    if (has_after) {
+        while (first < n &&
+               strcmp(json_string_value(json_object_get(json_array_get(m.data, first), "id")),
+                      after) != 0)
+            first++;
+        if (first == n) {
+            json_decref(m.data);
+            pgs_res_error(res, req, 400, "invalid_request", "'after' is not a valid cursor.",
+                          "after");
+            return;
+        }
+        first++;
+    }
+    json_t *page = json_array();
+    for (size_t i = first; i < n && json_array_size(page) < (size_t)limit; i++)
+        json_array_append(page, json_array_get(m.data, i));
+    int more = first + json_array_size(page) < n;
+    char cursor[160] = "";
+    if (more && json_array_size(page))
+        auth_req_cursor_encode(0,
+                               json_string_value(json_object_get(
+                                   json_array_get(page, json_array_size(page) - 1), "id")),
+                               cursor, sizeof cursor);
+    json_decref(m.data);
+    pgs_res_json(res, 200, auth_req_list(page, more, cursor));
+}
+
+/* ---- internal ---- */
+
+void
+auth_api_token_lookup(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
+{
+    auth_t *a = auth_state(w);
+    char hash[PGS_TOKEN_HASH_HEX_LEN + 2];
+    if (!s_arg(req, "hash", hash, sizeof hash) || strlen(hash) != PGS_TOKEN_HASH_HEX_LEN) {
+        pgs_res_error(res, req, 400, "invalid_request", "'hash' is required.", "hash");
+        return;
+    }
+    auth_tok_t t;
+    auth_ws_t ws;
+    auth_mem_t m;
+    int rc = auth_store_tok_by_hash(a->db, hash, &t);
+    if (rc == 1)
+        rc = auth_store_ws_get(a->db, t.ws, &ws);
+    int mrc = rc == 1 ? auth_store_mem_get(a->db, t.ws, t.user, &m) : 0;
+    if (rc < 0 || mrc < 0) {
+        auth_req_fail_db(a->db, req, res);
+        return;
+    }
+    if (rc == 0) {
+        pgs_res_error(res, req, 404, "not_found", "No such token.", NULL);
+        return;
+    }
+    json_t *o = json_object();
+    json_object_set_new(o, "id", json_string(t.id));
+    json_object_set_new(o, "user", json_string(t.user));
+    json_object_set_new(o, "ws", json_string(t.ws));
+    json_object_set_new(o, "scopes", json_string(t.scopes));
+    json_object_set_new(o, "exp", json_integer(t.expires_at));
+    json_object_set_new(o, "revoked", json_boolean(t.revoked_at != 0));
+    json_object_set_new(o, "type", json_string(ws.type));
+    json_object_set_new(o, "plan", json_string(ws.plan));
+    json_object_set_new(o, "ro", json_boolean(auth_store_ws_read_only(&ws)));
+    json_object_set_new(o, "role", json_string(mrc == 1 ? m.role : ""));
+    json_object_set_new(o, "seat", json_boolean(mrc == 1 && m.seat));
+    pgs_res_json(res, 200, o);
+}
+
+void
+auth_api_token_touch(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
+{
+    auth_t *a = auth_state(w);
+    char id[PGS_ID_MAX], ip[64] = "";
+    if (!s_arg(req, "token_id", id, sizeof id) || !pgs_id_valid(id, "tok")) {
+        pgs_res_error(res, req, 400, "invalid_request", "'token_id' is required.", "token_id");
+        return;
+    }
+    s_arg(req, "ip", ip, sizeof ip);
+    for (char *p = ip; *p; p++) {
+        /* An address: keep what can be one, nothing that could fool a UI. */
+        char c = *p;
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') ||
+              c == '.' || c == ':')) {
+            ip[0] = '\0';
+            break;
+        }
+    }
+    if (pgs_db_begin(a->db) < 0) {
+        auth_req_fail_db(a->db, req, res);
+        return;
+    }
+    if (auth_store_tok_touch(a->db, id, ip[0] ? ip : NULL, auth_req_now(), a->touch_interval_s) <
+            0 ||
+        pgs_db_commit(a->db) < 0) {
+        auth_req_fail_db(a->db, req, res);
+        return;
+    }
+    pgs_res_empty(res, 204);
+}

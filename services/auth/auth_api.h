@@ -1,0 +1,31 @@
+/*
+ * auth_api — the /v1 routes auth serves (token.get, token.revoke_self,
+ * me.get, subscription.get, models.list) and the internal routes the edge
+ * calls (token.lookup, token.touch).
+ *
+ * /v1 handlers run after the edge passed checks 1–11 and trust its context
+ * (token_id, user_id, workspace_id, …); they answer from SQLite, which is
+ * the truth, so a reply never shows state older than the edge's checks.
+ */
+#ifndef AUTH_API_H
+#define AUTH_API_H
+
+#include "pgs_worker.h"
+
+void auth_api_token_get(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res);
+void auth_api_token_revoke_self(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res);
+void auth_api_me(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res);
+void auth_api_subscription(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res);
+void auth_api_models(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res);
+
+/* token.lookup: params {"hash"} → 200 {"id","user","ws","scopes","exp",
+ * "revoked","type","plan","ro","role","seat"} (exp an integer, Unix s;
+ * revoked, ro and seat booleans; role "" and seat false for a non-member),
+ * or 404 not_found. */
+void auth_api_token_lookup(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res);
+
+/* token.touch: params {"token_id","ip"} → 204; writes last_used_at/ip at
+ * most once per [auth] touch_interval_s. */
+void auth_api_token_touch(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res);
+
+#endif

@@ -1,0 +1,456 @@
+/*
+ * auth_session — see auth_session.h.
+ */
+#include "auth_session.h"
+#include "auth_req.h"
+#include "pgs_log.h"
+#include "pgs_scope.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define S_PASSWORD_MAX 1024
+
+static void
+s_random_b64(char out[AUTH_SESSION_ID_LEN + 1])
+{
+    unsigned char raw[32];
+    randombytes_buf(raw, sizeof raw);
+    sodium_bin2base64(out, AUTH_SESSION_ID_LEN + 1, raw, sizeof raw,
+                      sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    sodium_memzero(raw, sizeof raw);
+}
+
+static int
+s_id_ok(const char *s)
+{
+    if (!s || strlen(s) != AUTH_SESSION_ID_LEN)
+        return 0;
+    for (; *s; s++)
+        if (!isalnum((unsigned char)*s) && *s != '-' && *s != '_')
+            return 0;
+    return 1;
+}
+
+static void
+s_set_cookie(auth_t *a, pgs_res_t *res, const char *value, long long max_age)
+{
+    char cookie[256];
+    snprintf(cookie, sizeof cookie, "pegasus_session=%s; Path=/; Max-Age=%lld; HttpOnly; "
+             "SameSite=Strict%s", value, max_age, a->secure_cookies ? "; Secure" : "");
+    pgs_res_header(res, "Set-Cookie", cookie);
+}
+
+/* ---- session storage ---- */
+
+/* Reads the session: 1 found, 0 absent or expired, -1 Redis down. */
+static int
+s_sess_load(auth_t *a, const char *id, auth_sess_t *out)
+{
+    redisReply *r = pgs_redis_command(a->redis, "HGETALL pgs:sess:%s", id);
+    if (!r || r->type != REDIS_REPLY_ARRAY) {
+        if (r)
+            freeReplyObject(r);
+        return -1;
+    }
+    memset(out, 0, sizeof *out);
+    snprintf(out->id, sizeof out->id, "%s", id);
+    for (size_t i = 0; i + 1 < r->elements; i += 2) {
+        redisReply *k = r->element[i], *v = r->element[i + 1];
+        if (k->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING)
+            continue;
+        if (!strcmp(k->str, "user"))
+            snprintf(out->user, sizeof out->user, "%s", v->str);
+        else if (!strcmp(k->str, "ws"))
+            snprintf(out->ws, sizeof out->ws, "%s", v->str);
+        else if (!strcmp(k->str, "csrf"))
+            snprintf(out->csrf, sizeof out->csrf, "%s", v->str);
+        else if (!strcmp(k->str, "created"))
+            out->created = strtoll(v->str, NULL, 10);
+    }
+    size_t n = r->elements;
+    freeReplyObject(r);
+    if (n == 0 || !out->user[0] || !out->created || strlen(out->csrf) != AUTH_SESSION_ID_LEN)
+        return 0;
+    int64_t now = auth_req_now();
+    int64_t left = out->created + a->session_absolute_s - now;
+    if (left <= 0) {
+        r = pgs_redis_command(a->redis, "DEL pgs:sess:%s", id);
+        if (r)
+            freeReplyObject(r);
+        return 0;
+    }
+    /* Sliding idle expiry, never past the absolute one. */
+    long long ttl = a->session_idle_s < left ? a->session_idle_s : left;
+    r = pgs_redis_command(a->redis, "EXPIRE pgs:sess:%s %lld", id, ttl);
+    if (r)
+        freeReplyObject(r);
+    return 1;
+}
+
+static int
+s_sess_set_ws(auth_t *a, const auth_sess_t *s)
+{
+    redisReply *r = pgs_redis_command(a->redis, "HSET pgs:sess:%s ws %s", s->id, s->ws);
+    int ok = r && r->type == REDIS_REPLY_INTEGER;
+    if (r)
+        freeReplyObject(r);
+    return ok ? 0 : -1;
+}
+
+static void
+s_not_signed_in(const pgs_req_t *req, pgs_res_t *res)
+{
+    pgs_res_error(res, req, 401, "not_signed_in", "Sign in to continue.", NULL);
+}
+
+int
+auth_session_require(auth_t *a, const pgs_req_t *req, pgs_res_t *res, int need_csrf,
+                     auth_app_t *out)
+{
+    memset(out, 0, sizeof *out);
+    const char *cookie = auth_req_get(req, "cookies", "pegasus_session");
+    if (!s_id_ok(cookie)) {
+        s_not_signed_in(req, res);
+        return -1;
+    }
+    int rc = s_sess_load(a, cookie, &out->sess);
+    if (rc < 0) {
+        auth_req_unavailable(req, res);
+        return -1;
+    }
+    if (rc == 0) {
+        s_not_signed_in(req, res);
+        return -1;
+    }
+    if (need_csrf) {
+        const char *h = auth_req_get(req, "headers", "x-csrf-token");
+        if (!h || strlen(h) != AUTH_SESSION_ID_LEN ||
+            sodium_memcmp(h, out->sess.csrf, AUTH_SESSION_ID_LEN) != 0) {
+            pgs_res_error(res, req, 403, "csrf_failed",
+                          "Missing or invalid X-CSRF-Token header.", NULL);
+            return -1;
+        }
+    }
+    rc = auth_store_user_by_id(a->db, out->sess.user, &out->user);
+    if (rc < 0) {
+        auth_req_fail_db(a->db, req, res);
+        return -1;
+    }
+    if (rc == 0) {
+        s_not_signed_in(req, res);
+        return -1;
+    }
+    rc = out->sess.ws[0] ? auth_store_mem_get(a->db, out->sess.ws, out->user.id, &out->mem) : 0;
+    if (rc == 0) {
+        /* The user left (or was removed from) the active workspace. */
+        snprintf(out->sess.ws, sizeof out->sess.ws, "%s", out->user.personal_ws);
+        s_sess_set_ws(a, &out->sess);
+        rc = auth_store_mem_get(a->db, out->sess.ws, out->user.id, &out->mem);
+    }
+    if (rc == 1)
+        rc = auth_store_ws_get(a->db, out->sess.ws, &out->ws);
+    if (rc != 1) {
+        if (rc < 0)
+            auth_req_fail_db(a->db, req, res);
+        else
+            s_not_signed_in(req, res);
+        return -1;
+    }
+    sodium_memzero(out->user.password_hash, sizeof out->user.password_hash);
+    return 0;
+}
+
+/* ---- the session body: {user, workspaces, active_workspace_id, csrf_token} ---- */
+
+typedef struct {
+    auth_t *a;
+    json_t *arr;
+} s_ws_walk_t;
+
+static void
+s_ws_each(const auth_ws_t *w, const auth_mem_t *m, void *arg)
+{
+    s_ws_walk_t *ww = arg;
+    json_t *o = json_object();
+    json_object_set_new(o, "id", json_string(w->id));
+    json_object_set_new(o, "object", json_string("workspace"));
+    json_object_set_new(o, "type", json_string(w->type));
+    json_object_set_new(o, "name", json_string(w->name));
+    json_object_set_new(o, "plan", json_string(w->plan));
+    json_object_set_new(o, "role", json_string(m->role));
+    json_object_set_new(o, "seat", json_boolean(m->seat));
+    json_object_set_new(o, "read_only", json_boolean(auth_store_ws_read_only(w)));
+    json_object_set_new(o, "api_access", json_boolean(auth_state_plan_api(ww->a, w->plan)));
+    json_array_append_new(ww->arr, o);
+}
+
+static void
+s_reply_session(auth_t *a, const pgs_req_t *req, pgs_res_t *res, const auth_app_t *app)
+{
+    s_ws_walk_t ww = {.a = a, .arr = json_array()};
+    if (auth_store_mem_of_user(a->db, app->user.id, s_ws_each, &ww) < 0) {
+        json_decref(ww.arr);
+        auth_req_fail_db(a->db, req, res);
+        return;
+    }
+    json_t *user = json_object();
+    json_object_set_new(user, "id", json_string(app->user.id));
+    json_object_set_new(user, "object", json_string("user"));
+    json_object_set_new(user, "email", json_string(app->user.email));
+    json_object_set_new(user, "name", json_string(app->user.name));
+    json_t *o = json_object();
+    json_object_set_new(o, "user", user);
+    json_object_set_new(o, "workspaces", ww.arr);
+    json_object_set_new(o, "active_workspace_id", json_string(app->ws.id));
+    json_object_set_new(o, "csrf_token", json_string(app->sess.csrf));
+    pgs_res_json(res, 200, o);
+    pgs_res_header(res, "Cache-Control", "no-store");
+}
+
+/* ---- handlers ---- */
+
+static void
+s_lower(char *s)
+{
+    for (; *s; s++)
+        *s = (char)tolower((unsigned char)*s);
+}
+
+static void
+s_invalid_credentials(const pgs_req_t *req, pgs_res_t *res)
+{
+    pgs_res_error(res, req, 401, "invalid_credentials", "Incorrect email or password.", NULL);
+}
+
+/* Counts one failed sign-in for email. The window starts at the first
+ * failure; reaching the limit restarts it, so the lock lasts a full
+ * window from the failure that caused it. */
+static void
+s_note_failure(auth_t *a, const char *email)
+{
+    redisReply *r = pgs_redis_command(a->redis, "INCR pgs:lf:%s", email);
+    long long n = r && r->type == REDIS_REPLY_INTEGER ? r->integer : 0;
+    if (r)
+        freeReplyObject(r);
+    if (n == 1 || n >= a->login_max_failures) {
+        r = pgs_redis_command(a->redis, "EXPIRE pgs:lf:%s %lld", email, a->login_window_s);
+        if (r)
+            freeReplyObject(r);
+    }
+}
+
+void
+auth_session_login(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
+{
+    auth_t *a = auth_state(w);
+    static const pgs_json_field_t fields[] = {
+        {"email", PGS_JSON_STRING, 1},
+        {"password", PGS_JSON_STRING, 1},
+        {NULL, 0, 0},
+    };
+    json_t *body = auth_req_body(req, res, fields, 1);
+    if (!body)
+        return;
+    const char *raw_email = json_string_value(json_object_get(body, "email"));
+    json_t *pwv = json_object_get(body, "password");
+    const char *password = json_string_value(pwv);
+    size_t pwlen = json_string_length(pwv);
+    char email[AUTH_EMAIL_MAX + 1];
+    while (*raw_email == ' ' || *raw_email == '\t')
+        raw_email++;
+    size_t elen = strlen(raw_email);
+    while (elen && (raw_email[elen - 1] == ' ' || raw_email[elen - 1] == '\t'))
+        elen--;
+    if (elen == 0 || elen > AUTH_EMAIL_MAX) {
+        pgs_res_error(res, req, 400, "invalid_request", "'email' must be an email address.",
+                      "email");
+        goto done;
+    }
+    if (pwlen == 0 || pwlen > S_PASSWORD_MAX) {
+        pgs_res_error(res, req, 400, "invalid_request",
+                      pwlen ? "'password' is too long." : "'password' must not be empty.",
+                      "password");
+        goto done;
+    }
+    memcpy(email, raw_email, elen);
+    email[elen] = '\0';
+    s_lower(email);
+
+    redisReply *r = pgs_redis_command(a->redis, "GET pgs:lf:%s", email);
+    if (!r || (r->type != REDIS_REPLY_STRING && r->type != REDIS_REPLY_NIL)) {
+        if (r)
+            freeReplyObject(r);
+        auth_req_unavailable(req, res);
+        goto done;
+    }
+    long long failures = r->type == REDIS_REPLY_STRING ? strtoll(r->str, NULL, 10) : 0;
+    freeReplyObject(r);
+    if (failures >= a->login_max_failures) {
+        r = pgs_redis_command(a->redis, "TTL pgs:lf:%s", email);
+        long long ttl = r && r->type == REDIS_REPLY_INTEGER ? r->integer : a->login_window_s;
+        if (r)
+            freeReplyObject(r);
+        if (ttl < 1)
+            ttl = 1;
+        char ra[32];
+        snprintf(ra, sizeof ra, "%lld", ttl);
+        pgs_res_error(res, req, 429, "login_locked",
+                      "Too many failed sign-ins for this email. Try again later.", NULL);
+        pgs_res_header(res, "Retry-After", ra);
+        goto done;
+    }
+
+    auth_app_t app;
+    memset(&app, 0, sizeof app);
+    int rc = auth_store_user_by_email(a->db, email, &app.user);
+    if (rc < 0) {
+        auth_req_fail_db(a->db, req, res);
+        goto done;
+    }
+    /* Unknown emails verify against a dummy hash so both failures cost the
+     * same argon2id run. */
+    const char *hash = rc == 1 ? app.user.password_hash : a->dummy_hash;
+    int good = crypto_pwhash_str_verify(hash, password, pwlen) == 0 && rc == 1;
+    sodium_memzero(app.user.password_hash, sizeof app.user.password_hash);
+    if (!good) {
+        s_note_failure(a, email);
+        PGS_LOG(PGS_LOG_INFO, req->request_id, "sign-in failed");
+        s_invalid_credentials(req, res);
+        goto done;
+    }
+    r = pgs_redis_command(a->redis, "DEL pgs:lf:%s", email);
+    if (r)
+        freeReplyObject(r);
+
+    /* A fresh session id at every sign-in (no fixation); the old one goes. */
+    const char *old = auth_req_get(req, "cookies", "pegasus_session");
+    if (s_id_ok(old)) {
+        r = pgs_redis_command(a->redis, "DEL pgs:sess:%s", old);
+        if (r)
+            freeReplyObject(r);
+    }
+    auth_sess_t *s = &app.sess;
+    s_random_b64(s->id);
+    s_random_b64(s->csrf);
+    snprintf(s->user, sizeof s->user, "%s", app.user.id);
+    snprintf(s->ws, sizeof s->ws, "%s", app.user.personal_ws);
+    s->created = auth_req_now();
+    if (auth_store_ws_get(a->db, s->ws, &app.ws) != 1) {
+        auth_req_fail_db(a->db, req, res);
+        goto done;
+    }
+    char created[24];
+    snprintf(created, sizeof created, "%lld", (long long)s->created);
+    long long ttl = a->session_idle_s < a->session_absolute_s ? a->session_idle_s
+                                                               : a->session_absolute_s;
+    char key[64];
+    snprintf(key, sizeof key, "pgs:sess:%s", s->id);
+    pgs_redis_append(a->redis, "HSET %s user %s ws %s csrf %s created %s", key, s->user, s->ws,
+                     s->csrf, created);
+    pgs_redis_append(a->redis, "EXPIRE %s %lld", key, ttl);
+    if (pgs_redis_pipeline_run(a->redis) < 0) {
+        auth_req_unavailable(req, res);
+        goto done;
+    }
+    PGS_LOG(PGS_LOG_INFO, req->request_id, "signed in user=%s", app.user.id);
+    s_reply_session(a, req, res, &app);
+    if (res->status == 200)
+        s_set_cookie(a, res, s->id, a->session_absolute_s);
+done:
+    json_decref(body);
+}
+
+void
+auth_session_logout(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
+{
+    auth_t *a = auth_state(w);
+    auth_app_t app;
+    if (auth_session_require(a, req, res, 1, &app) < 0)
+        return;
+    redisReply *r = pgs_redis_command(a->redis, "DEL pgs:sess:%s", app.sess.id);
+    if (!r) {
+        auth_req_unavailable(req, res);
+        return;
+    }
+    freeReplyObject(r);
+    pgs_res_empty(res, 204);
+    s_set_cookie(a, res, "", 0);
+}
+
+void
+auth_session_get(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
+{
+    auth_t *a = auth_state(w);
+    auth_app_t app;
+    if (auth_session_require(a, req, res, 0, &app) < 0)
+        return;
+    s_reply_session(a, req, res, &app);
+}
+
+void
+auth_session_switch(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
+{
+    auth_t *a = auth_state(w);
+    auth_app_t app;
+    if (auth_session_require(a, req, res, 1, &app) < 0)
+        return;
+    static const pgs_json_field_t fields[] = {
+        {"workspace_id", PGS_JSON_STRING, 1},
+        {NULL, 0, 0},
+    };
+    json_t *body = auth_req_body(req, res, fields, 1);
+    if (!body)
+        return;
+    const char *ws = json_string_value(json_object_get(body, "workspace_id"));
+    auth_mem_t m;
+    int rc = pgs_id_valid(ws, "ws") ? auth_store_mem_get(a->db, ws, app.user.id, &m) : 0;
+    if (rc == 1)
+        rc = auth_store_ws_get(a->db, ws, &app.ws);
+    if (rc < 0) {
+        auth_req_fail_db(a->db, req, res);
+    } else if (rc == 0) {
+        pgs_res_error(res, req, 404, "not_found", "No such workspace.", "workspace_id");
+    } else {
+        app.mem = m;
+        snprintf(app.sess.ws, sizeof app.sess.ws, "%s", ws);
+        if (s_sess_set_ws(a, &app.sess) < 0)
+            auth_req_unavailable(req, res);
+        else
+            s_reply_session(a, req, res, &app);
+    }
+    json_decref(body);
+}
+
+void
+auth_session_scopes(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
+{
+    auth_t *a = auth_state(w);
+    auth_app_t app;
+    if (auth_session_require(a, req, res, 0, &app) < 0)
+        return;
+    json_t *scopes = json_array();
+    for (int i = 0; i < PGS_SCOPE_COUNT; i++) {
+        const pgs_scope_def_t *d = &pgs_scope_table[i];
+        json_array_append_new(scopes, json_pack("{s:s,s:s,s:s,s:b}", "id", d->id, "label",
+                                                d->label, "description", d->description,
+                                                "write", d->write));
+    }
+    json_t *presets = json_array();
+    for (int i = 0; i < PGS_SCOPE_PRESET_COUNT; i++) {
+        const pgs_scope_preset_t *p = &pgs_scope_presets[i];
+        json_t *ids = json_array();
+        for (int k = 0; k < PGS_SCOPE_COUNT; k++)
+            if (p->scopes & ((pgs_scope_mask_t)1u << k))
+                json_array_append_new(ids, json_string(pgs_scope_table[k].id));
+        json_array_append_new(presets, json_pack("{s:s,s:s,s:s,s:o}", "id", p->id, "label",
+                                                 p->label, "description", p->description,
+                                                 "scopes", ids));
+    }
+    json_t *days = json_pack("[iiiii]", 30, 60, 90, 180, 365);
+    pgs_res_json(res, 200,
+                 json_pack("{s:o,s:o,s:o}", "scopes", scopes, "presets", presets,
+                           "expires_in_days", days));
+}

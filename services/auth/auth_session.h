@@ -1,0 +1,52 @@
+/*
+ * auth_session — sign-in to the web app: sessions in Redis (pgs:sess:<id>,
+ * sliding idle lifetime within an absolute one), the session cookie, the
+ * CSRF token, failed-login lockout (pgs:lf:<email>), the active workspace
+ * per session, and the handlers app.login, app.logout, app.session,
+ * app.workspace and app.scopes.
+ *
+ * Rules (SPEC §4, §8): sign-in needs Content-Type: application/json and no
+ * CSRF header; every other state-changing call needs X-CSRF-Token equal to
+ * the session's token (403 csrf_failed); unknown email and wrong password
+ * are the same 401 invalid_credentials and take about as long; after
+ * [auth] login_max_failures failures within login_window_s the email is
+ * locked for login_window_s (429 login_locked + Retry-After).
+ */
+#ifndef AUTH_SESSION_H
+#define AUTH_SESSION_H
+
+#include "auth_state.h"
+#include "auth_store.h"
+
+#define AUTH_SESSION_ID_LEN 43 /* base64url of 32 random bytes */
+
+typedef struct {
+    char id[AUTH_SESSION_ID_LEN + 1];
+    char user[PGS_ID_MAX];
+    char ws[PGS_ID_MAX];
+    char csrf[AUTH_SESSION_ID_LEN + 1];
+    int64_t created;
+} auth_sess_t;
+
+/* An in-app request with a valid session. */
+typedef struct {
+    auth_sess_t sess;
+    auth_user_t user;
+    auth_ws_t ws;   /* the session's active workspace */
+    auth_mem_t mem; /* the user's membership of it */
+} auth_app_t;
+
+/* Checks the session cookie (and the CSRF header when need_csrf), slides
+ * the idle expiry and loads the user and the active workspace (falling back
+ * to the Personal one when the user left the active workspace). Returns 0,
+ * or -1 with res filled (401 not_signed_in, 403 csrf_failed, 503). */
+int auth_session_require(auth_t *a, const pgs_req_t *req, pgs_res_t *res, int need_csrf,
+                         auth_app_t *out);
+
+void auth_session_login(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res);
+void auth_session_logout(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res);
+void auth_session_get(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res);
+void auth_session_switch(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res);
+void auth_session_scopes(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res);
+
+#endif

@@ -1,0 +1,190 @@
+/*
+ * auth_state — see auth_state.h.
+ */
+#include "auth_state.h"
+#include "auth_store.h"
+#include "pgs_log.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+auth_t *
+auth_state(pgs_worker_t *w)
+{
+    return pgs_worker_state(w);
+}
+
+static int
+s_read_settings(auth_t *a)
+{
+    const pgs_config_t *c = a->cfg;
+    if (pgs_config_int(c, "auth", "session_idle_s", 43200, 60, 31536000, &a->session_idle_s) < 0 ||
+        pgs_config_int(c, "auth", "session_absolute_s", 604800, 60, 31536000,
+                       &a->session_absolute_s) < 0 ||
+        pgs_config_int(c, "auth", "login_max_failures", 5, 1, 1000, &a->login_max_failures) < 0 ||
+        pgs_config_int(c, "auth", "login_window_s", 900, 1, 86400, &a->login_window_s) < 0 ||
+        pgs_config_int(c, "auth", "max_tokens_per_user", 50, 1, 100000, &a->max_tokens) < 0 ||
+        pgs_config_int(c, "auth", "touch_interval_s", 60, 0, 86400, &a->touch_interval_s) < 0)
+        return -1;
+    const char *url = pgs_config_str(c, "edge", "public_url", "");
+    a->secure_cookies = strncmp(url, "https://", 8) == 0 || strncmp(url, "HTTPS://", 8) == 0;
+    return 0;
+}
+
+auth_t *
+auth_state_new(pgs_worker_t *w)
+{
+    auth_t *a = calloc(1, sizeof *a);
+    if (!a)
+        return NULL;
+    a->w = w;
+    a->cfg = pgs_worker_config(w);
+    snprintf(a->instance, sizeof a->instance, "%s:%ld:%08x", pgs_worker_instance(w),
+             (long)getpid(), (unsigned)randombytes_random());
+    if (s_read_settings(a) < 0) {
+        auth_state_destroy(&a);
+        return NULL;
+    }
+    a->pepper = sodium_malloc(PGS_TOKEN_PEPPER_LEN);
+    if (!a->pepper || pgs_token_pepper_load(pgs_worker_home(w), a->pepper) < 0) {
+        pgs_error("cannot load the token pepper");
+        auth_state_destroy(&a);
+        return NULL;
+    }
+    /* The dummy hash costs one argon2id run at start; it uses the same
+     * limits as real hashes so that verifying it takes as long. */
+    unsigned char junk[32];
+    randombytes_buf(junk, sizeof junk);
+    char junk_hex[65];
+    sodium_bin2hex(junk_hex, sizeof junk_hex, junk, sizeof junk);
+    if (crypto_pwhash_str(a->dummy_hash, junk_hex, strlen(junk_hex),
+                          crypto_pwhash_OPSLIMIT_INTERACTIVE,
+                          crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0) {
+        pgs_error("argon2id failed (out of memory)");
+        auth_state_destroy(&a);
+        return NULL;
+    }
+    sodium_memzero(junk_hex, sizeof junk_hex);
+
+    const char *home = pgs_worker_home(w);
+    char path[1200];
+    snprintf(path, sizeof path, "%s/data", home);
+    mkdir(path, 0700);
+    snprintf(path, sizeof path, "%s/data/auth.db", home);
+    a->db = auth_store_open(path);
+    if (!a->db) {
+        auth_state_destroy(&a);
+        return NULL;
+    }
+    char where[1200];
+    const char *addr = pgs_config_str(a->cfg, "redis", "address", "");
+    if (*addr)
+        snprintf(where, sizeof where, "%s", addr);
+    else
+        snprintf(where, sizeof where, "%s/redis.sock", home);
+    long long timeout_ms = 500;
+    if (pgs_config_int(a->cfg, "redis", "timeout_ms", 500, 10, 60000, &timeout_ms) < 0) {
+        auth_state_destroy(&a);
+        return NULL;
+    }
+    a->redis = pgs_redis_new(where, (int)timeout_ms);
+    if (!a->redis) {
+        auth_state_destroy(&a);
+        return NULL;
+    }
+    return a;
+}
+
+void
+auth_state_destroy(auth_t **ap)
+{
+    if (!ap || !*ap)
+        return;
+    auth_t *a = *ap;
+    pgs_redis_destroy(&a->redis);
+    pgs_db_destroy(&a->db);
+    if (a->pepper)
+        sodium_free(a->pepper);
+    sodium_memzero(a->dummy_hash, sizeof a->dummy_hash);
+    free(a);
+    *ap = NULL;
+}
+
+static int
+s_plan_name_ok(const char *plan)
+{
+    if (!plan || !*plan || strlen(plan) > 32)
+        return 0;
+    for (const char *p = plan; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_' || *p == '-'))
+            return 0;
+    return 1;
+}
+
+typedef struct {
+    const char *want;
+    int found;
+    char *buf;
+    size_t len;
+} s_plan_walk_t;
+
+static void
+s_plan_each(const char *section, const char *suffix, void *arg)
+{
+    (void)section;
+    s_plan_walk_t *pw = arg;
+    if (pw->want && strcmp(pw->want, suffix) == 0)
+        pw->found = 1;
+    if (pw->buf) {
+        size_t n = strlen(pw->buf);
+        snprintf(pw->buf + n, pw->len - n, "%s%s", n ? ", " : "", suffix);
+    }
+}
+
+int
+auth_state_plan_valid(const auth_t *a, const char *plan)
+{
+    if (!s_plan_name_ok(plan))
+        return 0;
+    s_plan_walk_t pw = {.want = plan};
+    pgs_config_each_section(a->cfg, "plan.", s_plan_each, &pw);
+    return pw.found;
+}
+
+void
+auth_state_plan_names(const auth_t *a, char *buf, size_t len)
+{
+    if (len)
+        buf[0] = '\0';
+    s_plan_walk_t pw = {.buf = buf, .len = len};
+    pgs_config_each_section(a->cfg, "plan.", s_plan_each, &pw);
+}
+
+int
+auth_state_plan_api(const auth_t *a, const char *plan)
+{
+    if (!s_plan_name_ok(plan))
+        return 0;
+    char section[64];
+    snprintf(section, sizeof section, "plan.%s", plan);
+    int on = 0;
+    if (pgs_config_bool(a->cfg, section, "api_access", 0, &on) < 0)
+        return 0;
+    return on;
+}
+
+long long
+auth_state_plan_messages(const auth_t *a, const char *plan)
+{
+    if (!s_plan_name_ok(plan))
+        return 0;
+    char section[64];
+    snprintf(section, sizeof section, "plan.%s", plan);
+    long long n = 0;
+    if (pgs_config_int(a->cfg, section, "messages_per_month", 0, 0, 1000000000000LL, &n) < 0)
+        return 0;
+    return n;
+}

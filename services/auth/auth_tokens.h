@@ -1,0 +1,30 @@
+/*
+ * auth_tokens — Personal Access Tokens: creation with every rule and
+ * refusal of SPEC §2 and §8, the token object, visibility-filtered lists,
+ * and revocation (SQLite first, then Redis and the invalidation), plus the
+ * in-app handlers app.tokens.list, app.tokens.create and app.tokens.revoke.
+ *
+ * Only the keyed hash of a secret is stored; the secret appears once, in
+ * the create reply (with Cache-Control: no-store), and nowhere else.
+ */
+#ifndef AUTH_TOKENS_H
+#define AUTH_TOKENS_H
+
+#include "auth_state.h"
+#include "auth_store.h"
+
+#include <jansson.h>
+
+/* The token object of SPEC §3 (owned JSON). now decides "expired". */
+json_t *auth_tokens_object(const auth_tok_t *t, int64_t now);
+
+/* Revokes the token with this id (a no-op when already revoked), writes
+ * Redis and sets res's invalidation header. Returns 1 revoked now, 0
+ * already revoked, -1 storage error (res untouched; the caller answers). */
+int auth_tokens_revoke(auth_t *a, const char *token_id, pgs_res_t *res);
+
+void auth_tokens_app_list(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res);
+void auth_tokens_app_create(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res);
+void auth_tokens_app_revoke(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res);
+
+#endif
