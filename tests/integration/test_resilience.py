@@ -244,3 +244,28 @@ def test_redis_not_answering(system, traffic_setup):
         os.kill(pid, signal.SIGCONT)
     poll(lambda: system.get("/readyz").status_code == 200, timeout=30, desc="ready again")
     poll(lambda: system.api(tok, "GET", "/v1/me").status_code == 200, timeout=15, desc="served again")
+
+
+def test_readyz_needs_a_live_auth_worker(system, traffic_setup):
+    """Workers that stop answering (SIGSTOP: no heartbeats, still alive) make
+    /readyz non-200 while /healthz stays 200; requests get 503, never hang."""
+    tok, _ = traffic_setup
+    pids = sorted(auth_pids(system))
+    for pid in pids:
+        os.kill(pid, signal.SIGSTOP)
+    try:
+        poll(lambda: system.get("/readyz").status_code != 200, timeout=20, desc="/readyz not 200 without auth workers")
+        assert system.get("/healthz").status_code == 200
+        r = system.api(tok, "GET", "/v1/token")
+        # no live worker: 503 at once, or 504 if it waited in the queue for
+        # the route's deadline; an answer either way
+        assert r.status_code in (503, 504), r.status_code
+        assert_error(r, r.status_code, {503: "service_unavailable", 504: "upstream_timeout"}[r.status_code])
+    finally:
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGCONT)
+            except ProcessLookupError:
+                pass
+    poll(lambda: system.get("/readyz").status_code == 200, timeout=45, desc="ready again")
+    poll(lambda: system.api(tok, "GET", "/v1/token").status_code == 200, timeout=15, desc="served again")
