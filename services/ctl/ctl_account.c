@@ -203,11 +203,14 @@ ctl_account_plan_set(const ctl_t *c, int argc, char **argv)
     return rc;
 }
 
-/* The id of the object in a reply: reply.<key>.id or reply.id. */
+/* The id of the object in a reply: reply.<key>.id, reply.workspace.id or
+ * reply.id. */
 static const char *
 s_reply_id(const json_t *reply, const char *key)
 {
     const char *id = json_string_value(json_object_get(json_object_get(reply, key), "id"));
+    if (!id)
+        id = json_string_value(json_object_get(json_object_get(reply, "workspace"), "id"));
     return id ? id : json_string_value(json_object_get(reply, "id"));
 }
 
@@ -347,10 +350,14 @@ ctl_account_team_state(const ctl_t *c, int argc, char **argv)
     return rc;
 }
 
-/* "revoked", "expired" or "active" for a token object. */
+/* The token's status as auth gives it, else "revoked", "expired" or
+ * "active" from its times. */
 static const char *
 s_token_state(const json_t *tok)
 {
+    const char *status = json_string_value(json_object_get(tok, "status"));
+    if (status && *status)
+        return status;
     const json_t *revoked = json_object_get(tok, "revoked_at");
     if ((revoked && !json_is_null(revoked)) || json_is_true(json_object_get(tok, "revoked")))
         return "revoked";

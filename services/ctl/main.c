@@ -98,7 +98,7 @@ s_help_all(FILE *f)
     fprintf(f, "usage: pegasusctl [-c CONFIG] [--json] COMMAND [ARGS] [-h|--help]\n\n"
                "commands:\n");
     for (size_t i = 0; i < S_NCMDS; i++)
-        fprintf(f, "  %s %s\n", s_cmds[i].words, s_cmds[i].usage);
+        fprintf(f, "  %s%s%s\n", s_cmds[i].words, *s_cmds[i].usage ? " " : "", s_cmds[i].usage);
     fprintf(f, "\n--json prints the raw JSON reply. The system is found through PEGASUS_HOME\n"
                "(default ./var). Run pegasusctl COMMAND --help for a command's help.\n");
 }
@@ -126,6 +126,28 @@ s_match(const s_cmd_t *cmd, int argc, char **argv)
             w++;
     }
     return n;
+}
+
+/* No command matched: when word names a group ("team"), lists its
+ * commands; otherwise says the command is unknown. Returns the exit code. */
+static int
+s_unknown(const char *word, const char *next, int help)
+{
+    size_t len = strlen(word);
+    int group = 0;
+    for (size_t i = 0; i < S_NCMDS; i++) {
+        if (strncmp(s_cmds[i].words, word, len) != 0 || s_cmds[i].words[len] != ' ')
+            continue;
+        if (!group)
+            fprintf(help ? stdout : stderr, "usage:\n");
+        group = 1;
+        fprintf(help ? stdout : stderr, "  pegasusctl %s %s\n", s_cmds[i].words, s_cmds[i].usage);
+    }
+    if (group)
+        return help ? 0 : 2;
+    fprintf(stderr, "pegasusctl: unknown command \"%s%s%s\" (see pegasusctl --help)\n", word,
+            next ? " " : "", next ? next : "");
+    return 2;
 }
 
 /* Frees through here wipe first: a password passes through jansson. */
@@ -185,13 +207,11 @@ main(int argc, char **argv)
         if ((words = s_match(&s_cmds[i], n, args)) > 0)
             cmd = &s_cmds[i];
     if (!cmd) {
-        if (help || n == 0) {
+        if (n == 0) {
             s_help_all(help ? stdout : stderr);
             rc = help ? 0 : 2;
         } else {
-            fprintf(stderr, "pegasusctl: unknown command \"%s%s%s\" (see pegasusctl --help)\n",
-                    args[0], n > 1 ? " " : "", n > 1 ? args[1] : "");
-            rc = 2;
+            rc = s_unknown(args[0], n > 1 ? args[1] : NULL, help);
         }
     } else if (help) {
         s_help_cmd(cmd);
