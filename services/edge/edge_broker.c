@@ -1,0 +1,664 @@
+/*
+ * edge_broker — see edge_broker.h.
+ *
+ * Jobs live in one hash by broker id. A job is either queued on its service
+ * (worker == NULL) or in flight on one worker. Completions that the broker
+ * decides itself (503, 504) are never delivered from inside
+ * edge_broker_submit: they go on a ready list delivered by the next
+ * edge_broker_poll, so a caller is never re-entered.
+ */
+#include "edge_broker.h"
+#include "pgs_json.h"
+#include "pgs_log.h"
+#include "pgs_proto.h"
+#include "pgs_time.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <uthash.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#define S_HEARTBEAT_MS 1000
+#define S_LIVENESS_MS 3000
+#define S_SCRATCH (PGS_PROTO_MAX_JSON * 3 + 4 * PGS_PROTO_MAX_NAME + 64)
+
+typedef struct s_service s_service_t;
+typedef struct s_worker s_worker_t;
+
+typedef struct s_job {
+    uint64_t id;
+    UT_hash_handle hh;
+    struct s_job *qprev, *qnext; /* service queue, or the ready list */
+    s_service_t *service;
+    s_worker_t *worker;
+    char *route, *context, *params, *request_id;
+    void *body;
+    size_t body_len;
+    int64_t deadline;
+    int retryable, retried;
+    /* origin: a local caller, or a remote client */
+    edge_broker_done done;
+    void *arg;
+    unsigned char client[256];
+    size_t client_len;
+    uint64_t client_id;
+    /* a result the broker decided (ready list) */
+    int result_status;
+    char *result_body;
+    int queued; /* on the service queue */
+    int ready;  /* on the ready list */
+} s_job_t;
+
+struct s_worker {
+    unsigned char identity[256];
+    size_t identity_len;
+    UT_hash_handle hh;
+    s_service_t *service;
+    char instance[PGS_PROTO_MAX_NAME + 1];
+    unsigned capacity, inflight;
+    int64_t last_seen;
+    int draining;
+};
+
+struct s_service {
+    char name[PGS_PROTO_MAX_NAME + 1];
+    s_worker_t **workers;
+    int nworkers, capworkers;
+    s_job_t *qhead, *qtail;
+    int queued;
+    struct s_service *next;
+};
+
+struct edge_broker {
+    edge_loop_t *loop;
+    void *zctx, *sock;
+    int fd;
+    int max_queue;
+    uint64_t next_id;
+    s_job_t *jobs;
+    s_worker_t *workers;
+    s_service_t *services;
+    s_job_t *ready_head, *ready_tail;
+    int64_t last_heartbeat, last_sweep;
+    char *scratch;
+};
+
+/* ---- helpers ---- */
+
+static s_service_t *
+s_service(edge_broker_t *b, const char *name, int create)
+{
+    for (s_service_t *s = b->services; s; s = s->next)
+        if (strcmp(s->name, name) == 0)
+            return s;
+    if (!create)
+        return NULL;
+    s_service_t *s = calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    snprintf(s->name, sizeof s->name, "%s", name);
+    s->next = b->services;
+    b->services = s;
+    return s;
+}
+
+static void
+s_job_free(s_job_t *j)
+{
+    free(j->route);
+    free(j->context);
+    free(j->params);
+    free(j->request_id);
+    free(j->body);
+    free(j->result_body);
+    free(j);
+}
+
+static void
+s_queue_remove(s_service_t *s, s_job_t *j)
+{
+    if (!j->queued)
+        return;
+    if (j->qprev)
+        j->qprev->qnext = j->qnext;
+    else
+        s->qhead = j->qnext;
+    if (j->qnext)
+        j->qnext->qprev = j->qprev;
+    else
+        s->qtail = j->qprev;
+    j->qprev = j->qnext = NULL;
+    j->queued = 0;
+    s->queued--;
+}
+
+static void
+s_queue_push(s_service_t *s, s_job_t *j, int front)
+{
+    j->queued = 1;
+    s->queued++;
+    if (front) {
+        j->qprev = NULL;
+        j->qnext = s->qhead;
+        if (s->qhead)
+            s->qhead->qprev = j;
+        else
+            s->qtail = j;
+        s->qhead = j;
+    } else {
+        j->qnext = NULL;
+        j->qprev = s->qtail;
+        if (s->qtail)
+            s->qtail->qnext = j;
+        else
+            s->qhead = j;
+        s->qtail = j;
+    }
+}
+
+/* Delivers a reply to the job's origin and frees the job. The job must be
+ * out of every queue and the hash. */
+static void
+s_deliver(edge_broker_t *b, s_job_t *j, int status, const char *headers, const void *body,
+          size_t len)
+{
+    if (j->done) {
+        j->done(j->arg, status, headers, body, len);
+    } else if (j->client_len) {
+        pgs_proto_msg_t m = {.cmd = PGS_PROTO_REPLY,
+                             .id = j->client_id,
+                             .status = status,
+                             .headers = headers,
+                             .body = body,
+                             .body_len = len};
+        if (pgs_proto_send(b->sock, j->client, j->client_len, &m) < 0)
+            pgs_debug("reply to client dropped: %s", zmq_strerror(errno));
+    }
+    s_job_free(j);
+}
+
+/* Ends a job with a broker-made error, delivered by the next poll. */
+static void
+s_fail(edge_broker_t *b, s_job_t *j, int status, const char *code, const char *message)
+{
+    if (j->worker) {
+        j->worker->inflight--;
+        j->worker = NULL;
+    }
+    s_queue_remove(j->service, j);
+    HASH_DEL(b->jobs, j);
+    j->result_status = status;
+    j->result_body = pgs_json_error_body(code, message, j->request_id, NULL, NULL);
+    j->ready = 1;
+    j->qnext = NULL;
+    if (b->ready_tail)
+        b->ready_tail->qnext = j;
+    else
+        b->ready_head = j;
+    b->ready_tail = j;
+}
+
+static int
+s_send_job(edge_broker_t *b, s_worker_t *w, s_job_t *j)
+{
+    pgs_proto_msg_t m = {.cmd = PGS_PROTO_REQUEST,
+                         .id = j->id,
+                         .service = j->service->name,
+                         .route = j->route,
+                         .context = j->context,
+                         .params = j->params,
+                         .body = j->body,
+                         .body_len = j->body_len};
+    return pgs_proto_send(b->sock, w->identity, w->identity_len, &m);
+}
+
+static int
+s_live(const s_service_t *s)
+{
+    int n = 0;
+    for (int i = 0; i < s->nworkers; i++)
+        if (!s->workers[i]->draining)
+            n++;
+    return n;
+}
+
+/* Sends queued jobs to workers with free credit, least loaded first. */
+static void
+s_dispatch(edge_broker_t *b, s_service_t *s)
+{
+    while (s->qhead) {
+        s_worker_t *best = NULL;
+        for (int i = 0; i < s->nworkers; i++) {
+            s_worker_t *w = s->workers[i];
+            if (w->draining || w->inflight >= w->capacity)
+                continue;
+            if (!best || w->inflight < best->inflight)
+                best = w;
+        }
+        if (!best) {
+            if (!s_live(s)) {
+                /* Nobody left to serve the queue. */
+                while (s->qhead)
+                    s_fail(b, s->qhead, 503, "service_unavailable",
+                           "The service is unavailable. Try again shortly.");
+            }
+            return;
+        }
+        s_job_t *j = s->qhead;
+        s_queue_remove(s, j);
+        if (s_send_job(b, best, j) < 0) {
+            /* Unreachable or full: stop using it; the next sweep removes
+             * it (removing here could free a worker a caller iterates). */
+            pgs_warn("worker %s[%s] unreachable: %s", s->name, best->instance,
+                     zmq_strerror(errno));
+            s_queue_push(s, j, 1);
+            best->draining = 1;
+            best->last_seen = 0;
+            continue;
+        }
+        j->worker = best;
+        best->inflight++;
+    }
+}
+
+static void
+s_worker_remove(edge_broker_t *b, s_worker_t *w, const char *why)
+{
+    s_service_t *s = w->service;
+    pgs_warn("worker %s[%s] removed: %s", s->name, w->instance, why);
+    HASH_DEL(b->workers, w);
+    for (int i = 0; i < s->nworkers; i++) {
+        if (s->workers[i] == w) {
+            s->workers[i] = s->workers[--s->nworkers];
+            break;
+        }
+    }
+    s_job_t *j, *tmp;
+    HASH_ITER(hh, b->jobs, j, tmp) {
+        if (j->worker != w)
+            continue;
+        j->worker = NULL;
+        if (j->retryable && !j->retried) {
+            j->retried = 1;
+            s_queue_push(s, j, 1);
+        } else {
+            s_fail(b, j, 503, "service_unavailable",
+                   "The worker handling this request stopped. Try again.");
+        }
+    }
+    free(w);
+    /* The caller dispatches s: removing may happen inside s_dispatch. */
+}
+
+/* ---- messages from peers ---- */
+
+static void
+s_on_ready(edge_broker_t *b, const unsigned char *id, size_t idlen, const pgs_proto_msg_t *m)
+{
+    s_worker_t *w = NULL;
+    HASH_FIND(hh, b->workers, id, idlen, w);
+    if (w) {
+        s_service_t *old = w->service;
+        s_worker_remove(b, w, "announced itself again");
+        s_dispatch(b, old);
+    }
+    s_service_t *s = s_service(b, m->service, 1);
+    w = calloc(1, sizeof *w);
+    if (!s || !w) {
+        free(w);
+        return;
+    }
+    if (s->nworkers == s->capworkers) {
+        int cap = s->capworkers ? s->capworkers * 2 : 8;
+        s_worker_t **p = realloc(s->workers, (size_t)cap * sizeof *p);
+        if (!p) {
+            free(w);
+            return;
+        }
+        s->workers = p;
+        s->capworkers = cap;
+    }
+    memcpy(w->identity, id, idlen);
+    w->identity_len = idlen;
+    w->service = s;
+    snprintf(w->instance, sizeof w->instance, "%s", m->instance);
+    w->capacity = m->capacity;
+    w->last_seen = pgs_time_mono_ms();
+    HASH_ADD(hh, b->workers, identity[0], idlen, w);
+    s->workers[s->nworkers++] = w;
+    pgs_info("worker %s[%s] ready capacity=%u", s->name, w->instance, w->capacity);
+    s_dispatch(b, s);
+}
+
+static void
+s_on_reply(edge_broker_t *b, s_worker_t *w, const pgs_proto_msg_t *m)
+{
+    s_job_t *j = NULL;
+    HASH_FIND(hh, b->jobs, &m->id, sizeof m->id, j);
+    if (!j || j->worker != w)
+        return; /* late (after a deadline or a cancel) */
+    HASH_DEL(b->jobs, j);
+    w->inflight--;
+    j->worker = NULL;
+    s_service_t *s = w->service;
+    s_deliver(b, j, m->status, m->headers, m->body, m->body_len);
+    if (w->draining && w->inflight == 0)
+        s_worker_remove(b, w, "left");
+    s_dispatch(b, s);
+}
+
+static s_job_t *
+s_job_new(edge_broker_t *b, const edge_broker_req_t *req)
+{
+    s_job_t *j = calloc(1, sizeof *j);
+    if (!j)
+        return NULL;
+    j->id = ++b->next_id;
+    j->route = strdup(req->route);
+    j->context = strdup(req->context ? req->context : "{}");
+    j->params = strdup(req->params ? req->params : "{}");
+    j->request_id = strdup(req->request_id ? req->request_id : "");
+    j->body = malloc(req->body_len ? req->body_len : 1);
+    if (!j->route || !j->context || !j->params || !j->request_id || !j->body) {
+        s_job_free(j);
+        return NULL;
+    }
+    if (req->body_len)
+        memcpy(j->body, req->body, req->body_len);
+    j->body_len = req->body_len;
+    j->deadline = pgs_time_mono_ms() + (req->deadline_ms > 0 ? req->deadline_ms : 10000);
+    j->retryable = req->retryable;
+    return j;
+}
+
+/* Queues a job on its service and dispatches; refuses at once when the
+ * service has no live worker or its queue is full. */
+static void
+s_enqueue(edge_broker_t *b, s_job_t *j, const char *service)
+{
+    j->service = s_service(b, service, 1);
+    HASH_ADD(hh, b->jobs, id, sizeof j->id, j);
+    if (!j->service || !s_live(j->service)) {
+        if (!j->service)
+            j->service = b->services; /* only for s_fail's queue bookkeeping */
+        s_fail(b, j, 503, "service_unavailable", "The service is unavailable. Try again shortly.");
+        return;
+    }
+    if (j->service->queued >= b->max_queue) {
+        s_fail(b, j, 503, "service_unavailable", "The service is overloaded. Try again shortly.");
+        return;
+    }
+    s_queue_push(j->service, j, 0);
+    s_dispatch(b, j->service);
+}
+
+static void
+s_on_client_request(edge_broker_t *b, const unsigned char *id, size_t idlen,
+                    const pgs_proto_msg_t *m)
+{
+    edge_broker_req_t req = {.service = m->service,
+                             .route = m->route,
+                             .context = m->context,
+                             .params = m->params,
+                             .body = m->body,
+                             .body_len = m->body_len,
+                             .deadline_ms = 10000};
+    s_job_t *j = s_job_new(b, &req);
+    if (!j)
+        return;
+    memcpy(j->client, id, idlen);
+    j->client_len = idlen;
+    j->client_id = m->id;
+    s_enqueue(b, j, m->service);
+}
+
+static void
+s_on_message(edge_broker_t *b, pgs_proto_inbox_t *in)
+{
+    pgs_proto_msg_t m;
+    if (pgs_proto_decode(in->frames, in->nframes, b->scratch, S_SCRATCH, &m) < 0) {
+        pgs_warn("malformed broker message dropped");
+        return;
+    }
+    s_worker_t *w = NULL;
+    HASH_FIND(hh, b->workers, in->identity, in->identity_len, w);
+    if (w)
+        w->last_seen = pgs_time_mono_ms();
+    switch (m.cmd) {
+    case PGS_PROTO_READY: s_on_ready(b, in->identity, in->identity_len, &m); break;
+    case PGS_PROTO_REQUEST: s_on_client_request(b, in->identity, in->identity_len, &m); break;
+    case PGS_PROTO_REPLY:
+        if (w)
+            s_on_reply(b, w, &m);
+        break;
+    case PGS_PROTO_HEARTBEAT:
+        if (!w) {
+            /* A worker we do not know (we restarted): ask it to re-announce. */
+            pgs_proto_msg_t bye = {.cmd = PGS_PROTO_DISCONNECT};
+            pgs_proto_send(b->sock, in->identity, in->identity_len, &bye);
+        }
+        break;
+    case PGS_PROTO_DISCONNECT:
+        if (w) {
+            s_service_t *s = w->service;
+            w->draining = 1;
+            if (w->inflight == 0)
+                s_worker_remove(b, w, "left");
+            s_dispatch(b, s);
+        }
+        break;
+    default: break; /* CHUNK/END: streaming is not routed yet */
+    }
+}
+
+/* ---- timers ---- */
+
+static void
+s_sweep(edge_broker_t *b, int64_t now)
+{
+    s_job_t *j, *tmp;
+    HASH_ITER(hh, b->jobs, j, tmp) {
+        if (now > j->deadline)
+            s_fail(b, j, 504, "upstream_timeout", "The request took too long.");
+    }
+    s_worker_t *w, *wtmp;
+    HASH_ITER(hh, b->workers, w, wtmp) {
+        if (now - w->last_seen > S_LIVENESS_MS) {
+            s_service_t *s = w->service;
+            s_worker_remove(b, w, "missed 3 heartbeats");
+            s_dispatch(b, s);
+        }
+    }
+}
+
+static void
+s_heartbeat(edge_broker_t *b)
+{
+    pgs_proto_msg_t hb = {.cmd = PGS_PROTO_HEARTBEAT};
+    s_worker_t *w, *tmp;
+    HASH_ITER(hh, b->workers, w, tmp) {
+        if (pgs_proto_send(b->sock, w->identity, w->identity_len, &hb) < 0 &&
+            errno == EHOSTUNREACH) {
+            s_service_t *s = w->service;
+            s_worker_remove(b, w, "unreachable");
+            s_dispatch(b, s);
+        }
+    }
+}
+
+static void
+s_deliver_ready(edge_broker_t *b)
+{
+    while (b->ready_head) {
+        s_job_t *j = b->ready_head;
+        b->ready_head = j->qnext;
+        if (!b->ready_head)
+            b->ready_tail = NULL;
+        const char *hdr = j->result_status == 503 ? "{\"Retry-After\":\"1\"}" : "{}";
+        char *body = j->result_body;
+        j->result_body = NULL;
+        s_deliver(b, j, j->result_status, hdr, body, body ? strlen(body) : 0);
+        free(body);
+    }
+}
+
+void
+edge_broker_poll(edge_broker_t *b)
+{
+    for (int n = 0; n < 10000; n++) {
+        int events = 0;
+        size_t sz = sizeof events;
+        if (zmq_getsockopt(b->sock, ZMQ_EVENTS, &events, &sz) < 0 || !(events & ZMQ_POLLIN))
+            break;
+        pgs_proto_inbox_t in;
+        int rc = pgs_proto_recv(b->sock, 1, &in);
+        if (rc == 0)
+            break;
+        if (rc < 0)
+            continue;
+        s_on_message(b, &in);
+        pgs_proto_inbox_close(&in);
+    }
+    int64_t now = pgs_time_mono_ms();
+    if (now - b->last_heartbeat >= S_HEARTBEAT_MS) {
+        b->last_heartbeat = now;
+        s_heartbeat(b);
+    }
+    if (now - b->last_sweep >= 50) {
+        b->last_sweep = now;
+        s_sweep(b, now);
+    }
+    s_deliver_ready(b);
+}
+
+static void
+s_on_fd(void *arg, uint32_t events)
+{
+    (void)events;
+    edge_broker_poll(arg);
+}
+
+/* ---- public ---- */
+
+edge_broker_t *
+edge_broker_new(edge_loop_t *loop, const char *endpoints, int max_queue)
+{
+    edge_broker_t *b = calloc(1, sizeof *b);
+    if (!b)
+        return NULL;
+    b->loop = loop;
+    b->max_queue = max_queue;
+    b->scratch = malloc(S_SCRATCH);
+    b->zctx = zmq_ctx_new();
+    b->sock = b->zctx ? zmq_socket(b->zctx, ZMQ_ROUTER) : NULL;
+    if (!b->scratch || !b->sock) {
+        edge_broker_destroy(&b);
+        return NULL;
+    }
+    int one = 1, linger = 0, hwm = 100000;
+    int64_t maxmsg = (int64_t)PGS_PROTO_MAX_BODY + (1 << 20);
+    zmq_setsockopt(b->sock, ZMQ_ROUTER_MANDATORY, &one, sizeof one);
+    zmq_setsockopt(b->sock, ZMQ_LINGER, &linger, sizeof linger);
+    zmq_setsockopt(b->sock, ZMQ_SNDHWM, &hwm, sizeof hwm);
+    zmq_setsockopt(b->sock, ZMQ_RCVHWM, &hwm, sizeof hwm);
+    zmq_setsockopt(b->sock, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg);
+    char *list = strdup(endpoints);
+    int bound = 0;
+    for (char *save = NULL, *ep = strtok_r(list, " ,", &save); ep; ep = strtok_r(NULL, " ,", &save)) {
+        if (strncmp(ep, "ipc://", 6) == 0)
+            unlink(ep + 6); /* a stale socket file of a previous run */
+        if (zmq_bind(b->sock, ep) < 0) {
+            pgs_error("cannot bind the broker at %s: %s", ep, zmq_strerror(errno));
+            free(list);
+            edge_broker_destroy(&b);
+            return NULL;
+        }
+        bound++;
+    }
+    free(list);
+    size_t sz = sizeof b->fd;
+    if (!bound || zmq_getsockopt(b->sock, ZMQ_FD, &b->fd, &sz) < 0 ||
+        edge_loop_watch(loop, b->fd, EPOLLIN, s_on_fd, b) < 0) {
+        edge_broker_destroy(&b);
+        return NULL;
+    }
+    return b;
+}
+
+void
+edge_broker_destroy(edge_broker_t **bp)
+{
+    if (!bp || !*bp)
+        return;
+    edge_broker_t *b = *bp;
+    s_job_t *j, *tmp;
+    HASH_ITER(hh, b->jobs, j, tmp) {
+        s_fail(b, j, 503, "service_unavailable", "The edge is stopping.");
+    }
+    s_deliver_ready(b);
+    s_worker_t *w, *wtmp;
+    HASH_ITER(hh, b->workers, w, wtmp) {
+        HASH_DEL(b->workers, w);
+        free(w);
+    }
+    while (b->services) {
+        s_service_t *s = b->services;
+        b->services = s->next;
+        free(s->workers);
+        free(s);
+    }
+    if (b->sock) {
+        edge_loop_unwatch(b->loop, b->fd);
+        zmq_close(b->sock);
+    }
+    if (b->zctx)
+        zmq_ctx_term(b->zctx);
+    free(b->scratch);
+    free(b);
+    *bp = NULL;
+}
+
+uint64_t
+edge_broker_submit(edge_broker_t *b, const edge_broker_req_t *req, edge_broker_done done, void *arg)
+{
+    s_job_t *j = s_job_new(b, req);
+    if (!j)
+        return 0;
+    j->done = done;
+    j->arg = arg;
+    uint64_t id = j->id;
+    s_enqueue(b, j, req->service);
+    return id;
+}
+
+void
+edge_broker_cancel(edge_broker_t *b, uint64_t handle)
+{
+    s_job_t *j = NULL;
+    HASH_FIND(hh, b->jobs, &handle, sizeof handle, j);
+    if (j) {
+        j->done = NULL;
+        return;
+    }
+    for (j = b->ready_head; j; j = j->qnext)
+        if (j->id == handle)
+            j->done = NULL;
+}
+
+int
+edge_broker_live_workers(const edge_broker_t *b, const char *service)
+{
+    for (s_service_t *s = b->services; s; s = s->next)
+        if (strcmp(s->name, service) == 0)
+            return s_live(s);
+    return 0;
+}
+
+int
+edge_broker_has_ready(const edge_broker_t *b)
+{
+    return b->ready_head != NULL;
+}

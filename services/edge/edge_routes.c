@@ -1,0 +1,99 @@
+/*
+ * edge_routes — see edge_routes.h. The table is small; a linear scan with
+ * segment-wise comparison costs well under a microsecond.
+ */
+#include "edge_routes.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define KB 1024
+static const edge_route_t s_routes[] = {
+    /* method, pattern, service, route, scope, write, auth, body, local, deadline, max_body, msg */
+    {"GET", "/healthz", NULL, "healthz", NULL, 0, EDGE_AUTH_NONE, EDGE_BODY_NONE, EDGE_LOCAL_HEALTHZ, 0, 0, 0},
+    {"GET", "/readyz", NULL, "readyz", NULL, 0, EDGE_AUTH_NONE, EDGE_BODY_NONE, EDGE_LOCAL_READYZ, 0, 0, 0},
+    {"GET", "/v1/openapi.json", NULL, "openapi", NULL, 0, EDGE_AUTH_NONE, EDGE_BODY_NONE, EDGE_LOCAL_OPENAPI, 0, 0, 0},
+
+    {"GET", "/v1/token", "auth", "token.get", NULL, 0, EDGE_AUTH_TOKEN, EDGE_BODY_NONE, 0, 0, 0, 0},
+    {"DELETE", "/v1/token", "auth", "token.revoke_self", NULL, 0, EDGE_AUTH_TOKEN, EDGE_BODY_NONE, 0, 0, 0, 0},
+    {"GET", "/v1/me", "auth", "me.get", "profile:read", 0, EDGE_AUTH_TOKEN, EDGE_BODY_NONE, 0, 0, 0, 0},
+    {"GET", "/v1/subscription", "auth", "subscription.get", "subscription:read", 0, EDGE_AUTH_TOKEN, EDGE_BODY_NONE, 0, 0, 0, 0},
+    {"GET", "/v1/models", "auth", "models.list", "models:read", 0, EDGE_AUTH_TOKEN, EDGE_BODY_NONE, 0, 0, 0, 0},
+
+    {"POST", "/app/api/login", "auth", "app.login", NULL, 0, EDGE_AUTH_SESSION, EDGE_BODY_RAW, 0, 0, 16 * KB, 0},
+    {"POST", "/app/api/logout", "auth", "app.logout", NULL, 0, EDGE_AUTH_SESSION, EDGE_BODY_RAW, 0, 0, 16 * KB, 0},
+    {"GET", "/app/api/session", "auth", "app.session", NULL, 0, EDGE_AUTH_SESSION, EDGE_BODY_NONE, 0, 0, 0, 0},
+    {"POST", "/app/api/workspace", "auth", "app.workspace", NULL, 0, EDGE_AUTH_SESSION, EDGE_BODY_RAW, 0, 0, 16 * KB, 0},
+    {"GET", "/app/api/scopes", "auth", "app.scopes", NULL, 0, EDGE_AUTH_SESSION, EDGE_BODY_NONE, 0, 0, 0, 0},
+    {"GET", "/app/api/tokens", "auth", "app.tokens.list", NULL, 0, EDGE_AUTH_SESSION, EDGE_BODY_NONE, 0, 0, 0, 0},
+    {"POST", "/app/api/tokens", "auth", "app.tokens.create", NULL, 0, EDGE_AUTH_SESSION, EDGE_BODY_RAW, 0, 0, 16 * KB, 0},
+    {"DELETE", "/app/api/tokens/{token_id}", "auth", "app.tokens.revoke", NULL, 0, EDGE_AUTH_SESSION, EDGE_BODY_NONE, 0, 0, 0, 0},
+};
+#define S_NROUTES (sizeof s_routes / sizeof s_routes[0])
+
+/* Matches pattern against path; fills params. 1 on a match. */
+static int
+s_match(const char *pattern, const char *path, edge_route_param_t *params, int *nparams)
+{
+    const char *p = pattern, *s = path;
+    int n = 0;
+    while (*p && *s) {
+        if (*p == '{') {
+            const char *close = strchr(p, '}');
+            const char *seg_end = strchr(s, '/');
+            if (!seg_end)
+                seg_end = s + strlen(s);
+            if (!close || seg_end == s || n == EDGE_ROUTES_MAX_PARAMS)
+                return 0;
+            params[n++] = (edge_route_param_t){p + 1, (size_t)(close - p - 1), s,
+                                               (size_t)(seg_end - s)};
+            p = close + 1;
+            s = seg_end;
+            continue;
+        }
+        if (*p != *s)
+            return 0;
+        p++;
+        s++;
+    }
+    if (*p || *s)
+        return 0;
+    *nparams = n;
+    return 1;
+}
+
+edge_route_result_t
+edge_routes_match(const char *method, const char *path, const edge_route_t **route,
+                  edge_route_param_t *params, int *nparams, char *allow, size_t allow_len)
+{
+    size_t used = 0;
+    int path_found = 0;
+    if (allow_len)
+        allow[0] = '\0';
+    for (size_t i = 0; i < S_NROUTES; i++) {
+        edge_route_param_t tmp[EDGE_ROUTES_MAX_PARAMS];
+        int ntmp = 0;
+        if (!s_match(s_routes[i].pattern, path, tmp, &ntmp))
+            continue;
+        if (strcmp(s_routes[i].method, method) == 0) {
+            memcpy(params, tmp, sizeof tmp);
+            *nparams = ntmp;
+            *route = &s_routes[i];
+            return EDGE_ROUTE_FOUND;
+        }
+        path_found = 1;
+        int w = snprintf(allow + used, allow_len > used ? allow_len - used : 0, "%s%s",
+                         used ? ", " : "", s_routes[i].method);
+        if (w > 0 && used + (size_t)w < allow_len)
+            used += (size_t)w;
+    }
+    return path_found ? EDGE_ROUTE_BAD_METHOD : EDGE_ROUTE_NOT_FOUND;
+}
+
+int
+edge_routes_is_api_path(const char *path)
+{
+    return strncmp(path, "/v1/", 4) == 0 || strcmp(path, "/v1") == 0 ||
+           strncmp(path, "/app/api/", 9) == 0 || strcmp(path, "/app/api") == 0 ||
+           strcmp(path, "/healthz") == 0 || strcmp(path, "/readyz") == 0;
+}

@@ -1,0 +1,254 @@
+/*
+ * pegasus-edge — the only process that speaks HTTP, and the ZeroMQ broker
+ * every worker connects to. One event loop: libmicrohttpd's epoll fd, the
+ * broker's ZMQ_FD and the Redis connections, with no blocking call.
+ *
+ *   pegasus-edge [-c CONFIG] [-i INSTANCE] [-n]
+ */
+#include "edge_broker.h"
+#include "edge_http.h"
+#include "edge_loop.h"
+#include "edge_ratelimit.h"
+#include "edge_redis.h"
+#include "edge_request.h"
+#include "edge_tokens.h"
+#include "pgs_config.h"
+#include "pgs_log.h"
+#include "pgs_token.h"
+
+#include <signal.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static volatile sig_atomic_t s_stop;
+
+static void
+s_on_signal(int sig)
+{
+    (void)sig;
+    s_stop = 1;
+}
+
+typedef struct {
+    edge_ctx_t *ctx;
+    int failed;
+} s_scan_t;
+
+static void
+s_plan(const char *section, const char *suffix, void *arg)
+{
+    s_scan_t *s = arg;
+    edge_ctx_t *c = s->ctx;
+    if (c->nplans == EDGE_MAX_PLANS) {
+        pgs_error("too many plans (at most %d)", EDGE_MAX_PLANS);
+        s->failed = 1;
+        return;
+    }
+    edge_plan_t *p = &c->plans[c->nplans++];
+    snprintf(p->name, sizeof p->name, "%s", suffix);
+    long long rpm = 0;
+    if (pgs_config_bool(c->cfg, section, "api_access", 0, &p->api_access) < 0 ||
+        pgs_config_int(c->cfg, section, "requests_per_minute", 0, 0, 1000000000, &rpm) < 0)
+        s->failed = 1;
+    p->requests_per_minute = (long)rpm;
+}
+
+static void
+s_service(const char *section, const char *suffix, void *arg)
+{
+    s_scan_t *s = arg;
+    edge_ctx_t *c = s->ctx;
+    long long n = 0;
+    if (pgs_config_int(c->cfg, section, "processes", 0, 0, 64, &n) < 0) {
+        s->failed = 1;
+        return;
+    }
+    if (n < 1 || strcmp(suffix, "edge") == 0 || c->nservices == EDGE_MAX_SERVICES)
+        return;
+    snprintf(c->services[c->nservices++], sizeof c->services[0], "%s", suffix);
+}
+
+static char *
+s_read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    char *buf = NULL;
+    size_t cap = 0, n = 0;
+    for (;;) {
+        if (n + 65536 > cap) {
+            cap = cap ? cap * 2 : 65536;
+            char *p = realloc(buf, cap);
+            if (!p) {
+                free(buf);
+                fclose(f);
+                return NULL;
+            }
+            buf = p;
+        }
+        size_t got = fread(buf + n, 1, cap - n, f);
+        n += got;
+        if (got == 0)
+            break;
+    }
+    fclose(f);
+    *len = n;
+    return buf;
+}
+
+static void
+s_on_invalidate(void *arg, const char *message)
+{
+    edge_tokens_t **t = arg;
+    if (*t)
+        edge_tokens_invalidate(*t, message);
+}
+
+static void
+s_on_reset(void *arg)
+{
+    edge_tokens_t **t = arg;
+    if (*t)
+        edge_tokens_clear(*t);
+}
+
+int
+main(int argc, char **argv)
+{
+    const char *config_path = getenv("PEGASUS_CONFIG");
+    const char *instance = "0";
+    int check_only = 0, opt;
+    while ((opt = getopt(argc, argv, "c:i:n")) != -1) {
+        switch (opt) {
+        case 'c': config_path = optarg; break;
+        case 'i': instance = optarg; break;
+        case 'n': check_only = 1; break;
+        default: fprintf(stderr, "usage: %s [-c CONFIG] [-i INSTANCE] [-n]\n", argv[0]); return 2;
+        }
+    }
+    if (!config_path)
+        config_path = "config/pegasus.conf";
+    pgs_log_init("edge", instance);
+    if (sodium_init() < 0)
+        return 1;
+    char err[512];
+    pgs_config_t *cfg = pgs_config_load(config_path, err, sizeof err);
+    if (!cfg) {
+        pgs_error("config: %s", err);
+        return 1;
+    }
+    pgs_log_set_level(pgs_config_str(cfg, "log", "level", "info"));
+    const char *home_env = getenv("PEGASUS_HOME");
+    char home[1024];
+    snprintf(home, sizeof home, "%s", home_env && *home_env ? home_env : "./var");
+
+    static edge_ctx_t ctx;
+    ctx.cfg = cfg;
+    long long port, max_header, max_headers, max_uri, max_body, header_to, keepalive_to, max_conn,
+        max_queue, deadline, ttl, neg_ttl, redis_to, touch;
+    int bad = 0;
+    bad |= pgs_config_int(cfg, "edge", "port", 8080, 1, 65535, &port);
+    bad |= pgs_config_int(cfg, "edge", "max_header_bytes", 16384, 1024, 1 << 20, &max_header);
+    bad |= pgs_config_int(cfg, "edge", "max_headers", 100, 8, 10000, &max_headers);
+    bad |= pgs_config_int(cfg, "edge", "max_uri_bytes", 8192, 256, 1 << 20, &max_uri);
+    bad |= pgs_config_int(cfg, "edge", "max_body_bytes", 1 << 20, 1024, 1 << 26, &max_body);
+    bad |= pgs_config_int(cfg, "edge", "header_timeout_s", 10, 1, 600, &header_to);
+    bad |= pgs_config_int(cfg, "edge", "keepalive_timeout_s", 60, 1, 3600, &keepalive_to);
+    bad |= pgs_config_int(cfg, "edge", "max_connections", 4096, 16, 1000000, &max_conn);
+    bad |= pgs_config_int(cfg, "edge", "max_queue", 1024, 1, 1000000, &max_queue);
+    bad |= pgs_config_int(cfg, "edge", "deadline_ms", 10000, 100, 600000, &deadline);
+    bad |= pgs_config_int(cfg, "edge", "cache_ttl_ms", 2000, 0, 2000, &ttl);
+    bad |= pgs_config_int(cfg, "edge", "negative_ttl_ms", 5000, 0, 60000, &neg_ttl);
+    bad |= pgs_config_int(cfg, "redis", "timeout_ms", 500, 10, 60000, &redis_to);
+    bad |= pgs_config_int(cfg, "auth", "touch_interval_s", 60, 1, 86400, &touch);
+    s_scan_t scan = {&ctx, 0};
+    pgs_config_each_section(cfg, "plan.", s_plan, &scan);
+    pgs_config_each_section(cfg, "service.", s_service, &scan);
+    if (bad || scan.failed)
+        return 1;
+    ctx.max_body = (size_t)max_body;
+    ctx.deadline_ms = (int)deadline;
+    ctx.touch_interval_ms = (int)touch * 1000;
+    snprintf(ctx.cors_origins, sizeof ctx.cors_origins, "%s",
+             pgs_config_str(cfg, "edge", "cors_origins", ""));
+    snprintf(ctx.trusted_proxies, sizeof ctx.trusted_proxies, "%s",
+             pgs_config_str(cfg, "edge", "trusted_proxies", ""));
+    const char *openapi_path = pgs_config_str(cfg, "edge", "openapi", "config/openapi.json");
+    ctx.openapi = s_read_file(openapi_path, &ctx.openapi_len);
+    if (!ctx.openapi) {
+        pgs_error("cannot read the OpenAPI document %s", openapi_path);
+        return 1;
+    }
+    if (check_only) {
+        pgs_info("config %s is valid", config_path);
+        return 0;
+    }
+    if (pgs_token_pepper_load(home, ctx.pepper) < 0)
+        return 1;
+
+    struct sigaction sa = {0};
+    sa.sa_handler = s_on_signal;
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    char redis_default[1100], broker_default[1100];
+    snprintf(redis_default, sizeof redis_default, "%s/redis.sock", home);
+    snprintf(broker_default, sizeof broker_default, "ipc://%s/broker.sock", home);
+    const char *redis_addr = pgs_config_str(cfg, "redis", "address", "");
+    const char *broker_eps = pgs_config_str(cfg, "broker", "endpoints", "");
+
+    edge_loop_t *loop = edge_loop_new();
+    edge_tokens_t *tokens = NULL;
+    edge_redis_hooks_t hooks = {s_on_invalidate, s_on_reset, &tokens};
+    ctx.broker = loop ? edge_broker_new(loop, *broker_eps ? broker_eps : broker_default,
+                                        (int)max_queue)
+                      : NULL;
+    ctx.redis = ctx.broker ? edge_redis_new(loop, *redis_addr ? redis_addr : redis_default,
+                                            (int)redis_to, &hooks)
+                           : NULL;
+    tokens = ctx.redis ? edge_tokens_new(ctx.redis, ctx.broker, (int)ttl, (int)neg_ttl) : NULL;
+    ctx.tokens = tokens;
+    ctx.ratelimit = tokens ? edge_ratelimit_new(ctx.redis) : NULL;
+    edge_http_opts_t hopts = {.address = pgs_config_str(cfg, "edge", "address", "127.0.0.1"),
+                              .port = (int)port,
+                              .web_root = pgs_config_str(cfg, "edge", "web_root", "web"),
+                              .max_header_bytes = (size_t)max_header,
+                              .max_headers = (int)max_headers,
+                              .max_uri_bytes = (size_t)max_uri,
+                              .header_timeout_s = (int)header_to,
+                              .keepalive_timeout_s = (int)keepalive_to,
+                              .max_connections = (int)max_conn};
+    edge_http_t *http = ctx.ratelimit ? edge_http_new(loop, &ctx, &hopts) : NULL;
+    if (!http) {
+        pgs_error("edge failed to start");
+        return 1;
+    }
+    while (!s_stop) {
+        int timeout = edge_broker_has_ready(ctx.broker) ? 0 : edge_http_timeout_ms(http, 50);
+        if (edge_loop_run_once(loop, timeout) < 0) {
+            pgs_error("event loop failed");
+            break;
+        }
+        edge_broker_poll(ctx.broker);
+        edge_redis_tick(ctx.redis);
+        edge_tokens_tick(tokens);
+        edge_ratelimit_tick(ctx.ratelimit);
+        edge_http_tick(http);
+    }
+    pgs_info("stopping");
+    edge_http_destroy(&http);
+    edge_redis_destroy(&ctx.redis);
+    edge_broker_destroy(&ctx.broker);
+    edge_ratelimit_destroy(&ctx.ratelimit);
+    edge_tokens_destroy(&tokens);
+    edge_loop_destroy(&loop);
+    free(ctx.openapi);
+    sodium_memzero(ctx.pepper, sizeof ctx.pepper);
+    pgs_config_destroy(&cfg);
+    return 0;
+}
