@@ -831,7 +831,8 @@ auth_admin_member_set(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
     }
     int is_owner = !strcmp(m.mem.role, "owner");
     int new_seat = json_is_boolean(seat) ? json_is_true(seat) : m.mem.seat;
-    const char *new_role = role ? role : m.mem.role;
+    char new_role[sizeof m.mem.role];
+    snprintf(new_role, sizeof new_role, "%s", role ? role : m.mem.role);
     if (is_owner && strcmp(new_role, "owner") != 0) {
         pgs_db_rollback(a->db);
         s_conflict(req, res,
