@@ -10,15 +10,36 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Replaces every byte that is not part of a valid UTF-8 sequence with '?'.
+ * Error texts quote the client's body (jansson's "near '…'") and snprintf may
+ * cut a character in two; jansson refuses to make a string of invalid UTF-8,
+ * and the error body would then lose its message. */
+static void
+s_utf8_repair(char *s)
+{
+    size_t len = strlen(s);
+    for (size_t i = 0; i < len;) {
+        size_t n = 1;
+        while (n <= 4 && i + n <= len && pgs_json_utf8_length(s + i, n) != 1)
+            n++;
+        if (n > 4 || i + n > len)
+            s[i++] = '?';
+        else
+            i += n;
+    }
+}
+
 int
 pgs_json_fail(pgs_json_err_t *err, const char *param, const char *fmt, ...)
 {
     err->code = "invalid_request";
     snprintf(err->param, sizeof err->param, "%s", param ? param : "");
+    s_utf8_repair(err->param);
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(err->message, sizeof err->message, fmt, ap);
     va_end(ap);
+    s_utf8_repair(err->message);
     return -1;
 }
 
@@ -40,6 +61,7 @@ pgs_json_parse_object(const char *body, size_t len, pgs_json_err_t *err)
     if (!v) {
         snprintf(err->message, sizeof err->message, "Invalid JSON at line %d column %d: %s",
                  je.line, je.column, je.text);
+        s_utf8_repair(err->message);
         return NULL;
     }
     if (!json_is_object(v)) {

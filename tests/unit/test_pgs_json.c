@@ -396,6 +396,84 @@ test_error_body(void **state)
     json_decref(o);
 }
 
+/* Regression (found by fuzz_json): error texts that quote the client's body
+ * or cut a field name used to hold invalid UTF-8, and the error body then
+ * silently lost its "message" (or "param"). */
+static void
+s_expect_complete_body(const char *what, const pgs_json_err_t *err)
+{
+    char w[160];
+    snprintf(w, sizeof w, "%s: message is valid UTF-8", what);
+    if (pgs_json_utf8_length(err->message, strlen(err->message)) < 0)
+        fail_msg("%s: got invalid UTF-8, want valid", w);
+    snprintf(w, sizeof w, "%s: param is valid UTF-8", what);
+    if (pgs_json_utf8_length(err->param, strlen(err->param)) < 0)
+        fail_msg("%s: got invalid UTF-8, want valid", w);
+    char *b = pgs_json_error_body(err->code, err->message, "req_9", err->param, NULL);
+    s_expect_error_body(what, b, err->code, err->message, "req_9", err->param[0] ? err->param : NULL,
+                        err->param[0] ? 4 : 3);
+    free(b);
+}
+
+static void
+test_error_text_utf8(void **state)
+{
+    (void)state;
+    pgs_json_err_t err;
+    /* jansson quotes the bad token, which ends inside a 4-byte character. */
+    static const char bad_escape[] = "{\"nam\":\"\\u00e9\\ud83d\\u\xf0\x9f\x98\x80\",\"x\":1}";
+    PGS_EXPECT_NULL("parse_object(invalid escape before an emoji)",
+                    pgs_json_parse_object(bad_escape, strlen(bad_escape), &err));
+    PGS_EXPECT_STR("invalid escape message", err.message,
+                   "Invalid JSON at line 1 column 23: invalid escape near '\"\\u00e9\\ud83d\\u?'");
+    s_expect_complete_body("invalid escape before an emoji", &err);
+
+    /* Other quoted tokens that end inside a character. */
+    static const char *const cut[] = {
+        "{\"a\":\"\\u\xc3\xa9\"}",
+        "{\"a\":\"\\u12\xe2\x82\xac\"}",
+        "{\"\\u\xf0\x9f\x98\x80\":1}",
+        "{\"a\":\"\xc3\xa9\xc3\xa9\xc3\xa9\\u0\xc3\xa9\"}",
+    };
+    for (size_t i = 0; i < sizeof cut / sizeof cut[0]; i++) {
+        char what[64];
+        snprintf(what, sizeof what, "bad escape case %zu", i);
+        PGS_EXPECT_NULL(what, pgs_json_parse_object(cut[i], strlen(cut[i]), &err));
+        if (!strstr(err.message, "near '"))
+            fail_msg("%s: got \"%s\", want a message quoting the token", what, err.message);
+        s_expect_complete_body(what, &err);
+    }
+
+    /* Field names cut inside a character: param (64 bytes) and message
+     * ("%.64s"). */
+    static const struct {
+        int ks;
+        const char *param_tail, *message_tail;
+    } keys[] = {
+        {62, "?", "\xc3\xa9'."},
+        {63, "", "?'."},
+    };
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+        char key[80], json[128], want_param[80], want_msg[160];
+        memset(key, 'k', (size_t)keys[i].ks);
+        key[keys[i].ks] = '\0';
+        snprintf(want_param, sizeof want_param, "%s%s", key, keys[i].param_tail);
+        want_param[63] = '\0';
+        snprintf(want_msg, sizeof want_msg, "Unknown field '%s%s", key, keys[i].message_tail);
+        strcat(key, "\xc3\xa9");
+        snprintf(json, sizeof json, "{\"%s\":1}", key);
+        json_t *v = pgs_json_parse_object(json, strlen(json), &err);
+        assert_non_null(v);
+        char what[64];
+        snprintf(what, sizeof what, "unknown %d-byte key", keys[i].ks + 2);
+        PGS_EXPECT_INT(what, pgs_json_check_fields(v, s_fields, &err), -1);
+        json_decref(v);
+        PGS_EXPECT_STR(what, err.param, want_param);
+        PGS_EXPECT_STR(what, err.message, want_msg);
+        s_expect_complete_body(what, &err);
+    }
+}
+
 int
 main(void)
 {
@@ -403,6 +481,7 @@ main(void)
         cmocka_unit_test(test_parse_accepts), cmocka_unit_test(test_parse_rejects),
         cmocka_unit_test(test_check_fields),  cmocka_unit_test(test_utf8_length),
         cmocka_unit_test(test_has_control),   cmocka_unit_test(test_error_body),
+        cmocka_unit_test(test_error_text_utf8),
     };
     return cmocka_run_group_tests_name("pgs_json", tests, NULL, NULL);
 }
