@@ -12,7 +12,7 @@
 #include <stddef.h>
 
 #define CTL_BROKER_CONNECT_MS 5000 /* "the system is not running" past this */
-#define CTL_BROKER_REPLY_MS 30000
+#define CTL_BROKER_REPLY_MS 15000  /* the edge answers 504 past a route deadline (10 s) */
 
 /* A reply: status and body (owned, NUL-terminated; may be empty). */
 typedef struct {
