@@ -1,0 +1,128 @@
+#!/usr/bin/env bash
+# bench.sh — measure Pegasus against the peer architecture in the same run.
+#
+# Starts the whole system (scripts/run.sh, demo data) and an nginx baseline:
+# nginx proxy_pass to a second nginx server block that returns a JSON body of
+# the size of Pegasus's /v1/me answer. Servers are pinned to core 0, wrk to
+# core 1 (when there are two cores). wrk: 1 thread, 50 connections, 10 s, 3
+# rounds each, authenticated GET /v1/me. Prints requests/s, p50 and p99 of
+# each, medians, and the ratio Pegasus / nginx.
+#   BENCH_DURATION (10s)  BENCH_ROUNDS (3)  BENCH_CONNECTIONS (50)
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+PEGASUS_DEPS_BENCH=1 ./scripts/deps.sh
+make -s -j2 all
+
+DUR="${BENCH_DURATION:-10s}"
+ROUNDS="${BENCH_ROUNDS:-3}"
+CONNS="${BENCH_CONNECTIONS:-50}"
+WORK=$(mktemp -d /tmp/pgs-bench.XXXXXX)
+chmod 755 "$WORK"  # nginx workers run as nobody and read body.json
+PORT=$((20000 + RANDOM % 10000))
+NGINX_PORT=$((PORT + 1))
+UPSTREAM_PORT=$((PORT + 2))
+SERVER_CPU=0 CLIENT_CPU=1
+[ "$(nproc)" -ge 2 ] || CLIENT_CPU=0
+
+run_pid="" nginx_started=0
+cleanup() {
+  [ -n "$run_pid" ] && kill -TERM "$run_pid" 2>/dev/null && wait "$run_pid" 2>/dev/null || true
+  [ "$nginx_started" = 1 ] && nginx -c "$WORK/nginx.conf" -p "$WORK" -s stop 2>/dev/null || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+echo "starting Pegasus on 127.0.0.1:$PORT (pinned to cpu $SERVER_CPU)"
+PEGASUS_HOME="$WORK/home" PEGASUS_PORT=$PORT PEGASUS_DEMO=1 PEGASUS_LOG_LEVEL=warn \
+  PEGASUS_PLAN_PRO_REQUESTS_PER_MINUTE=1000000000 \
+  taskset -c $SERVER_CPU ./scripts/run.sh >"$WORK/run.log" 2>&1 &
+run_pid=$!
+for _ in $(seq 1 300); do grep -q '^ready' "$WORK/run.log" 2>/dev/null && break; sleep 0.2; done
+grep -q '^ready' "$WORK/run.log" || { cat "$WORK/run.log"; echo "bench: Pegasus did not start" >&2; exit 1; }
+
+URL="http://127.0.0.1:$PORT"
+curl -fsS -c "$WORK/cookies" -H 'Content-Type: application/json' \
+  -d '{"email":"alice@example.com","password":"pegasus-demo"}' "$URL/app/api/login" >"$WORK/login.json" || { cat "$WORK/run.log"; tail "$WORK/home/log/"*.log; exit 1; }
+CSRF=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["csrf_token"])' "$WORK/login.json")
+curl -sS -b "$WORK/cookies" -H "X-CSRF-Token: $CSRF" -H 'Content-Type: application/json' \
+  -d '{"name":"bench","preset":"read_only","expires_in_days":30}' "$URL/app/api/tokens" >"$WORK/token.json"
+grep -q secret "$WORK/token.json" || { echo "bench: token creation failed:"; cat "$WORK/token.json"; exit 1; }
+TOKEN=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["secret"])' "$WORK/token.json")
+rm -f "$WORK/token.json"
+BODY_BYTES=$(curl -fsS -H "Authorization: Bearer $TOKEN" "$URL/v1/me" | wc -c)
+
+mkdir -p "$WORK/logs"
+python3 - "$WORK/body.json" "$BODY_BYTES" <<'PY'
+import sys
+n = int(sys.argv[2])
+body = '{"id":"usr_x","object":"user","pad":"' + "x" * max(0, n - 40) + '"}'
+open(sys.argv[1], "w").write(body[:n] if len(body) > n else body)
+PY
+cat >"$WORK/nginx.conf" <<NGINX
+worker_processes 1;
+worker_cpu_affinity 1;
+pid $WORK/nginx.pid;
+error_log $WORK/logs/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  upstream backend { server 127.0.0.1:$UPSTREAM_PORT; keepalive 64; }
+  server {
+    listen 127.0.0.1:$NGINX_PORT;
+    location / {
+      proxy_pass http://backend;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+    }
+  }
+  server {
+    listen 127.0.0.1:$UPSTREAM_PORT;
+    default_type application/json;
+    root $WORK;
+    location / { try_files /body.json =404; }
+  }
+}
+NGINX
+taskset -c $SERVER_CPU nginx -c "$WORK/nginx.conf" -p "$WORK"
+nginx_started=1
+curl -fsS "http://127.0.0.1:$NGINX_PORT/me" >/dev/null
+
+# wrk: one round → "rps p50_ms p99_ms"
+one_round() {
+  local url=$1; shift
+  taskset -c $CLIENT_CPU wrk -t1 -c"$CONNS" -d"$DUR" --latency "$@" "$url" >"$WORK/wrk.out" 2>&1
+  python3 - "$WORK/wrk.out" <<'PY'
+import re, sys
+t = open(sys.argv[1]).read()
+def ms(v):
+    m = re.match(r"([\d.]+)(us|ms|s)", v)
+    x = float(m.group(1))
+    return x / 1000 if m.group(2) == "us" else x * 1000 if m.group(2) == "s" else x
+rps = float(re.search(r"Requests/sec:\s+([\d.]+)", t).group(1))
+p50 = ms(re.search(r"^\s+50%\s+(\S+)", t, re.M).group(1))
+p99 = ms(re.search(r"^\s+99%\s+(\S+)", t, re.M).group(1))
+non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", t)
+print(f"{rps:.0f} {p50:.3f} {p99:.3f} {non2xx.group(1) if non2xx else 0}")
+PY
+}
+
+median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+
+declare -a P_RPS P_P50 P_P99 N_RPS N_P50 N_P99
+printf '%-8s %-8s %10s %9s %9s %8s\n' target round req/s p50_ms p99_ms non2xx
+for i in $(seq 1 "$ROUNDS"); do
+  read -r rps p50 p99 bad < <(one_round "$URL/v1/me" -H "Authorization: Bearer $TOKEN")
+  P_RPS+=("$rps"); P_P50+=("$p50"); P_P99+=("$p99")
+  printf '%-8s %-8s %10s %9s %9s %8s\n' pegasus "$i" "$rps" "$p50" "$p99" "$bad"
+  read -r rps p50 p99 bad < <(one_round "http://127.0.0.1:$NGINX_PORT/me")
+  N_RPS+=("$rps"); N_P50+=("$p50"); N_P99+=("$p99")
+  printf '%-8s %-8s %10s %9s %9s %8s\n' nginx "$i" "$rps" "$p50" "$p99" "$bad"
+done
+prps=$(printf '%s\n' "${P_RPS[@]}" | median); pp50=$(printf '%s\n' "${P_P50[@]}" | median); pp99=$(printf '%s\n' "${P_P99[@]}" | median)
+nrps=$(printf '%s\n' "${N_RPS[@]}" | median); np50=$(printf '%s\n' "${N_P50[@]}" | median); np99=$(printf '%s\n' "${N_P99[@]}" | median)
+echo
+echo "median of $ROUNDS x $DUR, c=$CONNS, GET /v1/me ($BODY_BYTES bytes)"
+printf 'pegasus:            %8s req/s  p50 %s ms  p99 %s ms\n' "$prps" "$pp50" "$pp99"
+printf 'nginx proxy_pass:   %8s req/s  p50 %s ms  p99 %s ms\n' "$nrps" "$np50" "$np99"
+python3 -c "import sys; print('ratio pegasus/nginx: %.2fx (target >= 1.5x, p99 <= 3 ms)' % (float(sys.argv[1]) / float(sys.argv[2])))" "$prps" "$nrps"
