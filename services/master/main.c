@@ -34,6 +34,7 @@
 #include <string.h>
 #include <sys/signalfd.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 #include <zmq.h>
 
@@ -231,18 +232,22 @@ main(int argc, char **argv)
     int64_t first_stop_ms = 0;
     while (!master_proc_done(procs)) {
         if (zmq_poll(items, 2, S_POLL_MS) < 0 && zmq_errno() != EINTR) {
-            pgs_error("zmq_poll: %s", zmq_strerror(zmq_errno()));
-            break;
+            /* Cannot happen with valid items; if it does, stop in order
+             * rather than leave the children unsupervised. */
+            pgs_error("zmq_poll: %s; stopping", zmq_strerror(zmq_errno()));
+            if (!first_stop_ms)
+                first_stop_ms = pgs_time_mono_ms();
+            master_proc_shutdown(procs, pgs_time_mono_ms(), 0);
+            struct timespec ts = {0, S_POLL_MS * 1000000L};
+            nanosleep(&ts, NULL);
         }
         /* Read every pending signal before acting, so a child that stopped
          * on the same Ctrl-C as we did is not restarted. */
-        int got_stop = 0, got_chld = 0;
+        int got_stop = 0;
         struct signalfd_siginfo si;
         while (read(sfd, &si, sizeof si) == (ssize_t)sizeof si) {
             if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT)
                 got_stop++;
-            else if (si.ssi_signo == SIGCHLD)
-                got_chld = 1;
             else if (si.ssi_signo == SIGHUP)
                 pgs_info("SIGHUP ignored (restart a service with pegasusctl restart)");
         }
@@ -262,7 +267,7 @@ main(int argc, char **argv)
             }
             master_proc_shutdown(procs, now, force);
         }
-        (void)got_chld; /* reaping is cheap; done on every pass */
+        /* SIGCHLD only wakes us: reaping (WNOHANG) is cheap, done every pass. */
         master_proc_reap(procs, now);
         master_ctl_serve(ctl, procs, now);
         master_proc_tick(procs, now);
@@ -272,8 +277,7 @@ main(int argc, char **argv)
     zmq_ctx_term(zctx);
     unlink(sock_path);
     close(sfd);
-    int clean = master_proc_done(procs);
     master_proc_destroy(&procs);
     pgs_info("stopped");
-    return clean ? 0 : 1;
+    return 0;
 }

@@ -127,7 +127,12 @@ master_ctl_serve(void *sock, master_proc_t *procs, int64_t now)
         zmq_msg_t msg;
         zmq_msg_init(&msg);
         if (zmq_msg_recv(&msg, sock, ZMQ_DONTWAIT) < 0) {
+            int e = zmq_errno();
             zmq_msg_close(&msg);
+            /* A reply that could not be sent leaves REP waiting to send:
+             * send one now, or the socket would refuse every request. */
+            if (e == EFSM)
+                zmq_send(sock, "{\"error\":\"internal error\"}", 26, ZMQ_DONTWAIT);
             return;
         }
         /* A request is one frame; extra frames are read and ignored so the
