@@ -65,6 +65,12 @@ typedef struct {
     int has_host, bad_header_name, has_nul;
     char *xff;
     char *request_id_in;
+    /* where each header's key and value lie in the library's read buffer */
+    struct {
+        const char *p;
+        size_t n;
+    } spans[2 * 128];
+    int nspans;
 } s_http_req_t;
 
 struct edge_http {
@@ -211,8 +217,12 @@ s_scan_header(void *cls, enum MHD_ValueKind kind, const char *key, size_t key_si
     hr->header_bytes += key_size + value_size + 4;
     if (!key || !value)
         return MHD_YES;
-    if (strlen(key) != key_size || strlen(value) != value_size)
-        hr->has_nul = 1;
+    if (hr->nspans + 2 <= (int)(sizeof hr->spans / sizeof hr->spans[0])) {
+        hr->spans[hr->nspans].p = key;
+        hr->spans[hr->nspans++].n = key_size;
+        hr->spans[hr->nspans].p = value;
+        hr->spans[hr->nspans++].n = value_size;
+    }
     for (size_t i = 0; i < key_size; i++) {
         unsigned char ch = (unsigned char)key[i];
         if (ch <= 32 || ch >= 127 || ch == ':')
@@ -276,6 +286,41 @@ s_listed(const char *list, const char *item)
     return 0;
 }
 
+/* libmicrohttpd 0.9.75 cuts a header value at a NUL byte and keeps going,
+ * so the edge never sees the NUL in the value. It parses headers in place,
+ * though: every byte of the header block (after the request line, which it
+ * rewrites) is part of a key or value it handed us, a separator it replaced
+ * with NUL, or white space. Anything else is what a NUL cut off. When the
+ * layout is not as expected (folded lines live elsewhere), say nothing. */
+static int
+s_nul_in_headers(const s_http_req_t *hr, const char *method)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(hr->conn, MHD_CONNECTION_INFO_REQUEST_HEADER_SIZE);
+    if (!ci || hr->nspans == 0 || hr->nspans >= (int)(sizeof hr->spans / sizeof hr->spans[0]))
+        return 0;
+    const char *end = method + ci->header_size;
+    const char *p = hr->spans[0].p;
+    for (int i = 0; i < hr->nspans; i++) {
+        const char *s = hr->spans[i].p;
+        if (s < method || s + hr->spans[i].n > end || (i && s < hr->spans[i - 1].p))
+            return 1; /* not in place: a folded line, refused as well */
+    }
+    int i = 0;
+    while (p < end) {
+        while (i < hr->nspans && hr->spans[i].p + hr->spans[i].n <= p)
+            i++;
+        if (i < hr->nspans && p >= hr->spans[i].p) {
+            p = hr->spans[i].p + hr->spans[i].n;
+            continue;
+        }
+        if (*p != '\0' && *p != ' ' && *p != '\t')
+            return 1;
+        p++;
+    }
+    return 0;
+}
+
 /* The client address: the peer, or — when the peer is a trusted proxy —
  * the right-most X-Forwarded-For entry that is not a trusted proxy. */
 static void
@@ -327,6 +372,7 @@ s_collect(s_http_req_t *hr, const char *method, const char *version)
     r->content_length = -1;
     snprintf(r->method, sizeof r->method, "%s", method);
     MHD_get_connection_values_n(hr->conn, MHD_HEADER_KIND, s_scan_header, hr);
+    hr->has_nul = s_nul_in_headers(hr, method);
     s_client_ip(hr);
     if (hr->request_id_in && pgs_id_request_id_valid(hr->request_id_in))
         snprintf(r->request_id, sizeof r->request_id, "%s", hr->request_id_in);
@@ -350,7 +396,7 @@ s_collect(s_http_req_t *hr, const char *method, const char *version)
     }
     const char *why = NULL;
     if (hr->has_nul)
-        why = "A header contains a NUL byte.";
+        why = "A header contains a NUL byte or a folded line.";
     else if (hr->bad_header_name)
         why = "A header name is malformed.";
     else if (hr->bad_content_length)
