@@ -53,8 +53,7 @@ s_load(auth_t *a, const pgs_req_t *req, pgs_res_t *res, auth_ws_t *ws, auth_user
         return -1;
     }
     if (rc == 0) {
-        pgs_res_error(res, req, 401, "invalid_token", "The token is not valid.", NULL);
-        pgs_res_header(res, "WWW-Authenticate", "Bearer realm=\"pegasus\", error=\"invalid_token\"");
+        auth_req_unauthorized(req, res, "invalid_token", "The token is not valid.");
         return -1;
     }
     if (u)
@@ -74,7 +73,7 @@ auth_api_token_get(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
         return;
     }
     if (rc == 0) {
-        pgs_res_error(res, req, 401, "invalid_token", "The token is not valid.", NULL);
+        auth_req_unauthorized(req, res, "invalid_token", "The token is not valid.");
         return;
     }
     pgs_res_json(res, 200, auth_tokens_object(&t, auth_req_now()));
@@ -86,7 +85,7 @@ auth_api_token_revoke_self(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res
     auth_t *a = auth_state(w);
     const char *id = pgs_req_ctx(req, "token_id");
     if (!id || !pgs_id_valid(id, "tok")) {
-        pgs_res_error(res, req, 401, "invalid_token", "The token is not valid.", NULL);
+        auth_req_unauthorized(req, res, "invalid_token", "The token is not valid.");
         return;
     }
     if (auth_tokens_revoke(a, id, res) < 0) {

@@ -206,6 +206,13 @@ auth_req_text(json_t *v, const char *param, long max_cp, char *out, size_t outle
 }
 
 void
+auth_req_unauthorized(const pgs_req_t *req, pgs_res_t *res, const char *code, const char *message)
+{
+    pgs_res_error(res, req, 401, code, message, NULL);
+    pgs_res_header(res, "WWW-Authenticate", "Bearer realm=\"pegasus\", error=\"invalid_token\"");
+}
+
+void
 auth_req_unavailable(const pgs_req_t *req, pgs_res_t *res)
 {
     pgs_res_error(res, req, 503, "service_unavailable",

@@ -67,6 +67,11 @@ int auth_req_text(json_t *v, const char *param, long max_cp, char *out, size_t o
  * 500. Rolls back any open transaction. */
 void auth_req_fail_db(pgs_db_t *db, const pgs_req_t *req, pgs_res_t *res);
 
+/* A 401 with code and message, carrying the WWW-Authenticate header that
+ * SPEC §2 puts on every 401. */
+void auth_req_unauthorized(const pgs_req_t *req, pgs_res_t *res, const char *code,
+                           const char *message);
+
 /* 503 service_unavailable with Retry-After: 1 (Redis unreachable). */
 void auth_req_unavailable(const pgs_req_t *req, pgs_res_t *res);
 

@@ -103,7 +103,7 @@ s_sess_set_ws(auth_t *a, const auth_sess_t *s)
 static void
 s_not_signed_in(const pgs_req_t *req, pgs_res_t *res)
 {
-    pgs_res_error(res, req, 401, "not_signed_in", "Sign in to continue.", NULL);
+    auth_req_unauthorized(req, res, "not_signed_in", "Sign in to continue.");
 }
 
 int
@@ -146,6 +146,7 @@ auth_session_require(auth_t *a, const pgs_req_t *req, pgs_res_t *res, int need_c
     rc = out->sess.ws[0] ? auth_store_mem_get(a->db, out->sess.ws, out->user.id, &out->mem) : 0;
     if (rc == 0) {
         /* The user left (or was removed from) the active workspace. */
+        out->fell_back = out->sess.ws[0] != '\0';
         snprintf(out->sess.ws, sizeof out->sess.ws, "%s", out->user.personal_ws);
         s_sess_set_ws(a, &out->sess);
         rc = auth_store_mem_get(a->db, out->sess.ws, out->user.id, &out->mem);
@@ -222,7 +223,7 @@ s_lower(char *s)
 static void
 s_invalid_credentials(const pgs_req_t *req, pgs_res_t *res)
 {
-    pgs_res_error(res, req, 401, "invalid_credentials", "Incorrect email or password.", NULL);
+    auth_req_unauthorized(req, res, "invalid_credentials", "Incorrect email or password.");
 }
 
 /* Counts one failed sign-in for email. The window starts at the first

@@ -34,6 +34,11 @@ typedef struct {
     auth_user_t user;
     auth_ws_t ws;   /* the session's active workspace */
     auth_mem_t mem; /* the user's membership of it */
+    /* This request found the user no longer a member of the session's
+     * active workspace and moved the session to the Personal one: a
+     * state-changing call meant for the old workspace must not land in the
+     * Personal one. */
+    int fell_back;
 } auth_app_t;
 
 /* Checks the session cookie (and the CSRF header when need_csrf), slides

@@ -197,6 +197,13 @@ auth_tokens_app_create(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
     auth_app_t app;
     if (auth_session_require(a, req, res, 1, &app) < 0)
         return;
+    if (app.fell_back) {
+        pgs_res_error(res, req, 404, "not_found",
+                      "You are no longer a member of the active workspace; you are now in your "
+                      "Personal workspace.",
+                      NULL);
+        return;
+    }
     if (s_check_workspace(a, req, res, &app) < 0)
         return;
     static const pgs_json_field_t fields[] = {
