@@ -18,8 +18,8 @@ s_visit(const char *section, const char *suffix, void *arg)
     const pgs_config_t *cfg = arg;
     if (strlen(suffix) > strlen(section))
         abort();
-    static const char *const keys[] = {"port", "api_access", "messages_per_month", "provider",
-                                       "processes", ""};
+    static const char *const keys[] = {"port",     "api_access", "messages_per_month",
+                                       "provider", "processes",  ""};
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
         const char *v = pgs_config_get(cfg, section, keys[i]);
         if (v)

@@ -16,9 +16,13 @@
 #include <string.h>
 
 static const pgs_json_field_t s_fields[] = {
-    {"name", PGS_JSON_STRING, 1},   {"scopes", PGS_JSON_ARRAY, 0}, {"preset", PGS_JSON_STRING, 0},
-    {"expires_in_days", PGS_JSON_INTEGER, 1}, {"stream", PGS_JSON_BOOLEAN, 0},
-    {"metadata", PGS_JSON_OBJECT, 0}, {NULL, 0, 0},
+    {"name", PGS_JSON_STRING, 1},
+    {"scopes", PGS_JSON_ARRAY, 0},
+    {"preset", PGS_JSON_STRING, 0},
+    {"expires_in_days", PGS_JSON_INTEGER, 1},
+    {"stream", PGS_JSON_BOOLEAN, 0},
+    {"metadata", PGS_JSON_OBJECT, 0},
+    {NULL, 0, 0},
 };
 
 static void
@@ -54,7 +58,8 @@ s_walk(json_t *v)
     } else if (json_is_object(v)) {
         const char *k;
         json_t *m;
-        json_object_foreach(v, k, m) {
+        json_object_foreach(v, k, m)
+        {
             if (pgs_json_utf8_length(k, strlen(k)) < 0)
                 abort();
             s_walk(m);

@@ -71,8 +71,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     (void)pgs_scope_preset(s);
     if (pgs_id_request_id_valid(s)) {
         size_t len = strlen(s);
-        if (len < 1 || len > 64 || strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                                               "0123456789._:-") != len)
+        if (len < 1 || len > 64 ||
+            strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                      "0123456789._:-") != len)
             abort();
     }
     (void)pgs_id_valid(s, "tok");

@@ -50,16 +50,11 @@ test_parse_ok(void **state)
     static const struct {
         const char *section, *key, *want;
     } cases[] = {
-        {"ut", "name", "pegasus"},
-        {"ut", "spaced", "a value with  spaces"},
-        {"ut", "empty", ""},
-        {"ut", "equals", "a=b=c"},
-        {"ut", "dup", "second"},
-        {"ut.sub-part", "count", "42"},
-        {"plan.alpha", "n", "1"},
-        {"plan.beta", "n", "2"},
-        {"ut", "late", "yes"},
-        {"ut", "last", "no newline at end"},
+        {"ut", "name", "pegasus"}, {"ut", "spaced", "a value with  spaces"},
+        {"ut", "empty", ""},       {"ut", "equals", "a=b=c"},
+        {"ut", "dup", "second"},   {"ut.sub-part", "count", "42"},
+        {"plan.alpha", "n", "1"},  {"plan.beta", "n", "2"},
+        {"ut", "late", "yes"},     {"ut", "last", "no newline at end"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char what[96];
@@ -69,12 +64,10 @@ test_parse_ok(void **state)
     static const struct {
         const char *section, *key;
     } missing[] = {
-        {"ut", "nope"},
-        {"nope", "name"},
-        {"UT", "name"},     /* sections are case-sensitive */
-        {"ut", "NAME"},     /* keys too */
-        {"ut", "#"},        /* comments are not keys */
-        {"other", "count"}, /* a key belongs to its own section */
+        {"ut", "nope"},     {"nope", "name"}, {"UT", "name"}, /* sections are case-sensitive */
+        {"ut", "NAME"},                                       /* keys too */
+        {"ut", "#"},                                          /* comments are not keys */
+        {"other", "count"},                                   /* a key belongs to its own section */
         {"plan.beta", "x"},
     };
     for (size_t i = 0; i < sizeof missing / sizeof missing[0]; i++) {
@@ -207,8 +200,8 @@ test_env_override(void **state)
     PGS_EXPECT_INT("int(file value) value", v, 5000);
 
     setenv("PEGASUS_PLAN_UTPRO_MESSAGES_PER_MONTH", "7", 1);
-    PGS_EXPECT_STR("get with env override",
-                   pgs_config_get(cfg, "plan.utpro", "messages_per_month"), "7");
+    PGS_EXPECT_STR("get with env override", pgs_config_get(cfg, "plan.utpro", "messages_per_month"),
+                   "7");
     PGS_EXPECT_INT("int with env override",
                    pgs_config_int(cfg, "plan.utpro", "messages_per_month", 1, 0, 1000000, &v), 0);
     PGS_EXPECT_INT("int with env override value", v, 7);
@@ -223,8 +216,8 @@ test_env_override(void **state)
     PGS_EXPECT_STR("get([model.ut-lite] provider) with env",
                    pgs_config_get(cfg, "model.ut-lite", "provider"), "openai");
     unsetenv("PEGASUS_MODEL_UT_LITE_PROVIDER");
-    PGS_EXPECT_STR("get([model.ut-lite] provider)", pgs_config_get(cfg, "model.ut-lite", "provider"),
-                   "builtin");
+    PGS_EXPECT_STR("get([model.ut-lite] provider)",
+                   pgs_config_get(cfg, "model.ut-lite", "provider"), "builtin");
 
     /* A key absent from the file, and no config at all. */
     setenv("PEGASUS_UTONLY_KEY", "from-env", 1);
@@ -300,10 +293,10 @@ test_bool(void **state)
         const char *value;
         int rc, want;
     } cases[] = {
-        {"on", 0, 1},     {"ON", 0, 1},    {"yes", 0, 1},  {"Yes", 0, 1},   {"true", 0, 1},
-        {"TRUE", 0, 1},   {"1", 0, 1},     {"off", 0, 0},  {"Off", 0, 0},   {"no", 0, 0},
-        {"false", 0, 0},  {"False", 0, 0}, {"0", 0, 0},    {"", -1, 0},     {"maybe", -1, 0},
-        {"2", -1, 0},     {"onn", -1, 0},  {" on", -1, 0}, {"y", -1, 0},    {"enabled", -1, 0},
+        {"on", 0, 1},    {"ON", 0, 1},    {"yes", 0, 1},  {"Yes", 0, 1}, {"true", 0, 1},
+        {"TRUE", 0, 1},  {"1", 0, 1},     {"off", 0, 0},  {"Off", 0, 0}, {"no", 0, 0},
+        {"false", 0, 0}, {"False", 0, 0}, {"0", 0, 0},    {"", -1, 0},   {"maybe", -1, 0},
+        {"2", -1, 0},    {"onn", -1, 0},  {" on", -1, 0}, {"y", -1, 0},  {"enabled", -1, 0},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         setenv("PEGASUS_UT_FLAG", cases[i].value, 1);
@@ -358,8 +351,9 @@ test_each_section(void **state)
         {"plan.", "plan.alpha=alpha,plan.beta=beta,plan.gamma=gamma", 3},
         {"ut", "ut.sub-part=.sub-part", 1},
         {"ut.", "ut.sub-part=sub-part", 1},
-        {"", "ut=ut,ut.sub-part=ut.sub-part,plan.alpha=plan.alpha,plan.beta=plan.beta,"
-             "other=other,plan.gamma=plan.gamma",
+        {"",
+         "ut=ut,ut.sub-part=ut.sub-part,plan.alpha=plan.alpha,plan.beta=plan.beta,"
+         "other=other,plan.gamma=plan.gamma",
          6},
         {"plan.alpha", "", 0}, /* the exact name has no suffix */
         {"model.", "", 0},

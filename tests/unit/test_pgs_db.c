@@ -93,8 +93,8 @@ test_migrations(void **state)
     PGS_EXPECT_INT("synchronous NORMAL", s_int(db, "PRAGMA synchronous"), 1);
     PGS_EXPECT_INT("autocommit after open", sqlite3_get_autocommit(pgs_db_handle(db)), 1);
     /* Foreign keys are enforced. */
-    PGS_EXPECT_INT("insert child without parent",
-                   pgs_db_exec(db, "INSERT INTO child VALUES (99)"), -1);
+    PGS_EXPECT_INT("insert child without parent", pgs_db_exec(db, "INSERT INTO child VALUES (99)"),
+                   -1);
     pgs_db_destroy(&db);
     PGS_EXPECT_NULL("handle after destroy", db);
     pgs_db_destroy(&db);
@@ -120,7 +120,9 @@ test_migrations(void **state)
 
     /* A failing migration leaves the database as it was. */
     static const char *const broken[] = {
-        s_migrations[0], s_migrations[1], s_migrations[2],
+        s_migrations[0],
+        s_migrations[1],
+        s_migrations[2],
         "INSERT INTO runs VALUES (4); THIS IS NOT SQL;",
     };
     db = pgs_db_open(f->path, broken, 4, 0);

@@ -36,8 +36,12 @@ test_new(void **state)
         const char *prefix;
         const char *want_prefix; /* as written, with its '_' */
     } cases[] = {
-        {"usr", "usr_"},           {"ws", "ws_"},      {"tok", "tok_"}, {"req", "req_"},
-        {"abcdefgh", "abcdefgh_"}, {"abcdefghij", "abcdefgh_"}, /* cut to 8 */
+        {"usr", "usr_"},
+        {"ws", "ws_"},
+        {"tok", "tok_"},
+        {"req", "req_"},
+        {"abcdefgh", "abcdefgh_"},
+        {"abcdefghij", "abcdefgh_"}, /* cut to 8 */
         {"x", "x_"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -90,7 +94,7 @@ test_valid(void **state)
     } cases[] = {
         {"usr_abc", "usr", 1},
         {"usr_A", "usr", 1},
-        {"usr_0123456789ABCDEFGHIJKLMN", "usr", 1}, /* 24 */
+        {"usr_0123456789ABCDEFGHIJKLMN", "usr", 1},  /* 24 */
         {"usr_0123456789ABCDEFGHIJKLMNO", "usr", 0}, /* 25 */
         {"usr_", "usr", 0},
         {"usr", "usr", 0},
@@ -112,8 +116,8 @@ test_valid(void **state)
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char what[96];
-        snprintf(what, sizeof what, "pgs_id_valid(\"%s\", \"%s\")", cases[i].s ? cases[i].s : "NULL",
-                 cases[i].prefix);
+        snprintf(what, sizeof what, "pgs_id_valid(\"%s\", \"%s\")",
+                 cases[i].s ? cases[i].s : "NULL", cases[i].prefix);
         PGS_EXPECT_INT(what, pgs_id_valid(cases[i].s, cases[i].prefix), cases[i].want);
     }
 }

@@ -44,8 +44,7 @@ test_parse_accepts(void **state)
         pgs_json_err_t err = {0};
         json_t *v = pgs_json_parse_object(cases[i].body, strlen(cases[i].body), &err);
         if (!v)
-            fail_msg("parse_object(%s): got NULL (%s), want an object", cases[i].body,
-                     err.message);
+            fail_msg("parse_object(%s): got NULL (%s), want an object", cases[i].body, err.message);
         char what[160];
         snprintf(what, sizeof what, "parse_object(%s) keys", cases[i].body);
         PGS_EXPECT_INT(what, json_object_size(v), cases[i].nkeys);
@@ -134,8 +133,12 @@ test_parse_rejects(void **state)
 }
 
 static const pgs_json_field_t s_fields[] = {
-    {"name", PGS_JSON_STRING, 1},  {"limit", PGS_JSON_INTEGER, 0}, {"stream", PGS_JSON_BOOLEAN, 0},
-    {"tags", PGS_JSON_ARRAY, 0},   {"meta", PGS_JSON_OBJECT, 0},   {"n", PGS_JSON_INTEGER, 1},
+    {"name", PGS_JSON_STRING, 1},
+    {"limit", PGS_JSON_INTEGER, 0},
+    {"stream", PGS_JSON_BOOLEAN, 0},
+    {"tags", PGS_JSON_ARRAY, 0},
+    {"meta", PGS_JSON_OBJECT, 0},
+    {"n", PGS_JSON_INTEGER, 1},
     {NULL, 0, 0},
 };
 
@@ -150,8 +153,8 @@ test_check_fields(void **state)
         const char *message;
     } cases[] = {
         {"{\"name\":\"x\",\"n\":1}", 0, "", NULL},
-        {"{\"name\":\"\",\"n\":-5,\"limit\":30,\"stream\":false,\"tags\":[1],\"meta\":{\"k\":1}}", 0,
-         "", NULL},
+        {"{\"name\":\"\",\"n\":-5,\"limit\":30,\"stream\":false,\"tags\":[1],\"meta\":{\"k\":1}}",
+         0, "", NULL},
         {"{\"name\":\"x\",\"n\":1,\"limit\":null,\"stream\":null,\"tags\":null,\"meta\":null}", 0,
          "", NULL},
         {"{\"name\":\"x\",\"n\":1,\"bogus\":1}", -1, "bogus", "Unknown field 'bogus'."},
@@ -285,7 +288,10 @@ test_has_control(void **state)
         {"empty", "", 0},
         {"plain", "My token 1", 0},
         {"e-acute", "caf\xc3\xa9", 0},
-        {"NBSP U+00A0", "a\xc2\xa0" "b", 0},
+        {"NBSP U+00A0",
+         "a\xc2\xa0"
+         "b",
+         0},
         {"U+00BF", "\xc2\xbf", 0},
         {"emoji", "\xf0\x9f\x98\x80", 0},
         {"tab", "a\tb", 1},
@@ -295,7 +301,10 @@ test_has_control(void **state)
         {"U+001F", "x\x1f", 1},
         {"DEL", "x\x7f", 1},
         {"C1 U+0080", "\xc2\x80", 1},
-        {"C1 U+0085 (NEL)", "a\xc2\x85" "b", 1},
+        {"C1 U+0085 (NEL)",
+         "a\xc2\x85"
+         "b",
+         1},
         {"C1 U+009F", "\xc2\x9f", 1},
         {"space", " ", 0},
         {"tilde", "~", 0},
@@ -354,8 +363,7 @@ test_error_body(void **state)
     free(b);
 
     b = pgs_json_error_body("not_found", "Not found.", "req_2", NULL, NULL);
-    s_expect_error_body("error_body without param", b, "not_found", "Not found.", "req_2", NULL,
-                        3);
+    s_expect_error_body("error_body without param", b, "not_found", "Not found.", "req_2", NULL, 3);
     PGS_EXPECT_STR("error_body text", b,
                    "{\"error\":{\"code\":\"not_found\",\"message\":\"Not found.\",\"request_id\":"
                    "\"req_2\"}}");
@@ -375,10 +383,10 @@ test_error_body(void **state)
     s_expect_error_body("error_body with extra", b, "insufficient_scope", "Needs chat:send.",
                         "req_4", NULL, 4);
     json_t *root = json_loads(b, 0, NULL);
-    PGS_EXPECT_STR("error.required_scope",
-                   json_string_value(json_object_get(json_object_get(root, "error"),
-                                                     "required_scope")),
-                   "chat:send");
+    PGS_EXPECT_STR(
+        "error.required_scope",
+        json_string_value(json_object_get(json_object_get(root, "error"), "required_scope")),
+        "chat:send");
     json_decref(root);
     json_decref(extra);
     free(b);
@@ -410,8 +418,8 @@ s_expect_complete_body(const char *what, const pgs_json_err_t *err)
     if (pgs_json_utf8_length(err->param, strlen(err->param)) < 0)
         fail_msg("%s: got invalid UTF-8, want valid", w);
     char *b = pgs_json_error_body(err->code, err->message, "req_9", err->param, NULL);
-    s_expect_error_body(what, b, err->code, err->message, "req_9", err->param[0] ? err->param : NULL,
-                        err->param[0] ? 4 : 3);
+    s_expect_error_body(what, b, err->code, err->message, "req_9",
+                        err->param[0] ? err->param : NULL, err->param[0] ? 4 : 3);
     free(b);
 }
 
@@ -478,9 +486,9 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_parse_accepts), cmocka_unit_test(test_parse_rejects),
-        cmocka_unit_test(test_check_fields),  cmocka_unit_test(test_utf8_length),
-        cmocka_unit_test(test_has_control),   cmocka_unit_test(test_error_body),
+        cmocka_unit_test(test_parse_accepts),   cmocka_unit_test(test_parse_rejects),
+        cmocka_unit_test(test_check_fields),    cmocka_unit_test(test_utf8_length),
+        cmocka_unit_test(test_has_control),     cmocka_unit_test(test_error_body),
         cmocka_unit_test(test_error_text_utf8),
     };
     return cmocka_run_group_tests_name("pgs_json", tests, NULL, NULL);

@@ -48,8 +48,7 @@ s_expect_text(const char *what, const char *got, const char *want)
 }
 
 static void
-s_expect_body(const char *what, const void *got, size_t got_len, const void *want,
-              size_t want_len)
+s_expect_body(const char *what, const void *got, size_t got_len, const void *want, size_t want_len)
 {
     PGS_EXPECT_INT(what, got_len, want_len);
     if (want_len && (!got || memcmp(got, want, want_len) != 0))
@@ -100,7 +99,8 @@ test_round_trip(void **state)
           .body = "{}",
           .body_len = 2},
          6},
-        {"REPLY 100 empty body", {.cmd = PGS_PROTO_REPLY, .id = 0, .status = 100, .headers = "{}"},
+        {"REPLY 100 empty body",
+         {.cmd = PGS_PROTO_REPLY, .id = 0, .status = 100, .headers = "{}"},
          6},
         {"REPLY 599", {.cmd = PGS_PROTO_REPLY, .id = 1, .status = 599, .headers = "{}"}, 6},
         {"CHUNK",
@@ -219,8 +219,14 @@ typedef struct {
     int len;
 } s_frame_t;
 
-#define F(s) {(s), -1}
-#define FB(s, n) {(s), (n)}
+#define F(s)                                                                                       \
+    {                                                                                              \
+        (s), -1                                                                                    \
+    }
+#define FB(s, n)                                                                                   \
+    {                                                                                              \
+        (s), (n)                                                                                   \
+    }
 
 typedef struct {
     const char *name;
@@ -239,8 +245,8 @@ s_run_cases(const s_case_t *cases, size_t count)
         pgs_proto_frame_t frames[11];
         for (int k = 0; k < cases[i].n; k++) {
             frames[k].data = cases[i].f[k].data;
-            frames[k].len = cases[i].f[k].len < 0 ? strlen(cases[i].f[k].data)
-                                                  : (size_t)cases[i].f[k].len;
+            frames[k].len =
+                cases[i].f[k].len < 0 ? strlen(cases[i].f[k].data) : (size_t)cases[i].f[k].len;
         }
         pgs_proto_msg_t d;
         char what[128];
@@ -348,10 +354,7 @@ test_decode_table(void **state)
         {"capacity 1024", 0, 5, {F("PGS1"), F("\x01"), F("auth"), F("0"), F("1024")}},
         {"capacity 0", -1, 5, {F("PGS1"), F("\x01"), F("auth"), F("0"), F("0")}},
         {"capacity 1025", -1, 5, {F("PGS1"), F("\x01"), F("auth"), F("0"), F("1025")}},
-        {"capacity 4294967297",
-         -1,
-         5,
-         {F("PGS1"), F("\x01"), F("auth"), F("0"), F("4294967297")}},
+        {"capacity 4294967297", -1, 5, {F("PGS1"), F("\x01"), F("auth"), F("0"), F("4294967297")}},
         {"capacity empty", -1, 5, {F("PGS1"), F("\x01"), F("auth"), F("0"), F("")}},
         {"capacity eight", -1, 5, {F("PGS1"), F("\x01"), F("auth"), F("0"), F("eight")}},
         /* Text frames. */
@@ -427,8 +430,7 @@ test_decode_limits(void **state)
     assert_non_null(json);
     memset(json, ' ', big);
     pgs_proto_frame_t f[8] = {
-        {"PGS1", 4}, {"\x03", 1}, {"1", 1},  {"a", 1},
-        {"r", 1},    {"{}", 2},   {"{}", 2}, {"", 0},
+        {"PGS1", 4}, {"\x03", 1}, {"1", 1}, {"a", 1}, {"r", 1}, {"{}", 2}, {"{}", 2}, {"", 0},
     };
     pgs_proto_msg_t d;
     static const int which[] = {5, 6};
@@ -444,8 +446,7 @@ test_decode_limits(void **state)
         PGS_EXPECT_INT(what, pgs_proto_decode(f, 8, s_scratch, SCRATCH_LEN, &d), -1);
         f[k] = (pgs_proto_frame_t){"{}", 2};
     }
-    pgs_proto_frame_t r[6] = {{"PGS1", 4}, {"\x04", 1}, {"1", 1},
-                              {"200", 3},  {json, big}, {"", 0}};
+    pgs_proto_frame_t r[6] = {{"PGS1", 4}, {"\x04", 1}, {"1", 1}, {"200", 3}, {json, big}, {"", 0}};
     PGS_EXPECT_INT("decode(REPLY headers over max JSON)",
                    pgs_proto_decode(r, 6, s_scratch, SCRATCH_LEN, &d), -1);
     /* Both JSON frames at the maximum fit the documented scratch size. */
@@ -469,7 +470,7 @@ test_decode_limits(void **state)
 
     /* A scratch buffer too small is a failure, never an overflow: exactly
      * the needed size on the heap so AddressSanitizer would see a write past it. */
-    pgs_proto_frame_t ok[8] = {{"PGS1", 4}, {"\x03", 1}, {"1", 1},    {"svc", 3},
+    pgs_proto_frame_t ok[8] = {{"PGS1", 4}, {"\x03", 1}, {"1", 1},         {"svc", 3},
                                {"rt", 2},   {"{}", 2},   {"{\"a\":1}", 7}, {"", 0}};
     size_t need = 4 + 3 + 3 + 8; /* each text + NUL */
     for (size_t len = 0; len <= need; len++) {
@@ -530,16 +531,16 @@ test_zmq_round_trip(void **state)
     PGS_EXPECT_INT("recv on an empty dealer", pgs_proto_recv(dealer, 0, in), 0);
 
     /* DEALER → ROUTER: READY, with the dealer's identity. */
-    pgs_proto_msg_t ready = {.cmd = PGS_PROTO_READY, .service = "auth", .instance = "2",
-                             .capacity = 8};
+    pgs_proto_msg_t ready = {
+        .cmd = PGS_PROTO_READY, .service = "auth", .instance = "2", .capacity = 8};
     PGS_EXPECT_INT("send READY", pgs_proto_send(dealer, NULL, 0, &ready), 0);
     s_wait_readable(router);
     PGS_EXPECT_INT("recv READY", pgs_proto_recv(router, 1, in), 1);
     PGS_EXPECT_INT("READY identity length", in->identity_len, 8);
     PGS_EXPECT_INT("READY identity", memcmp(in->identity, "worker-1", 8), 0);
     PGS_EXPECT_INT("READY frames (without identity)", in->nframes, 5);
-    PGS_EXPECT_INT("decode READY", pgs_proto_decode(in->frames, in->nframes, s_scratch,
-                                                    SCRATCH_LEN, &d), 0);
+    PGS_EXPECT_INT("decode READY",
+                   pgs_proto_decode(in->frames, in->nframes, s_scratch, SCRATCH_LEN, &d), 0);
     PGS_EXPECT_INT("READY cmd", d.cmd, PGS_PROTO_READY);
     PGS_EXPECT_STR("READY service", d.service, "auth");
     PGS_EXPECT_STR("READY instance", d.instance, "2");
@@ -549,16 +550,21 @@ test_zmq_round_trip(void **state)
     pgs_proto_inbox_close(in); /* a second close is a no-op */
 
     /* ROUTER → DEALER: REQUEST addressed by identity. */
-    pgs_proto_msg_t req = {.cmd = PGS_PROTO_REQUEST, .id = 77, .service = "auth",
-                           .route = "me.get", .context = "{\"request_id\":\"r\"}",
-                           .params = "{}", .body = s_bin_body, .body_len = sizeof s_bin_body};
+    pgs_proto_msg_t req = {.cmd = PGS_PROTO_REQUEST,
+                           .id = 77,
+                           .service = "auth",
+                           .route = "me.get",
+                           .context = "{\"request_id\":\"r\"}",
+                           .params = "{}",
+                           .body = s_bin_body,
+                           .body_len = sizeof s_bin_body};
     PGS_EXPECT_INT("send REQUEST to worker-1", pgs_proto_send(router, "worker-1", 8, &req), 0);
     s_wait_readable(dealer);
     PGS_EXPECT_INT("recv REQUEST", pgs_proto_recv(dealer, 0, in), 1);
     PGS_EXPECT_INT("REQUEST identity length on a dealer", in->identity_len, 0);
     PGS_EXPECT_INT("REQUEST frames", in->nframes, 8);
-    PGS_EXPECT_INT("decode REQUEST", pgs_proto_decode(in->frames, in->nframes, s_scratch,
-                                                      SCRATCH_LEN, &d), 0);
+    PGS_EXPECT_INT("decode REQUEST",
+                   pgs_proto_decode(in->frames, in->nframes, s_scratch, SCRATCH_LEN, &d), 0);
     PGS_EXPECT_INT("REQUEST id", d.id, 77);
     PGS_EXPECT_STR("REQUEST route", d.route, "me.get");
     PGS_EXPECT_STR("REQUEST context", d.context, "{\"request_id\":\"r\"}");
@@ -596,8 +602,8 @@ test_zmq_round_trip(void **state)
         s_wait_readable(router);
         snprintf(what, sizeof what, "recv after %d parts", sizes[i].parts);
         PGS_EXPECT_INT(what, pgs_proto_recv(router, 1, in), 1);
-        PGS_EXPECT_INT(what, pgs_proto_decode(in->frames, in->nframes, s_scratch, SCRATCH_LEN,
-                                              &d), 0);
+        PGS_EXPECT_INT(what, pgs_proto_decode(in->frames, in->nframes, s_scratch, SCRATCH_LEN, &d),
+                       0);
         PGS_EXPECT_INT(what, d.cmd, PGS_PROTO_HEARTBEAT);
         PGS_EXPECT_INT("identity after a drained message", memcmp(in->identity, "worker-1", 8), 0);
         pgs_proto_inbox_close(in);
@@ -625,8 +631,8 @@ test_zmq_round_trip(void **state)
         s_wait_readable(dealer);
         snprintf(what, sizeof what, "dealer recv after %d parts", dsizes[i].parts);
         PGS_EXPECT_INT(what, pgs_proto_recv(dealer, 0, in), 1);
-        PGS_EXPECT_INT(what, pgs_proto_decode(in->frames, in->nframes, s_scratch, SCRATCH_LEN,
-                                              &d), 0);
+        PGS_EXPECT_INT(what, pgs_proto_decode(in->frames, in->nframes, s_scratch, SCRATCH_LEN, &d),
+                       0);
         PGS_EXPECT_INT(what, d.cmd, PGS_PROTO_END);
         PGS_EXPECT_INT(what, d.id, 5);
         pgs_proto_inbox_close(in);

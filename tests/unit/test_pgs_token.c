@@ -157,8 +157,8 @@ test_check_rejects(void **state)
         s_make_token("pgs_", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", t);
         PGS_EXPECT_INT("check(all-a token)", pgs_token_check(t, PGS_TOKEN_LEN), 1);
         t[10] = 'A';
-        PGS_EXPECT_INT("check(token with one letter upper-cased)", pgs_token_check(t, PGS_TOKEN_LEN),
-                       0);
+        PGS_EXPECT_INT("check(token with one letter upper-cased)",
+                       pgs_token_check(t, PGS_TOKEN_LEN), 0);
     }
 
     /* Tokens whose checksum is right but whose shape is wrong. */
@@ -175,7 +175,9 @@ test_check_rejects(void **state)
         {"space in body", "pgs_", "0123456789 bcdefghijABCDEFGHIJxy"},
         {"'+' in body", "pgs_", "+123456789abcdefghijABCDEFGHIJxy"},
         {"0x80 in body", "pgs_", "0123456789abcdefghijABCDEFGHIJx\x80"},
-        {"0xff in body", "pgs_", "\xff" "123456789abcdefghijABCDEFGHIJxy"},
+        {"0xff in body", "pgs_",
+         "\xff"
+         "123456789abcdefghijABCDEFGHIJxy"},
     };
     for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
         char t[PGS_TOKEN_LEN + 1];
@@ -288,8 +290,7 @@ test_pepper_env(void **state)
         int rc;
     } cases[] = {
         {"64 lowercase hex", s_hex64, 0},
-        {"64 uppercase hex", "000102030405060708090A0B0C0D0E0F101112131415161718191A1B1C1D1E1F",
-         0},
+        {"64 uppercase hex", "000102030405060708090A0B0C0D0E0F101112131415161718191A1B1C1D1E1F", 0},
         {"62 hex", "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e", -1},
         {"66 hex", "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f20", -1},
         {"63 hex", "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1", -1},
