@@ -12,6 +12,9 @@ import requests
 
 from pgs import HTTP_TIMEOUT, assert_error, err, make_token, poll
 
+# the traffic threads send far more than the default 600 requests a minute
+PEGASUS_ENV = {"PEGASUS_PLAN_PRO_REQUESTS_PER_MINUTE": "100000"}
+
 
 class Traffic:
     """Threads that call the API until stopped, recording every outcome."""
@@ -37,6 +40,7 @@ class Traffic:
     def _get_loop(self, path):
         while not self.stop.is_set():
             self._rec("GET " + path, lambda: self.sys.api(self.tok, "GET", path, timeout=HTTP_TIMEOUT))
+            time.sleep(0.005)
 
     def _post_loop(self):
         while not self.stop.is_set():

@@ -155,7 +155,7 @@ def test_error_envelope(system):
 def test_unknown_query_params_ignored(system, pro):
     _, s = pro
     tok = s.create_token(preset="read_only")
-    assert system.api(tok, "GET", "/v1/me?foo=bar&x=%00%ff").status_code == 200
+    assert system.api(tok, "GET", "/v1/me?foo=bar&x=1&limit=7").status_code == 200
 
 
 def test_percent_encoded_path_is_not_normalised_into_a_route(system, pro):
