@@ -279,8 +279,8 @@ auth_admin_user_add(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
         goto done;
     }
     if (pwlen < S_PASSWORD_MIN || pwlen > S_PASSWORD_MAX) {
-        pgs_res_error(res, req, 400, "invalid_request",
-                      "'password' must be 8 to 1024 bytes long.", "password");
+        pgs_res_error(res, req, 400, "invalid_request", "'password' must be 8 to 1024 bytes long.",
+                      "password");
         goto done;
     }
     snprintf(u.email, sizeof u.email, "%s", email);
@@ -347,11 +347,10 @@ s_user_each(const auth_user_t *u, void *arg)
     s_users_t *s = arg;
     auth_ws_t ws;
     int have = u->personal_ws[0] && auth_store_ws_get(s->a->db, u->personal_ws, &ws) == 1;
-    json_array_append_new(s->data,
-                          json_pack("{s:s,s:s,s:s,s:s,s:s,s:o}", "id", u->id, "email", u->email,
-                                    "name", u->name, "workspace_id", u->personal_ws, "plan",
-                                    have ? ws.plan : "", "created_at",
-                                    auth_req_time(u->created_at)));
+    json_array_append_new(s->data, json_pack("{s:s,s:s,s:s,s:s,s:s,s:o}", "id", u->id, "email",
+                                             u->email, "name", u->name, "workspace_id",
+                                             u->personal_ws, "plan", have ? ws.plan : "",
+                                             "created_at", auth_req_time(u->created_at)));
 }
 
 void
@@ -485,8 +484,8 @@ auth_admin_team_add(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
     pgs_json_err_t err = {0};
     json_int_t seats = json_integer_value(json_object_get(body, "seats"));
     auth_user_t owner;
-    if (auth_req_text(json_object_get(body, "name"), "name", S_NAME_MAX_CP, ws.name,
-                      sizeof ws.name, &err) < 0) {
+    if (auth_req_text(json_object_get(body, "name"), "name", S_NAME_MAX_CP, ws.name, sizeof ws.name,
+                      &err) < 0) {
         auth_req_fail_json(req, res, &err);
         goto done;
     }
@@ -861,8 +860,8 @@ auth_admin_member_set(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
     auth_change_mem(&c, m.ws.id, m.user.id);
     s_commit_reply(a, req, res, &c, 200, s_member_made, &m);
     if (res->status == 200)
-        PGS_LOG(PGS_LOG_INFO, req->request_id, "member set ws=%s user=%s role=%s seat=%d",
-                m.ws.id, m.user.id, m.mem.role, m.mem.seat);
+        PGS_LOG(PGS_LOG_INFO, req->request_id, "member set ws=%s user=%s role=%s seat=%d", m.ws.id,
+                m.user.id, m.mem.role, m.mem.seat);
     goto done;
 db_error:
     auth_req_fail_db(a->db, req, res);
@@ -915,7 +914,8 @@ auth_admin_member_remove(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
     int64_t now = auth_req_now();
     size_t i;
     json_t *v;
-    json_array_foreach(ids, i, v) {
+    json_array_foreach(ids, i, v)
+    {
         if (auth_store_tok_revoke(a->db, json_string_value(v), now) < 0)
             goto db_error;
         auth_change_token(&c, json_string_value(v));
@@ -927,8 +927,8 @@ auth_admin_member_remove(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
     auth_change_mem(&c, m.ws.id, m.user.id);
     s_commit_reply(a, req, res, &c, 200, s_member_removed, &m);
     if (res->status == 200)
-        PGS_LOG(PGS_LOG_INFO, req->request_id, "member removed ws=%s user=%s revoked=%d",
-                m.ws.id, m.user.id, m.revoked);
+        PGS_LOG(PGS_LOG_INFO, req->request_id, "member removed ws=%s user=%s revoked=%d", m.ws.id,
+                m.user.id, m.revoked);
     goto done;
 db_error:
     auth_req_fail_db(a->db, req, res);

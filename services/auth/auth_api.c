@@ -34,8 +34,9 @@ s_arg(const pgs_req_t *req, const char *key, char *out, size_t len)
 static void
 s_ws_ref(json_t *o, const auth_ws_t *ws)
 {
-    json_object_set_new(o, "workspace", json_pack("{s:s,s:s,s:s}", "id", ws->id, "type",
-                                                  ws->type, "name", ws->name));
+    json_object_set_new(
+        o, "workspace",
+        json_pack("{s:s,s:s,s:s}", "id", ws->id, "type", ws->type, "name", ws->name));
 }
 
 /* Loads the calling token's workspace (and user when u is not NULL). 0, or
@@ -169,9 +170,9 @@ auth_api_subscription(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
             auth_req_fail_db(a->db, req, res);
             return;
         }
-        json_object_set_new(o, "seats",
-                            json_pack("{s:I,s:I}", "total", (json_int_t)ws.seats, "used",
-                                      (json_int_t)seated));
+        json_object_set_new(
+            o, "seats",
+            json_pack("{s:I,s:I}", "total", (json_int_t)ws.seats, "used", (json_int_t)seated));
     }
     pgs_res_json(res, 200, o);
 }

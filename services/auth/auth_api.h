@@ -12,10 +12,19 @@
 
 #include "pgs_worker.h"
 
+/* token.get: the calling token's object (SPEC §3). */
 void auth_api_token_get(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res);
+/* token.revoke_self: revokes the calling token → 204 + invalidation. */
 void auth_api_token_revoke_self(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res);
+/* me.get: {id, object:"user", email, name, workspace{id,type,name}, role}. */
 void auth_api_me(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res);
+/* subscription.get: {object:"subscription", workspace, plan, status,
+ * api_access, read_only, quota{period_start, period_end, messages_limit,
+ * messages_used, disabled}, seats{total, used} (teams only)}; 503 when
+ * Redis (the message counter) is unreachable. */
 void auth_api_subscription(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res);
+/* models.list: list envelope of the [model.*] sections whose plans include
+ * the workspace's plan, in config order, ?limit and ?after. */
 void auth_api_models(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res);
 
 /* token.lookup: params {"hash"} → 200 {"id","user","ws","scopes","exp",

@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define S_BATCH 512          /* commands per pipeline round trip in a rebuild */
-#define S_MAX_TOK_INVAL 200  /* beyond this, ws:/user: entries cover the rest */
+#define S_BATCH 512         /* commands per pipeline round trip in a rebuild */
+#define S_MAX_TOK_INVAL 200 /* beyond this, ws:/user: entries cover the rest */
 #define S_REBUILD_PASSES 8
 #define S_LOCK_KEY "pgs:rebuild_lock"
 
@@ -39,7 +39,8 @@ s_has(json_t *arr, const char *s)
 {
     size_t i;
     json_t *v;
-    json_array_foreach(arr, i, v) {
+    json_array_foreach(arr, i, v)
+    {
         if (!strcmp(json_string_value(v), s))
             return 1;
     }
@@ -87,8 +88,7 @@ s_put_tok(auth_t *a, const auth_tok_t *t)
     snprintf(key, sizeof key, "pgs:tok:%s", t->hash);
     snprintf(exp, sizeof exp, "%lld", (long long)t->expires_at);
     return pgs_redis_append(a->redis, "HSET %s id %s user %s ws %s scopes %s exp %s revoked %s",
-                            key, t->id, t->user, t->ws, t->scopes, exp,
-                            t->revoked_at ? "1" : "0");
+                            key, t->id, t->user, t->ws, t->scopes, exp, t->revoked_at ? "1" : "0");
 }
 
 static int
@@ -105,8 +105,7 @@ s_put_mem(auth_t *a, const auth_mem_t *m)
 {
     char key[96];
     snprintf(key, sizeof key, "pgs:mem:%s:%s", m->ws, m->user);
-    return pgs_redis_append(a->redis, "HSET %s role %s seat %s", key, m->role,
-                            m->seat ? "1" : "0");
+    return pgs_redis_append(a->redis, "HSET %s role %s seat %s", key, m->role, m->seat ? "1" : "0");
 }
 
 /* ---- after a commit ---- */
@@ -135,7 +134,8 @@ auth_cache_apply(auth_t *a, const auth_change_t *c, pgs_res_t *res)
     size_t i;
     json_t *v;
 
-    json_array_foreach(c->toks, i, v) {
+    json_array_foreach(c->toks, i, v)
+    {
         auth_tok_t t;
         if (auth_store_tok_by_id(a->db, json_string_value(v), &t) != 1) {
             ok = 0;
@@ -148,7 +148,8 @@ auth_cache_apply(auth_t *a, const auth_change_t *c, pgs_res_t *res)
         if (i < S_MAX_TOK_INVAL)
             s_inval_add(&inval, &len, &cap, "tok", t.hash);
     }
-    json_array_foreach(c->wss, i, v) {
+    json_array_foreach(c->wss, i, v)
+    {
         auth_ws_t w;
         if (auth_store_ws_get(a->db, json_string_value(v), &w) != 1) {
             ok = 0;
@@ -161,7 +162,8 @@ auth_cache_apply(auth_t *a, const auth_change_t *c, pgs_res_t *res)
         s_inval_add(&inval, &len, &cap, "ws", w.id);
     }
     json_t *mem_ws = json_array();
-    json_array_foreach(c->mems, i, v) {
+    json_array_foreach(c->mems, i, v)
+    {
         const char *ws = json_string_value(json_array_get(v, 0));
         const char *user = json_string_value(json_array_get(v, 1));
         auth_mem_t m;
@@ -185,8 +187,8 @@ auth_cache_apply(auth_t *a, const auth_change_t *c, pgs_res_t *res)
         }
     }
     json_decref(mem_ws);
-    json_array_foreach(c->users, i, v) s_inval_add(&inval, &len, &cap, "user",
-                                                   json_string_value(v));
+    json_array_foreach(c->users, i, v)
+        s_inval_add(&inval, &len, &cap, "user", json_string_value(v));
     if (inval && len) {
         if (pgs_redis_append(a->redis, "PUBLISH pgs:inval %s", inval) < 0)
             ok = 0;
@@ -323,8 +325,7 @@ static void
 s_unlock(auth_t *a)
 {
     redisReply *r = pgs_redis_command(
-        a->redis,
-        "EVAL %s 1 %s %s",
+        a->redis, "EVAL %s 1 %s %s",
         "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end "
         "return 0",
         S_LOCK_KEY, a->instance);

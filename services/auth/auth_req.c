@@ -77,8 +77,8 @@ auth_req_limit(const pgs_req_t *req, pgs_res_t *res, int *out)
             v = v * 10 + (s[i] - '0');
     }
     if (!ok || v < 1 || v > AUTH_REQ_LIMIT_MAX) {
-        pgs_res_error(res, req, 400, "invalid_request",
-                      "'limit' must be an integer from 1 to 100.", "limit");
+        pgs_res_error(res, req, 400, "invalid_request", "'limit' must be an integer from 1 to 100.",
+                      "limit");
         return -1;
     }
     *out = (int)v;

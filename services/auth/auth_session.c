@@ -38,8 +38,10 @@ static void
 s_set_cookie(auth_t *a, pgs_res_t *res, const char *value, long long max_age)
 {
     char cookie[256];
-    snprintf(cookie, sizeof cookie, "pegasus_session=%s; Path=/; Max-Age=%lld; HttpOnly; "
-             "SameSite=Strict%s", value, max_age, a->secure_cookies ? "; Secure" : "");
+    snprintf(cookie, sizeof cookie,
+             "pegasus_session=%s; Path=/; Max-Age=%lld; HttpOnly; "
+             "SameSite=Strict%s",
+             value, max_age, a->secure_cookies ? "; Secure" : "");
     pgs_res_header(res, "Set-Cookie", cookie);
 }
 
@@ -129,8 +131,8 @@ auth_session_require(auth_t *a, const pgs_req_t *req, pgs_res_t *res, int need_c
         const char *h = auth_req_get(req, "headers", "x-csrf-token");
         if (!h || strlen(h) != AUTH_SESSION_ID_LEN ||
             sodium_memcmp(h, out->sess.csrf, AUTH_SESSION_ID_LEN) != 0) {
-            pgs_res_error(res, req, 403, "csrf_failed",
-                          "Missing or invalid X-CSRF-Token header.", NULL);
+            pgs_res_error(res, req, 403, "csrf_failed", "Missing or invalid X-CSRF-Token header.",
+                          NULL);
             return -1;
         }
     }
@@ -345,8 +347,8 @@ auth_session_login(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
     }
     char created[24];
     snprintf(created, sizeof created, "%lld", (long long)s->created);
-    long long ttl = a->session_idle_s < a->session_absolute_s ? a->session_idle_s
-                                                               : a->session_absolute_s;
+    long long ttl =
+        a->session_idle_s < a->session_absolute_s ? a->session_idle_s : a->session_absolute_s;
     char key[64];
     snprintf(key, sizeof key, "pgs:sess:%s", s->id);
     pgs_redis_append(a->redis, "HSET %s user %s ws %s csrf %s created %s", key, s->user, s->ws,
@@ -435,9 +437,8 @@ auth_session_scopes(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
     json_t *scopes = json_array();
     for (int i = 0; i < PGS_SCOPE_COUNT; i++) {
         const pgs_scope_def_t *d = &pgs_scope_table[i];
-        json_array_append_new(scopes, json_pack("{s:s,s:s,s:s,s:b}", "id", d->id, "label",
-                                                d->label, "description", d->description,
-                                                "write", d->write));
+        json_array_append_new(scopes, json_pack("{s:s,s:s,s:s,s:b}", "id", d->id, "label", d->label,
+                                                "description", d->description, "write", d->write));
     }
     json_t *presets = json_array();
     for (int i = 0; i < PGS_SCOPE_PRESET_COUNT; i++) {
@@ -446,12 +447,12 @@ auth_session_scopes(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
         for (int k = 0; k < PGS_SCOPE_COUNT; k++)
             if (p->scopes & ((pgs_scope_mask_t)1u << k))
                 json_array_append_new(ids, json_string(pgs_scope_table[k].id));
-        json_array_append_new(presets, json_pack("{s:s,s:s,s:s,s:o}", "id", p->id, "label",
-                                                 p->label, "description", p->description,
-                                                 "scopes", ids));
+        json_array_append_new(presets,
+                              json_pack("{s:s,s:s,s:s,s:o}", "id", p->id, "label", p->label,
+                                        "description", p->description, "scopes", ids));
     }
     json_t *days = json_pack("[iiiii]", 30, 60, 90, 180, 365);
-    pgs_res_json(res, 200,
-                 json_pack("{s:o,s:o,s:o}", "scopes", scopes, "presets", presets,
-                           "expires_in_days", days));
+    pgs_res_json(
+        res, 200,
+        json_pack("{s:o,s:o,s:o}", "scopes", scopes, "presets", presets, "expires_in_days", days));
 }

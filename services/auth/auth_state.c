@@ -42,8 +42,8 @@ auth_state_new(pgs_worker_t *w)
         return NULL;
     a->w = w;
     a->cfg = pgs_worker_config(w);
-    snprintf(a->instance, sizeof a->instance, "%s:%ld:%08x", pgs_worker_instance(w),
-             (long)getpid(), (unsigned)randombytes_random());
+    snprintf(a->instance, sizeof a->instance, "%s:%ld:%08x", pgs_worker_instance(w), (long)getpid(),
+             (unsigned)randombytes_random());
     if (s_read_settings(a) < 0) {
         auth_state_destroy(&a);
         return NULL;

@@ -448,10 +448,9 @@ int
 auth_store_mem_of_user(pgs_db_t *db, const char *user,
                        void (*fn)(const auth_ws_t *, const auth_mem_t *, void *), void *arg)
 {
-    static const char sql[] =
-        "SELECT " S_MEM_COLS ", " S_WS_COLS " FROM memberships m"
-        " JOIN workspaces w ON w.id = m.workspace_id WHERE m.user_id = ?1"
-        " ORDER BY (w.type = 'personal') DESC, w.created_at, w.id";
+    static const char sql[] = "SELECT " S_MEM_COLS ", " S_WS_COLS " FROM memberships m"
+                              " JOIN workspaces w ON w.id = m.workspace_id WHERE m.user_id = ?1"
+                              " ORDER BY (w.type = 'personal') DESC, w.created_at, w.id";
     sqlite3_stmt *st = pgs_db_stmt(db, sql);
     if (!st)
         return -1;
@@ -583,9 +582,8 @@ auth_store_tok_revoke(pgs_db_t *db, const char *id, int64_t now)
 long long
 auth_store_tok_live(pgs_db_t *db, const char *user, const char *ws, int64_t now)
 {
-    static const char sql[] =
-        "SELECT count(*) FROM tokens WHERE user_id = ?1 AND workspace_id = ?2"
-        " AND revoked_at IS NULL AND expires_at > ?3";
+    static const char sql[] = "SELECT count(*) FROM tokens WHERE user_id = ?1 AND workspace_id = ?2"
+                              " AND revoked_at IS NULL AND expires_at > ?3";
     sqlite3_stmt *st = pgs_db_stmt(db, sql);
     if (!st)
         return -1;
@@ -600,12 +598,10 @@ auth_store_tok_live(pgs_db_t *db, const char *user, const char *ws, int64_t now)
 }
 
 int
-auth_store_tok_touch(pgs_db_t *db, const char *id, const char *ip, int64_t now,
-                     int64_t interval_s)
+auth_store_tok_touch(pgs_db_t *db, const char *id, const char *ip, int64_t now, int64_t interval_s)
 {
-    static const char sql[] =
-        "UPDATE tokens SET last_used_at = ?2, last_used_ip = ?3 WHERE id = ?1"
-        " AND (last_used_at IS NULL OR last_used_at <= ?4)";
+    static const char sql[] = "UPDATE tokens SET last_used_at = ?2, last_used_ip = ?3 WHERE id = ?1"
+                              " AND (last_used_at IS NULL OR last_used_at <= ?4)";
     sqlite3_stmt *st = pgs_db_stmt(db, sql);
     if (!st)
         return -1;

@@ -108,8 +108,8 @@ int auth_store_ws_update(pgs_db_t *db, const auth_ws_t *ws);
 int auth_store_ws_set_owner(pgs_db_t *db, const char *ws, const char *user);
 /* Calls fn for every team whose name equals name (case-insensitive).
  * Returns the number of matches or -1. */
-int auth_store_team_by_name(pgs_db_t *db, const char *name,
-                            void (*fn)(const auth_ws_t *, void *), void *arg);
+int auth_store_team_by_name(pgs_db_t *db, const char *name, void (*fn)(const auth_ws_t *, void *),
+                            void *arg);
 /* Calls fn for every workspace. 0 or -1. */
 int auth_store_ws_each(pgs_db_t *db, void (*fn)(const auth_ws_t *, void *), void *arg);
 

@@ -35,16 +35,18 @@ auth_tokens_object(const auth_tok_t *t, int64_t now)
     json_object_set_new(o, "name", json_string(t->name));
     json_object_set_new(o, "prefix", json_string(t->prefix));
     json_object_set_new(o, "scopes", scopes);
-    json_object_set_new(o, "workspace", json_pack("{s:s,s:s,s:s}", "id", t->ws, "type",
-                                                  t->ws_type, "name", t->ws_name));
+    json_object_set_new(
+        o, "workspace",
+        json_pack("{s:s,s:s,s:s}", "id", t->ws, "type", t->ws_type, "name", t->ws_name));
     json_object_set_new(o, "created_at", auth_req_time(t->created_at));
     json_object_set_new(o, "expires_at", auth_req_time(t->expires_at));
     json_object_set_new(o, "last_used_at", auth_req_time(t->last_used_at));
     json_object_set_new(o, "last_used_ip",
                         t->last_used_ip[0] ? json_string(t->last_used_ip) : json_null());
     json_object_set_new(o, "revoked_at", auth_req_time(t->revoked_at));
-    json_object_set_new(o, "owner", json_pack("{s:s,s:s,s:s}", "id", t->user, "email",
-                                              t->owner_email, "name", t->owner_name));
+    json_object_set_new(
+        o, "owner",
+        json_pack("{s:s,s:s,s:s}", "id", t->user, "email", t->owner_email, "name", t->owner_name));
     json_object_set_new(o, "status", json_string(status));
     return o;
 }
@@ -110,8 +112,8 @@ auth_tokens_app_list(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
     /* Owners and admins see the whole team's tokens; others their own. */
     const char *only_user = auth_store_role_manages(app.mem.role) ? NULL : app.user.id;
     s_list_t l = {.data = json_array(), .now = auth_req_now(), .limit = limit};
-    if (auth_store_tok_list(a->db, app.ws.id, only_user, after_created,
-                            has_after ? after_id : NULL, limit + 1, s_list_each, &l) < 0) {
+    if (auth_store_tok_list(a->db, app.ws.id, only_user, after_created, has_after ? after_id : NULL,
+                            limit + 1, s_list_each, &l) < 0) {
         json_decref(l.data);
         auth_req_fail_db(a->db, req, res);
         return;
@@ -173,7 +175,8 @@ s_parse_scopes(json_t *body, pgs_scope_mask_t *mask, pgs_json_err_t *err)
         return pgs_json_fail(err, "scopes", "'scopes' lists too many entries.");
     size_t i;
     json_t *v;
-    json_array_foreach(scopes, i, v) {
+    json_array_foreach(scopes, i, v)
+    {
         if (!json_is_string(v))
             return pgs_json_fail(err, "scopes", "Every entry of 'scopes' must be a string.");
         pgs_scope_mask_t b = pgs_scope_bit(json_string_value(v), json_string_length(v));
@@ -233,8 +236,8 @@ auth_tokens_app_create(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
     }
     json_decref(body);
     if (!strcmp(app.mem.role, "viewer") && (mask & pgs_scope_write_mask())) {
-        pgs_res_error(res, req, 403, "role_forbidden",
-                      "Viewers can hold read scopes only.", "scopes");
+        pgs_res_error(res, req, 403, "role_forbidden", "Viewers can hold read scopes only.",
+                      "scopes");
         return;
     }
 
@@ -273,8 +276,7 @@ auth_tokens_app_create(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
     auth_tok_t full;
     if (auth_store_tok_by_id(a->db, t.id, &full) != 1)
         goto db_error;
-    PGS_LOG(PGS_LOG_INFO, req->request_id, "token created id=%s user=%s ws=%s", t.id, t.user,
-            t.ws);
+    PGS_LOG(PGS_LOG_INFO, req->request_id, "token created id=%s user=%s ws=%s", t.id, t.user, t.ws);
     json_t *o = json_object();
     json_object_set_new(o, "token", auth_tokens_object(&full, t.created_at));
     json_object_set_new(o, "secret", json_string(secret));
