@@ -43,6 +43,10 @@ typedef struct s_conn {
 
 enum { PH_HEAD = 0, PH_BODY, PH_DONE };
 
+/* How much of a chunked body over its limit is read (and dropped) so that
+ * the client still gets its 413. */
+#define S_MAX_DISCARD ((size_t)64 << 20)
+
 typedef struct {
     edge_req_t req; /* first: edge_req_t * and s_http_req_t * convert */
     edge_http_t *owner;
@@ -605,10 +609,12 @@ s_access(void *cls, struct MHD_Connection *conn, const char *url, const char *me
         size_t limit = edge_request_max_body(r);
         if (r->body_too_large || r->body_len + n > limit) {
             r->body_too_large = 1;
-            /* Chunked bodies: drop up to a bound, then give up on the
-             * connection rather than read without end. */
+            /* A chunked body over the limit: the library lets us answer
+             * only once the request is complete, so read and drop it up
+             * to a bound, then give up on the connection rather than read
+             * without end. */
             r->body_len += n;
-            return r->body_len > limit * 4 + (1u << 20) ? MHD_NO : MHD_YES;
+            return r->body_len > limit + S_MAX_DISCARD ? MHD_NO : MHD_YES;
         }
         if (r->body_len + n > r->body_cap) {
             size_t cap = r->body_cap ? r->body_cap : 4096;
