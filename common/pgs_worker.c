@@ -54,6 +54,16 @@ struct pgs_worker {
     s_queued_t *queue_head, *queue_tail;
     char *scratch;
     char *call_scratch; /* for replies read while a handler waits in a call */
+    int cur_edge;       /* the edge of the request being handled */
+    int cur_deferred;   /* the handler deferred its reply */
+};
+
+struct pgs_deferred {
+    pgs_worker_t *w;
+    int edge;
+    uint64_t id;
+    int streaming;
+    char request_id[80];
 };
 
 static volatile sig_atomic_t s_stop;
@@ -158,6 +168,92 @@ pgs_req_param(const pgs_req_t *req, const char *key)
     return json_string_value(json_object_get(req->params, key));
 }
 
+/* ---- deferred and streamed replies ---- */
+
+pgs_deferred_t *
+pgs_worker_defer(pgs_worker_t *w, const pgs_req_t *req)
+{
+    pgs_deferred_t *d = calloc(1, sizeof *d);
+    if (!d)
+        return NULL;
+    d->w = w;
+    d->edge = w->cur_edge;
+    d->id = req->id;
+    snprintf(d->request_id, sizeof d->request_id, "%s", req->request_id);
+    w->cur_deferred = 1;
+    return d;
+}
+
+const char *
+pgs_deferred_request_id(const pgs_deferred_t *d)
+{
+    return d->request_id;
+}
+
+static int s_send(pgs_worker_t *w, int e, const pgs_proto_msg_t *msg);
+
+static int
+s_send_reply(pgs_worker_t *w, int e, uint64_t id, int status, json_t *headers, const char *body,
+             size_t len)
+{
+    char *text = headers ? pgs_json_dump(headers) : NULL;
+    pgs_proto_msg_t reply = {.cmd = PGS_PROTO_REPLY,
+                             .id = id,
+                             .status = status,
+                             .headers = text ? text : "{}",
+                             .body = body,
+                             .body_len = len};
+    int rc = s_send(w, e, &reply);
+    free(text);
+    return rc;
+}
+
+void
+pgs_deferred_reply(pgs_deferred_t **dp, pgs_res_t *res)
+{
+    if (!dp || !*dp)
+        return;
+    pgs_deferred_t *d = *dp;
+    if (res->status < 100 || res->status > 599)
+        pgs_res_error(res, NULL, 500, "internal_error", "Internal error.", NULL);
+    if (s_send_reply(d->w, d->edge, d->id, res->status, res->headers, res->body, res->body_len) <
+        0)
+        PGS_LOG(PGS_LOG_WARN, d->request_id, "deferred reply not sent: %s", zmq_strerror(errno));
+    pgs_res_clear(res);
+    free(d);
+    *dp = NULL;
+}
+
+int
+pgs_deferred_stream_begin(pgs_deferred_t *d, int status, json_t *headers)
+{
+    json_t *h = headers ? json_deep_copy(headers) : json_object();
+    json_object_set_new(h, "x-pgs-stream", json_string("1"));
+    int rc = s_send_reply(d->w, d->edge, d->id, status, h, NULL, 0);
+    json_decref(h);
+    d->streaming = rc == 0;
+    return rc;
+}
+
+int
+pgs_deferred_stream_chunk(pgs_deferred_t *d, const void *data, size_t len)
+{
+    pgs_proto_msg_t m = {.cmd = PGS_PROTO_CHUNK, .id = d->id, .body = data, .body_len = len};
+    return s_send(d->w, d->edge, &m);
+}
+
+void
+pgs_deferred_stream_end(pgs_deferred_t **dp)
+{
+    if (!dp || !*dp)
+        return;
+    pgs_deferred_t *d = *dp;
+    pgs_proto_msg_t m = {.cmd = PGS_PROTO_END, .id = d->id};
+    s_send(d->w, d->edge, &m);
+    free(d);
+    *dp = NULL;
+}
+
 /* ---- connections ---- */
 
 static int
@@ -242,10 +338,19 @@ s_dispatch(pgs_worker_t *w, int e, const pgs_proto_msg_t *msg)
         const pgs_route_t *r = w->svc->routes;
         while (r->route && strcmp(r->route, msg->route) != 0)
             r++;
+        w->cur_edge = e;
+        w->cur_deferred = 0;
         if (r->fn)
             r->fn(w, &req, &res);
         else
             pgs_res_error(&res, &req, 404, "not_found", "No such route.", NULL);
+        if (w->cur_deferred) {
+            w->cur_deferred = 0;
+            pgs_res_clear(&res);
+            json_decref(req.ctx);
+            json_decref(req.params);
+            return;
+        }
         if (res.status < 100 || res.status > 599) {
             pgs_error("handler %s returned no status", msg->route);
             pgs_res_error(&res, &req, 500, "internal_error", "Internal error.", NULL);
@@ -502,8 +607,11 @@ pgs_worker_main(const pgs_service_t *svc, int argc, char **argv)
 
     int64_t last_tick = 0;
     while (!s_stop) {
-        s_poll(w, S_TICK_MS, 0, NULL);
+        int wait = svc->wait_ms ? svc->wait_ms(w) : -1;
+        s_poll(w, wait >= 0 && wait < S_TICK_MS ? wait : S_TICK_MS, 0, NULL);
         s_run_queue(w);
+        if (svc->pump)
+            svc->pump(w);
         s_heartbeat(w);
         int64_t now = pgs_time_mono_ms();
         if (svc->tick && now - last_tick >= S_TICK_MS) {

@@ -63,6 +63,11 @@ typedef struct {
     int (*init)(pgs_worker_t *w);  /* after config and logging; 0 or -1 */
     void (*tick)(pgs_worker_t *w); /* about every 250 ms, between requests */
     void (*fini)(pgs_worker_t *w);
+    /* Optional, for services with work in flight outside handlers (deferred
+     * replies, e.g. upstream HTTP calls): pump runs on every loop turn, and
+     * the loop sleeps at most wait_ms(w) milliseconds (-1: the default). */
+    void (*pump)(pgs_worker_t *w);
+    int (*wait_ms)(pgs_worker_t *w);
 } pgs_service_t;
 
 /* Runs the worker until SIGTERM/SIGINT. Returns the process exit code. */
@@ -83,6 +88,41 @@ void pgs_worker_set_state(pgs_worker_t *w, void *state);
 int pgs_worker_call(pgs_worker_t *w, const char *service, const char *route, json_t *ctx,
                     json_t *params, const char *body, size_t body_len, int timeout_ms,
                     pgs_res_t *out);
+
+/* ---- Deferred and streamed replies ----
+ *
+ * A handler that cannot answer at once calls pgs_worker_defer: the reply it
+ * leaves in res is then ignored, and the request is answered later through
+ * the handle (from pump, tick or another handler). The request stays in
+ * flight (it holds one unit of the worker's capacity) until it is answered
+ * or its stream ends.
+ *
+ * A streamed reply (Server-Sent Events for chat) is: stream_begin (status and
+ * headers: the edge starts the HTTP response at once), any number of
+ * stream_chunk (bytes written to the client as they come), stream_end. A
+ * handler may also stream synchronously: defer, begin, chunks, end, return.
+ * When the client went away the edge drops the chunks; the worker is not
+ * told and should finish its work (a chat reply is stored regardless). */
+typedef struct pgs_deferred pgs_deferred_t;
+
+/* Takes over req; returns a handle, or NULL (out of memory: answer now). */
+pgs_deferred_t *pgs_worker_defer(pgs_worker_t *w, const pgs_req_t *req);
+
+/* Sends res as the reply, frees the handle, sets *d to NULL. res is cleared. */
+void pgs_deferred_reply(pgs_deferred_t **d, pgs_res_t *res);
+
+/* Starts a stream with status and headers (borrowed; may be NULL).
+ * Returns 0 or -1 (the edge is gone: end the stream). */
+int pgs_deferred_stream_begin(pgs_deferred_t *d, int status, json_t *headers);
+
+/* Sends one piece of the stream. Returns 0 or -1. */
+int pgs_deferred_stream_chunk(pgs_deferred_t *d, const void *data, size_t len);
+
+/* Ends the stream, frees the handle, sets *d to NULL. */
+void pgs_deferred_stream_end(pgs_deferred_t **d);
+
+/* The request id of a deferred request (for logs). */
+const char *pgs_deferred_request_id(const pgs_deferred_t *d);
 
 /* Reply builders. Each replaces what the reply held before. */
 void pgs_res_json(pgs_res_t *res, int status, json_t *body /* stolen */);

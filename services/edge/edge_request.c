@@ -373,32 +373,40 @@ edge_request_wants_body(const edge_req_t *r)
     return r->route && r->route->body != EDGE_BODY_NONE;
 }
 
-/* application/json, optionally with charset=utf-8 (or us-ascii). */
+/* 1 when the media type of ct (before any parameter) is one of the
+ * space-separated types and its charset, if any, is utf-8 or us-ascii. */
 static int
-s_is_json(const char *ct)
+s_media_ok(const char *ct, const char *types)
 {
     if (!ct)
         return 0;
     while (*ct == ' ')
         ct++;
-    if (strncasecmp(ct, "application/json", 16) != 0)
+    size_t n = strcspn(ct, "; ");
+    int found = 0;
+    for (const char *t = types; *t && !found;) {
+        size_t tn = strcspn(t, " ");
+        found = tn == n && strncasecmp(t, ct, n) == 0;
+        t += tn;
+        while (*t == ' ')
+            t++;
+    }
+    if (!found)
         return 0;
-    const char *p = ct + 16;
-    while (*p == ' ')
-        p++;
-    if (*p == '\0')
-        return 1;
-    if (*p != ';')
-        return 0;
-    p++;
-    while (*p == ' ')
-        p++;
-    if (strncasecmp(p, "charset=", 8) != 0)
-        return 0;
-    p += 8;
-    if (*p == '"')
-        p++;
-    return strncasecmp(p, "utf-8", 5) == 0 || strncasecmp(p, "us-ascii", 8) == 0;
+    const char *p = ct + n;
+    while (*p) {
+        while (*p == ' ' || *p == ';')
+            p++;
+        if (strncasecmp(p, "charset=", 8) == 0) {
+            p += 8;
+            if (*p == '"')
+                p++;
+            if (strncasecmp(p, "utf-8", 5) != 0 && strncasecmp(p, "us-ascii", 8) != 0)
+                return 0;
+        }
+        p += strcspn(p, ";");
+    }
+    return 1;
 }
 
 static int
@@ -569,9 +577,16 @@ edge_request_body_done(edge_req_t *r)
     int has_body_method = strcmp(r->method, "POST") == 0 || strcmp(r->method, "PATCH") == 0 ||
                           strcmp(r->method, "PUT") == 0;
     if (route->body == EDGE_BODY_JSON && has_body_method && r->body_len &&
-        !s_is_json(r->content_type)) {
+        !s_media_ok(r->content_type, "application/json")) {
         edge_request_error(r, 415, "unsupported_media_type",
-                           "Send the body as application/json.");
+                           "Send the body as application/json (UTF-8).");
+        return;
+    }
+    if (route->body == EDGE_BODY_JSON_OR_TEXT && has_body_method &&
+        !s_media_ok(r->content_type, "application/json text/plain text/markdown text/html")) {
+        edge_request_error(r, 415, "unsupported_media_type",
+                           "Send application/json, or a text/plain, text/markdown or text/html "
+                           "body in UTF-8.");
         return;
     }
     if (r->body_too_large) {
