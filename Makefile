@@ -23,12 +23,15 @@ COMMON_SRC := $(wildcard common/*.c)
 COMMON_OBJ := $(COMMON_SRC:%.c=$(OUT)/obj/%.o)
 LIB        := $(OUT)/libpgs.a
 
-SERVICES := edge auth master ctl
-BIN_edge   := pegasus-edge
-BIN_auth   := pegasus-auth
-BIN_master := pegasus-master
-BIN_ctl    := pegasusctl
-BINS := $(foreach s,$(SERVICES),$(OUT)/bin/$(BIN_$(s)))
+# Every services/<name>/ with a main.c is a binary pegasus-<name> (ctl is
+# pegasusctl). A service needing more libraries names their pkg-config
+# packages in PKGS_<name>.
+SERVICES := $(patsubst services/%/main.c,%,$(wildcard services/*/main.c))
+BIN_ctl  := pegasusctl
+bin_name = $(if $(BIN_$(1)),$(BIN_$(1)),pegasus-$(1))
+PKGS_bots := libxml-2.0 libcmark
+PKGS_chat := libcurl
+BINS := $(foreach s,$(SERVICES),$(OUT)/bin/$(call bin_name,$(s)))
 
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 UNIT_BINS  := $(UNIT_SRC:tests/unit/%.c=$(OUT)/tests/%)
@@ -45,18 +48,21 @@ $(LIB): $(COMMON_OBJ)
 	$(AR) rcs $@ $^
 
 define service_rule
-$(OUT)/bin/$(BIN_$(1)): $(patsubst %.c,$(OUT)/obj/%.o,$(wildcard services/$(1)/*.c)) $(LIB)
+$(OUT)/obj/services/$(1)/%.o: CFLAGS += $(if $(PKGS_$(1)),$(shell pkg-config --cflags $(PKGS_$(1)) 2>/dev/null))
+$(OUT)/bin/$(call bin_name,$(1)): $(patsubst %.c,$(OUT)/obj/%.o,$(wildcard services/$(1)/*.c)) $(LIB)
 	@mkdir -p $$(dir $$@)
-	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS)
+	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS) $(if $(PKGS_$(1)),$(shell pkg-config --libs $(PKGS_$(1)) 2>/dev/null))
 endef
 $(foreach s,$(SERVICES),$(eval $(call service_rule,$(s))))
 
 # Unit tests link the common library and, for service modules, the service's
 # objects other than main.o.
 SERVICE_OBJS = $(filter-out %/main.o,$(foreach s,$(SERVICES),$(patsubst %.c,$(OUT)/obj/%.o,$(wildcard services/$(s)/*.c))))
+ALL_SERVICE_PKGS := $(foreach s,$(SERVICES),$(PKGS_$(s)))
+SERVICE_LIBS = $(if $(strip $(ALL_SERVICE_PKGS)),$(shell pkg-config --libs $(ALL_SERVICE_PKGS) 2>/dev/null))
 $(OUT)/tests/%: tests/unit/%.c $(LIB) $(SERVICE_OBJS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Iservices $(LDFLAGS) -o $@ $< $(SERVICE_OBJS) $(LIB) $(LDLIBS) -lcmocka
+	$(CC) $(CFLAGS) -Iservices $(LDFLAGS) -o $@ $< $(SERVICE_OBJS) $(LIB) $(LDLIBS) $(SERVICE_LIBS) -lcmocka
 
 unit: $(UNIT_BINS)
 

@@ -328,6 +328,15 @@ s_check_token(edge_req_t *r)
 
 /* ---- entry points ---- */
 
+static int
+s_configured(const edge_ctx_t *c, const char *service)
+{
+    for (int i = 0; i < c->nservices; i++)
+        if (strcmp(c->services[i], service) == 0)
+            return 1;
+    return 0;
+}
+
 void
 edge_request_headers_done(edge_req_t *r)
 {
@@ -350,6 +359,11 @@ edge_request_headers_done(edge_req_t *r)
     if (m == EDGE_ROUTE_BAD_METHOD) {
         s_header(r, "Allow", allow);
         edge_request_error(r, 405, "method_not_allowed", "This route does not allow that method.");
+        return;
+    }
+    if (route->service && !s_configured(r->ctx, route->service)) {
+        /* A service this deployment does not run: its routes do not exist. */
+        edge_request_error(r, 404, "not_found", "No such route.");
         return;
     }
     r->route = route;

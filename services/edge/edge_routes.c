@@ -20,6 +20,26 @@ static const edge_route_t s_routes[] = {
     {"GET", "/v1/subscription", "auth", "subscription.get", "subscription:read", 0, EDGE_AUTH_TOKEN, EDGE_BODY_NONE, 0, 0, 0, 0},
     {"GET", "/v1/models", "auth", "models.list", "models:read", 0, EDGE_AUTH_TOKEN, EDGE_BODY_NONE, 0, 0, 0, 0},
 
+    /* bots (issue: bots and documents) */
+    {"GET", "/v1/bots", "bots", "bots.list", "bots:read", 0, EDGE_AUTH_TOKEN, EDGE_BODY_NONE, 0, 0, 0, 0},
+    {"POST", "/v1/bots", "bots", "bots.create", "bots:write", 1, EDGE_AUTH_TOKEN, EDGE_BODY_JSON, 0, 0, 64 * KB, 0},
+    {"GET", "/v1/bots/{bot_id}", "bots", "bots.show", "bots:read", 0, EDGE_AUTH_TOKEN, EDGE_BODY_NONE, 0, 0, 0, 0},
+    {"PATCH", "/v1/bots/{bot_id}", "bots", "bots.update", "bots:write", 1, EDGE_AUTH_TOKEN, EDGE_BODY_JSON, 0, 0, 64 * KB, 0},
+    {"DELETE", "/v1/bots/{bot_id}", "bots", "bots.delete", "bots:write", 1, EDGE_AUTH_TOKEN, EDGE_BODY_NONE, 0, 0, 0, 0},
+    {"GET", "/v1/bots/{bot_id}/documents", "bots", "documents.list", "bots:read", 0, EDGE_AUTH_TOKEN, EDGE_BODY_NONE, 0, 0, 0, 0},
+    {"POST", "/v1/bots/{bot_id}/documents", "bots", "documents.create", "bots:write", 1, EDGE_AUTH_TOKEN, EDGE_BODY_JSON_OR_TEXT, 0, 30000, 16 * KB * KB - 64 * KB, 0},
+    {"GET", "/v1/bots/{bot_id}/documents/{doc_id}", "bots", "documents.show", "bots:read", 0, EDGE_AUTH_TOKEN, EDGE_BODY_NONE, 0, 0, 0, 0},
+    {"DELETE", "/v1/bots/{bot_id}/documents/{doc_id}", "bots", "documents.delete", "bots:write", 1, EDGE_AUTH_TOKEN, EDGE_BODY_NONE, 0, 0, 0, 0},
+    {"GET", "/v1/bots/{bot_id}/search", "bots", "bots.search", "bots:read", 0, EDGE_AUTH_TOKEN, EDGE_BODY_NONE, 0, 0, 0, 0},
+
+    /* chat (issue: chat) */
+    {"GET", "/v1/conversations", "chat", "conversations.list", "conversations:read", 0, EDGE_AUTH_TOKEN, EDGE_BODY_NONE, 0, 0, 0, 0},
+    {"POST", "/v1/conversations", "chat", "conversations.create", "conversations:write", 1, EDGE_AUTH_TOKEN, EDGE_BODY_JSON, 0, 0, 64 * KB, 0},
+    {"GET", "/v1/conversations/{conversation_id}", "chat", "conversations.show", "conversations:read", 0, EDGE_AUTH_TOKEN, EDGE_BODY_NONE, 0, 0, 0, 0},
+    {"DELETE", "/v1/conversations/{conversation_id}", "chat", "conversations.delete", "conversations:write", 1, EDGE_AUTH_TOKEN, EDGE_BODY_NONE, 0, 0, 0, 0},
+    {"GET", "/v1/conversations/{conversation_id}/messages", "chat", "messages.list", "conversations:read", 0, EDGE_AUTH_TOKEN, EDGE_BODY_NONE, 0, 0, 0, 0},
+    {"POST", "/v1/conversations/{conversation_id}/messages", "chat", "messages.create", "chat:send", 1, EDGE_AUTH_TOKEN, EDGE_BODY_JSON, 0, 120000, 256 * KB, 1},
+
     {"POST", "/app/api/login", "auth", "app.login", NULL, 0, EDGE_AUTH_SESSION, EDGE_BODY_RAW, 0, 0, 16 * KB, 0},
     {"POST", "/app/api/logout", "auth", "app.logout", NULL, 0, EDGE_AUTH_SESSION, EDGE_BODY_RAW, 0, 0, 16 * KB, 0},
     {"GET", "/app/api/session", "auth", "app.session", NULL, 0, EDGE_AUTH_SESSION, EDGE_BODY_NONE, 0, 0, 0, 0},
