@@ -40,8 +40,12 @@ typedef struct s_job {
     int64_t deadline;
     int retryable, retried;
     /* origin: a local caller, or a remote client */
-    edge_broker_done done;
+    edge_broker_done done; /* NULL once the caller cancelled */
+    void (*on_chunk)(void *arg, const void *data, size_t len);
+    void (*on_end)(void *arg, int ok);
     void *arg;
+    int streaming;
+    int stream_idle_ms;
     unsigned char client[256];
     size_t client_len;
     uint64_t client_id;
@@ -190,7 +194,8 @@ s_fail(edge_broker_t *b, s_job_t *j, int status, const char *code, const char *m
     }
     s_queue_remove(j->service, j);
     HASH_DEL(b->jobs, j);
-    j->result_status = status;
+    /* A stream already started ends badly instead (result_status -1). */
+    j->result_status = j->streaming ? -1 : status;
     j->result_body = pgs_json_error_body(code, message, j->request_id, NULL, NULL);
     j->ready = 1;
     j->qnext = NULL;
@@ -199,6 +204,19 @@ s_fail(edge_broker_t *b, s_job_t *j, int status, const char *code, const char *m
     else
         b->ready_head = j;
     b->ready_tail = j;
+}
+
+/* Ends a stream: tells the origin and frees the job (out of the hash). */
+static void
+s_stream_end(edge_broker_t *b, s_job_t *j, int ok)
+{
+    if (j->done && j->on_end) {
+        j->on_end(j->arg, ok);
+    } else if (!j->done && j->client_len) {
+        pgs_proto_msg_t m = {.cmd = PGS_PROTO_END, .id = j->client_id};
+        pgs_proto_send(b->sock, j->client, j->client_len, &m);
+    }
+    s_job_free(j);
 }
 
 static int
@@ -338,13 +356,55 @@ s_on_reply(edge_broker_t *b, s_worker_t *w, const pgs_proto_msg_t *m)
 {
     s_job_t *j = NULL;
     HASH_FIND(hh, b->jobs, &m->id, sizeof m->id, j);
-    if (!j || j->worker != w)
+    if (!j || j->worker != w || j->streaming)
         return; /* late (after a deadline or a cancel) */
+    if (strstr(m->headers, "\"x-pgs-stream\"")) {
+        /* The job stays in flight on this worker until its END. */
+        j->streaming = 1;
+        j->retryable = 0;
+        j->deadline = pgs_time_mono_ms() + j->stream_idle_ms;
+        if (j->done)
+            j->done(j->arg, m->status, m->headers, m->body, m->body_len);
+        else if (j->client_len) {
+            pgs_proto_msg_t r = *m;
+            r.id = j->client_id;
+            pgs_proto_send(b->sock, j->client, j->client_len, &r);
+        }
+        return;
+    }
     HASH_DEL(b->jobs, j);
     w->inflight--;
     j->worker = NULL;
     s_service_t *s = w->service;
     s_deliver(b, j, m->status, m->headers, m->body, m->body_len);
+    if (w->draining && w->inflight == 0)
+        s_worker_remove(b, w, "left");
+    s_dispatch(b, s);
+}
+
+static void
+s_on_chunk(edge_broker_t *b, s_worker_t *w, const pgs_proto_msg_t *m, int end)
+{
+    s_job_t *j = NULL;
+    HASH_FIND(hh, b->jobs, &m->id, sizeof m->id, j);
+    if (!j || j->worker != w || !j->streaming)
+        return;
+    if (!end) {
+        j->deadline = pgs_time_mono_ms() + j->stream_idle_ms;
+        if (j->done && j->on_chunk) {
+            j->on_chunk(j->arg, m->body, m->body_len);
+        } else if (!j->done && j->client_len) {
+            pgs_proto_msg_t c = *m;
+            c.id = j->client_id;
+            pgs_proto_send(b->sock, j->client, j->client_len, &c);
+        }
+        return;
+    }
+    HASH_DEL(b->jobs, j);
+    w->inflight--;
+    j->worker = NULL;
+    s_service_t *s = w->service;
+    s_stream_end(b, j, 1);
     if (w->draining && w->inflight == 0)
         s_worker_remove(b, w, "left");
     s_dispatch(b, s);
@@ -371,6 +431,7 @@ s_job_new(edge_broker_t *b, const edge_broker_req_t *req)
     j->body_len = req->body_len;
     j->deadline = pgs_time_mono_ms() + (req->deadline_ms > 0 ? req->deadline_ms : 10000);
     j->retryable = req->retryable;
+    j->stream_idle_ms = req->stream_idle_ms > 0 ? req->stream_idle_ms : 60000;
     return j;
 }
 
@@ -450,7 +511,12 @@ s_on_message(edge_broker_t *b, pgs_proto_inbox_t *in)
             s_dispatch(b, s);
         }
         break;
-    default: break; /* CHUNK/END: streaming is not routed yet */
+    case PGS_PROTO_CHUNK:
+    case PGS_PROTO_END:
+        if (w)
+            s_on_chunk(b, w, &m, m.cmd == PGS_PROTO_END);
+        break;
+    default: break;
     }
 }
 
@@ -497,6 +563,10 @@ s_deliver_ready(edge_broker_t *b)
         b->ready_head = j->qnext;
         if (!b->ready_head)
             b->ready_tail = NULL;
+        if (j->result_status < 0) {
+            s_stream_end(b, j, 0);
+            continue;
+        }
         const char *hdr = j->result_status == 503 ? "{\"Retry-After\":\"1\"}" : "{}";
         char *body = j->result_body;
         j->result_body = NULL;
@@ -628,6 +698,8 @@ edge_broker_submit(edge_broker_t *b, const edge_broker_req_t *req, edge_broker_d
     if (!j)
         return 0;
     j->done = done;
+    j->on_chunk = req->on_chunk;
+    j->on_end = req->on_end;
     j->arg = arg;
     uint64_t id = j->id;
     s_enqueue(b, j, req->service);
@@ -646,6 +718,8 @@ edge_broker_cancel(edge_broker_t *b, uint64_t handle)
     for (j = b->ready_head; j; j = j->qnext)
         if (j->id == handle)
             j->done = NULL;
+    /* A cancelled stream keeps its job until the worker's END: the worker
+     * still holds the request, and its credit. */
 }
 
 int

@@ -38,6 +38,13 @@ typedef struct {
     int deadline_ms;
     int retryable;       /* a GET: retried once on another worker */
     const char *request_id; /* for logs and broker-made error bodies */
+    /* Streamed replies (a REPLY whose headers hold "x-pgs-stream"): after
+     * done, on_chunk for each CHUNK, then on_end exactly once: ok = 1 after
+     * the worker's END, 0 when the worker died or the stream was idle past
+     * the idle deadline. NULL: chunks are dropped. */
+    void (*on_chunk)(void *arg, const void *data, size_t len);
+    void (*on_end)(void *arg, int ok);
+    int stream_idle_ms; /* 0: 60 s */
 } edge_broker_req_t;
 
 /* Binds the ROUTER at every endpoint of the space-separated list. Returns

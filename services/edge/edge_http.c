@@ -39,6 +39,7 @@ typedef struct s_conn {
     int in_request;
     char *uri;        /* the raw request-target of the current request */
     int uri_too_long;
+    struct s_http_req *hr; /* the current request, if any */
 } s_conn_t;
 
 enum { PH_HEAD = 0, PH_BODY, PH_DONE };
@@ -54,7 +55,21 @@ enum { PH_HEAD = 0, PH_BODY, PH_DONE };
  * the client still gets its 413. */
 #define S_MAX_DISCARD ((size_t)64 << 20)
 
-typedef struct {
+/* The bytes of a streamed reply between the broker and libmicrohttpd's
+ * content reader. Shared by the request and the response object, which
+ * can outlive each other: freed when both let go. */
+typedef struct s_stream {
+    char *data;
+    size_t off, len, cap;
+    int ended;
+    int overflow;
+    int refs;
+    struct s_http_req *hr; /* NULL once the request is gone */
+} s_stream_t;
+
+#define S_STREAM_MAX ((size_t)4 << 20) /* a client this far behind is cut off */
+
+typedef struct s_http_req {
     edge_req_t req; /* first: edge_req_t * and s_http_req_t * convert */
     edge_http_t *owner;
     s_conn_t *c;
@@ -82,6 +97,7 @@ typedef struct {
         size_t n;
     } spans[2 * 128];
     int nspans;
+    s_stream_t *stream;
 } s_http_req_t;
 
 struct edge_http {
@@ -94,6 +110,8 @@ struct edge_http {
     s_conn_t *conns;
     int64_t last_sweep;
 };
+
+static void s_stream_unref(s_stream_t *st);
 
 /* ---- connections ---- */
 
@@ -165,6 +183,7 @@ s_on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     s_conn_t *c = s_conn_of(conn);
     if (c) {
         c->in_request = 0;
+        c->hr = NULL;
         c->deadline = pgs_time_mono_ms() + (int64_t)h->opts.keepalive_timeout_s * 1000;
     }
     if (!hr)
@@ -173,6 +192,10 @@ s_on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
             hr->req.path ? hr->req.path : "-", hr->req.status,
             (long long)(pgs_time_mono_ms() - hr->t0));
     edge_request_release(&hr->req);
+    if (hr->stream) {
+        hr->stream->hr = NULL;
+        s_stream_unref(hr->stream);
+    }
     free(hr->xff);
     free(hr->request_id_in);
     free(hr);
@@ -453,6 +476,140 @@ s_queue_buffer(s_http_req_t *hr)
     return rc;
 }
 
+
+/* ---- streamed replies ---- */
+
+static void
+s_stream_unref(s_stream_t *st)
+{
+    if (--st->refs > 0)
+        return;
+    free(st->data);
+    free(st);
+}
+
+static s_stream_t *
+s_stream_of(s_http_req_t *hr)
+{
+    if (!hr->stream) {
+        hr->stream = calloc(1, sizeof *hr->stream);
+        if (hr->stream) {
+            hr->stream->refs = 1;
+            hr->stream->hr = hr;
+        }
+    }
+    return hr->stream;
+}
+
+/* Resumes a connection whose content reader waits for bytes. */
+static void
+s_stream_kick(s_http_req_t *hr)
+{
+    if (hr->phase == PH_DONE && hr->suspended) {
+        hr->suspended = 0;
+        MHD_resume_connection(hr->conn);
+    }
+}
+
+void
+edge_http_stream_push(edge_req_t *r, const void *data, size_t len)
+{
+    s_http_req_t *hr = (s_http_req_t *)r;
+    s_stream_t *st = s_stream_of(hr);
+    if (!st || st->ended || st->overflow)
+        return;
+    if (st->len - st->off + len > S_STREAM_MAX) {
+        st->overflow = 1;
+        s_stream_kick(hr);
+        return;
+    }
+    if (st->off && st->off == st->len)
+        st->off = st->len = 0;
+    if (st->len + len > st->cap) {
+        if (st->off) {
+            memmove(st->data, st->data + st->off, st->len - st->off);
+            st->len -= st->off;
+            st->off = 0;
+        }
+        size_t cap = st->cap ? st->cap : 4096;
+        while (cap < st->len + len)
+            cap *= 2;
+        char *p = realloc(st->data, cap);
+        if (!p) {
+            st->overflow = 1;
+            s_stream_kick(hr);
+            return;
+        }
+        st->data = p;
+        st->cap = cap;
+    }
+    memcpy(st->data + st->len, data, len);
+    st->len += len;
+    s_stream_kick(hr);
+}
+
+void
+edge_http_stream_end(edge_req_t *r)
+{
+    s_http_req_t *hr = (s_http_req_t *)r;
+    s_stream_t *st = s_stream_of(hr);
+    if (st)
+        st->ended = 1;
+    s_stream_kick(hr);
+}
+
+/* libmicrohttpd's content reader: returning 0 would make it call again at
+ * once, so with nothing to send the connection is suspended until the next
+ * chunk (or the end) resumes it. */
+static ssize_t
+s_stream_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    (void)pos;
+    s_stream_t *st = cls;
+    if (st->overflow)
+        return MHD_CONTENT_READER_END_WITH_ERROR;
+    size_t avail = st->len - st->off;
+    if (avail) {
+        size_t n = avail < max ? avail : max;
+        memcpy(buf, st->data + st->off, n);
+        st->off += n;
+        return (ssize_t)n;
+    }
+    if (st->ended || !st->hr)
+        return MHD_CONTENT_READER_END_OF_STREAM;
+    st->hr->suspended = 1;
+    MHD_suspend_connection(st->hr->conn);
+    return 0;
+}
+
+static void
+s_stream_free(void *cls)
+{
+    s_stream_unref(cls);
+}
+
+static enum MHD_Result
+s_queue_stream(s_http_req_t *hr)
+{
+    edge_req_t *r = &hr->req;
+    s_stream_t *st = s_stream_of(hr);
+    if (!st)
+        return MHD_NO;
+    struct MHD_Response *resp =
+        MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16384, s_stream_read, st,
+                                          s_stream_free);
+    if (!resp)
+        return MHD_NO;
+    st->refs++;
+    for (int i = 0; i < r->nheaders; i++)
+        MHD_add_response_header(resp, r->headers[i].name, r->headers[i].value);
+    MHD_add_response_header(resp, "X-Accel-Buffering", "no");
+    enum MHD_Result rc = MHD_queue_response(hr->conn, (unsigned)r->status, resp);
+    MHD_destroy_response(resp);
+    hr->phase = PH_DONE;
+    return rc;
+}
+
 static const char *
 s_mime(const char *path)
 {
@@ -601,6 +758,8 @@ s_access(void *cls, struct MHD_Connection *conn, const char *url, const char *me
         hr->owner = h;
         hr->conn = conn;
         hr->c = s_conn_of(conn);
+        if (hr->c)
+            hr->c->hr = hr;
         hr->req.ctx = h->ctx;
         hr->req.http = hr;
         hr->t0 = pgs_time_mono_ms();
@@ -658,7 +817,7 @@ s_access(void *cls, struct MHD_Connection *conn, const char *url, const char *me
     }
     if (!r->resp_ready)
         return MHD_YES; /* resumed early; cannot happen, but never hang */
-    return s_queue_buffer(hr);
+    return r->streaming ? s_queue_stream(hr) : s_queue_buffer(hr);
 }
 
 /* ---- daemon ---- */
@@ -737,6 +896,15 @@ edge_http_destroy(edge_http_t **hp)
     if (h->daemon) {
         edge_loop_unwatch(h->loop, h->epfd);
         /* Suspended connections must be resumed before the daemon stops. */
+        for (s_conn_t *c = h->conns; c; c = c->next) {
+            if (c->hr && c->hr->suspended) {
+                c->hr->suspended = 0;
+                if (c->hr->stream)
+                    c->hr->stream->ended = 1;
+                MHD_resume_connection(c->conn);
+            }
+        }
+        MHD_run(h->daemon);
         MHD_stop_daemon(h->daemon);
     }
     free(h->web_root);

@@ -18,6 +18,7 @@ typedef struct {
     long shared;    /* the Redis total at the last sync (all edges) */
     long unsent;    /* admitted here, not yet added in Redis */
     int syncing;
+    int streams;    /* open event streams */
 } s_window_t;
 
 struct edge_ratelimit {
@@ -97,6 +98,7 @@ s_take(edge_ratelimit_t *rl, const char *token_id, long limit, long *remaining, 
     if (w->window != window) {
         w->window = window;
         w->local = w->shared = w->unsent = 0;
+        w->syncing = 0;
     }
     long used = w->shared + w->unsent;
     if (w->local > used)
@@ -156,7 +158,7 @@ edge_ratelimit_tick(edge_ratelimit_t *rl)
     int64_t window = pgs_time_now_ms() / 60000;
     s_window_t *w, *tmp;
     HASH_ITER(hh, rl->windows, w, tmp) {
-        if (w->window < window - 1) {
+        if (w->window < window - 1 && w->streams == 0) {
             HASH_DEL(rl->windows, w);
             free(w);
             continue;
@@ -185,4 +187,39 @@ edge_ratelimit_tick(edge_ratelimit_t *rl)
         w->unsent = 0;
         w->syncing = 1;
     }
+}
+
+static s_window_t *
+s_entry(edge_ratelimit_t *rl, const char *token_id)
+{
+    s_window_t *w = NULL;
+    HASH_FIND_STR(rl->windows, token_id, w);
+    if (!w) {
+        w = calloc(1, sizeof *w);
+        if (!w)
+            return NULL;
+        snprintf(w->token_id, sizeof w->token_id, "%s", token_id);
+        w->window = pgs_time_now_ms() / 60000;
+        HASH_ADD_STR(rl->windows, token_id, w);
+    }
+    return w;
+}
+
+int
+edge_ratelimit_stream_acquire(edge_ratelimit_t *rl, const char *token_id, int max)
+{
+    s_window_t *w = s_entry(rl, token_id);
+    if (!w || w->streams >= max)
+        return 0;
+    w->streams++;
+    return 1;
+}
+
+void
+edge_ratelimit_stream_release(edge_ratelimit_t *rl, const char *token_id)
+{
+    s_window_t *w = NULL;
+    HASH_FIND_STR(rl->windows, token_id, w);
+    if (w && w->streams > 0)
+        w->streams--;
 }

@@ -31,6 +31,11 @@ int edge_ratelimit_take(edge_ratelimit_t *rl, const char *token_id, long limit,
 void edge_ratelimit_peek(edge_ratelimit_t *rl, const char *token_id, long limit, long *remaining,
                          int64_t *reset);
 
+/* Concurrent event streams per token (this edge's): takes a slot when
+ * fewer than max are open (returns 1), else 0. */
+int edge_ratelimit_stream_acquire(edge_ratelimit_t *rl, const char *token_id, int max);
+void edge_ratelimit_stream_release(edge_ratelimit_t *rl, const char *token_id);
+
 /* Sends counts to Redis and forgets finished windows. */
 void edge_ratelimit_tick(edge_ratelimit_t *rl);
 

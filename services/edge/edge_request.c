@@ -206,6 +206,88 @@ s_touch(edge_req_t *r)
     free(params);
 }
 
+
+/* ---- check 11: the monthly message quota ---- */
+
+/* Reserves one message atomically; refuses while chat has not rebuilt the
+ * counters (-1), or when the month's quota is used up (0). */
+static const char s_quota_script[] =
+    "if redis.call('EXISTS', 'pgs:quota_rebuilt') == 0 then return -1 end\n"
+    "local n = redis.call('INCR', KEYS[1])\n"
+    "if n == 1 then redis.call('EXPIRE', KEYS[1], ARGV[2]) end\n"
+    "if n > tonumber(ARGV[1]) then redis.call('DECR', KEYS[1]) return 0 end\n"
+    "return n\n";
+
+static void
+s_quota_key(const edge_req_t *r, char *key, size_t len)
+{
+    char month[8];
+    time_t now = (time_t)(pgs_time_now_ms() / 1000);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(month, sizeof month, "%Y%m", &tm);
+    snprintf(key, len, "pgs:quota:%s:%s", r->tok.workspace_id, month);
+}
+
+static void
+s_ignore_reply(void *arg, redisReply *reply)
+{
+    (void)arg;
+    (void)reply;
+}
+
+/* Gives a reserved message back (the send failed). */
+static void
+s_release_message(edge_req_t *r)
+{
+    if (!r->quota_reserved)
+        return;
+    r->quota_reserved = 0;
+    char key[128];
+    s_quota_key(r, key, sizeof key);
+    const char *argv[] = {"DECR", key};
+    size_t lens[] = {4, strlen(key)};
+    edge_redis_command(r->ctx->redis, s_ignore_reply, NULL, 2, argv, lens);
+}
+
+static void
+s_on_quota(void *arg, redisReply *reply)
+{
+    edge_req_t *r = arg;
+    r->pending = 0;
+    if (!reply || reply->type != REDIS_REPLY_INTEGER || reply->integer < 0) {
+        s_unavailable(r);
+    } else if (reply->integer == 0) {
+        int64_t now = pgs_time_now_ms() / 1000;
+        char retry[24];
+        snprintf(retry, sizeof retry, "%lld",
+                 (long long)(pgs_time_next_month_start(now) - now));
+        s_header(r, "Retry-After", retry);
+        edge_request_error(r, 429, "quota_exceeded",
+                           "This workspace has used its messages for this month.");
+    } else {
+        r->quota_reserved = 1;
+    }
+    edge_http_wake(r);
+}
+
+static void
+s_reserve_message(edge_req_t *r, const edge_plan_t *plan)
+{
+    char key[128], limit[24], ttl[24];
+    s_quota_key(r, key, sizeof key);
+    int64_t now = pgs_time_now_ms() / 1000;
+    snprintf(limit, sizeof limit, "%ld", plan->messages_per_month);
+    snprintf(ttl, sizeof ttl, "%lld", (long long)(pgs_time_next_month_start(now) - now + 40 * 86400));
+    const char *argv[] = {"EVAL", s_quota_script, "1", key, limit, ttl};
+    size_t lens[] = {4, sizeof s_quota_script - 1, 1, strlen(key), strlen(limit), strlen(ttl)};
+    if (edge_redis_command(r->ctx->redis, s_on_quota, r, 6, argv, lens) < 0) {
+        s_unavailable(r);
+        return;
+    }
+    r->pending = 1;
+}
+
 static void
 s_after_lookup(edge_req_t *r)
 {
@@ -266,6 +348,8 @@ s_after_lookup(edge_req_t *r)
         return;
     }
     s_touch(r);
+    if (route->counts_message)
+        s_reserve_message(r, plan);
 }
 
 static void
@@ -547,9 +631,19 @@ static void
 s_on_reply(void *arg, int status, const char *headers, const void *body, size_t len)
 {
     edge_req_t *r = arg;
-    r->broker_handle = 0;
     r->pending = 0;
     json_t *h = json_loads(headers, 0, NULL);
+    r->streaming = json_object_get(h, "x-pgs-stream") != NULL;
+    if (!r->streaming) {
+        r->broker_handle = 0;
+        if (status >= 400)
+            s_release_message(r);
+        r->quota_reserved = 0; /* given back, or spent */
+        if (r->stream_slot) {
+            r->stream_slot = 0;
+            edge_ratelimit_stream_release(r->ctx->ratelimit, r->tok.token_id);
+        }
+    }
     const char *key;
     json_t *val;
     const char *content_type = NULL;
@@ -584,6 +678,54 @@ s_on_reply(void *arg, int status, const char *headers, const void *body, size_t 
     edge_http_wake(r);
 }
 
+static void
+s_on_chunk(void *arg, const void *data, size_t len)
+{
+    edge_req_t *r = arg;
+    /* The chat worker writes one event per chunk; an error event is the
+     * stream's terminal event, and the send then did not count. */
+    if (len >= 12 && memcmp(data, "event: error", 12) == 0)
+        r->stream_failed = 1;
+    edge_http_stream_push(r, data, len);
+}
+
+static void
+s_on_end(void *arg, int ok)
+{
+    edge_req_t *r = arg;
+    r->broker_handle = 0;
+    if (!ok) {
+        /* The worker died or went silent: end with an error event. */
+        char *err = pgs_json_error_body("service_unavailable",
+                                        "The stream was interrupted. Try again.", r->request_id,
+                                        NULL, NULL);
+        char event[1024];
+        int n = snprintf(event, sizeof event, "event: error\ndata: %s\n\n", err ? err : "{}");
+        free(err);
+        if (n > 0 && (size_t)n < sizeof event)
+            edge_http_stream_push(r, event, (size_t)n);
+        r->stream_failed = 1;
+    }
+    if (r->stream_failed)
+        s_release_message(r);
+    r->quota_reserved = 0; /* given back, or spent */
+    if (r->stream_slot) {
+        r->stream_slot = 0;
+        edge_ratelimit_stream_release(r->ctx->ratelimit, r->tok.token_id);
+    }
+    edge_http_stream_end(r);
+}
+
+/* For sends: does the body ask for a stream? */
+static int
+s_wants_stream(const edge_req_t *r)
+{
+    json_t *j = r->body_len ? json_loadb(r->body, r->body_len, 0, NULL) : NULL;
+    int yes = json_is_true(json_object_get(j, "stream"));
+    json_decref(j);
+    return yes;
+}
+
 void
 edge_request_body_done(edge_req_t *r)
 {
@@ -608,6 +750,16 @@ edge_request_body_done(edge_req_t *r)
         edge_request_error(r, 413, "payload_too_large", "The request body is too large.");
         return;
     }
+    if (route->counts_message && s_wants_stream(r)) {
+        if (!edge_ratelimit_stream_acquire(r->ctx->ratelimit, r->tok.token_id,
+                                           r->ctx->max_streams_per_token)) {
+            s_header(r, "Retry-After", "1");
+            edge_request_error(r, 429, "rate_limited",
+                               "Too many concurrent streams for this token.");
+            return;
+        }
+        r->stream_slot = 1;
+    }
     char *params = s_params(r);
     if (!params)
         return;
@@ -622,7 +774,10 @@ edge_request_body_done(edge_req_t *r)
                              .deadline_ms = route->deadline_ms ? route->deadline_ms
                                                                : r->ctx->deadline_ms,
                              .retryable = strcmp(r->method, "GET") == 0,
-                             .request_id = r->request_id};
+                             .request_id = r->request_id,
+                             .on_chunk = s_on_chunk,
+                             .on_end = s_on_end,
+                             .stream_idle_ms = r->ctx->stream_idle_ms};
     r->pending = 1;
     r->broker_handle = edge_broker_submit(r->ctx->broker, &req, s_on_reply, r);
     free(params);
@@ -638,8 +793,14 @@ edge_request_release(edge_req_t *r)
 {
     if (r->tokens_handle)
         edge_tokens_cancel(r->ctx->tokens, r->tokens_handle);
-    if (r->broker_handle)
+    if (r->broker_handle) {
+        /* The worker still finishes (and a chat reply is still stored). */
         edge_broker_cancel(r->ctx->broker, r->broker_handle);
+    } else {
+        s_release_message(r); /* never forwarded, or failed */
+    }
+    if (r->stream_slot)
+        edge_ratelimit_stream_release(r->ctx->ratelimit, r->tok.token_id);
     free(r->path);
     free(r->query);
     free(r->authorization);

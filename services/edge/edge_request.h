@@ -31,6 +31,7 @@ typedef struct {
     char name[32];
     int api_access;
     long requests_per_minute;
+    long messages_per_month;
 } edge_plan_t;
 
 /* Everything the request logic needs, owned by main. */
@@ -52,6 +53,8 @@ typedef struct {
     char cors_origins[1024];
     char trusted_proxies[1024];
     int touch_interval_ms;
+    int max_streams_per_token;
+    int stream_idle_ms;
 } edge_ctx_t;
 
 typedef struct {
@@ -86,6 +89,10 @@ typedef struct edge_req {
     int64_t rl_reset;
     uint64_t tokens_handle, broker_handle;
     int pending;
+    int quota_reserved; /* one message of the monthly quota is held */
+    int stream_slot;    /* one of the token's concurrent streams is held */
+    int streaming;      /* the reply is an event stream */
+    int stream_failed;  /* it ended with an error */
 
     /* body, filled by edge_http */
     char *body;
@@ -122,5 +129,10 @@ void edge_request_release(edge_req_t *r);
 
 /* Wakes the connection of r after asynchronous work ended (edge_http). */
 void edge_http_wake(edge_req_t *r);
+
+/* Streamed replies (edge_http): bytes to write to the client as they come,
+ * and the end of the stream. */
+void edge_http_stream_push(edge_req_t *r, const void *data, size_t len);
+void edge_http_stream_end(edge_req_t *r);
 
 #endif

@@ -49,11 +49,13 @@ s_plan(const char *section, const char *suffix, void *arg)
     }
     edge_plan_t *p = &c->plans[c->nplans++];
     snprintf(p->name, sizeof p->name, "%s", suffix);
-    long long rpm = 0;
+    long long rpm = 0, mpm = 0;
     if (pgs_config_bool(c->cfg, section, "api_access", 0, &p->api_access) < 0 ||
-        pgs_config_int(c->cfg, section, "requests_per_minute", 0, 0, 1000000000, &rpm) < 0)
+        pgs_config_int(c->cfg, section, "requests_per_minute", 0, 0, 1000000000, &rpm) < 0 ||
+        pgs_config_int(c->cfg, section, "messages_per_month", 0, 0, 1000000000, &mpm) < 0)
         s->failed = 1;
     p->requests_per_minute = (long)rpm;
+    p->messages_per_month = (long)mpm;
 }
 
 static void
@@ -149,7 +151,7 @@ main(int argc, char **argv)
     static edge_ctx_t ctx;
     ctx.cfg = cfg;
     long long port, max_header, max_headers, max_uri, max_body, header_to, keepalive_to, max_conn,
-        max_queue, deadline, ttl, neg_ttl, redis_to, touch;
+        max_queue, deadline, ttl, neg_ttl, redis_to, touch, max_streams, stream_idle;
     int bad = 0;
     bad |= pgs_config_int(cfg, "edge", "port", 8080, 1, 65535, &port);
     bad |= pgs_config_int(cfg, "edge", "max_header_bytes", 16384, 1024, 1 << 20, &max_header);
@@ -165,6 +167,8 @@ main(int argc, char **argv)
     bad |= pgs_config_int(cfg, "edge", "negative_ttl_ms", 5000, 0, 60000, &neg_ttl);
     bad |= pgs_config_int(cfg, "redis", "timeout_ms", 500, 10, 60000, &redis_to);
     bad |= pgs_config_int(cfg, "auth", "touch_interval_s", 60, 1, 86400, &touch);
+    bad |= pgs_config_int(cfg, "chat", "max_streams_per_token", 4, 1, 1000, &max_streams);
+    bad |= pgs_config_int(cfg, "chat", "stream_idle_s", 60, 1, 3600, &stream_idle);
     s_scan_t scan = {&ctx, 0};
     pgs_config_each_section(cfg, "plan.", s_plan, &scan);
     pgs_config_each_section(cfg, "service.", s_service, &scan);
@@ -173,6 +177,8 @@ main(int argc, char **argv)
     ctx.max_body = (size_t)max_body;
     ctx.deadline_ms = (int)deadline;
     ctx.touch_interval_ms = (int)touch * 1000;
+    ctx.max_streams_per_token = (int)max_streams;
+    ctx.stream_idle_ms = (int)stream_idle * 1000;
     snprintf(ctx.cors_origins, sizeof ctx.cors_origins, "%s",
              pgs_config_str(cfg, "edge", "cors_origins", ""));
     snprintf(ctx.trusted_proxies, sizeof ctx.trusted_proxies, "%s",
