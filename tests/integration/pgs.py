@@ -361,6 +361,9 @@ class System:
         problems = []
         if self.pgid is None:
             return problems
+        if self.proc.poll() is not None:
+            problems.append("scripts/run.sh had already exited (status %s) before teardown: the system stopped "
+                            "during the module\n%s" % (self.proc.returncode, self.tail(8)))
         try:
             os.killpg(self.pgid, signal.SIGTERM)
         except ProcessLookupError:
