@@ -267,6 +267,16 @@ class Raw:
 # the system under test
 
 
+def _die_with_parent():
+    """In the child before exec: SIGTERM when the test runner dies, so a
+    killed pytest leaves no system behind (run.sh's trap stops the rest)."""
+    try:
+        import ctypes
+        ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGTERM))  # PR_SET_PDEATHSIG
+    except Exception:  # noqa: BLE001 - best effort
+        pass
+
+
 class CtlError(AssertionError):
     pass
 
@@ -315,6 +325,7 @@ class System:
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            preexec_fn=_die_with_parent,
         )
         out.close()
         self.pgid = self.proc.pid
