@@ -173,3 +173,16 @@ pgs_db_col_text(sqlite3_stmt *st, int i)
     const unsigned char *t = sqlite3_column_text(st, i);
     return t ? (const char *)t : "";
 }
+
+int
+pgs_db_read_begin(pgs_db_t *db)
+{
+    return pgs_db_exec(db, "BEGIN DEFERRED");
+}
+
+void
+pgs_db_read_end(pgs_db_t *db)
+{
+    if (!sqlite3_get_autocommit(db->handle))
+        sqlite3_exec(db->handle, "COMMIT", NULL, NULL, NULL);
+}

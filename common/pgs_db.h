@@ -38,6 +38,12 @@ int pgs_db_begin(pgs_db_t *db);
 int pgs_db_commit(pgs_db_t *db);
 void pgs_db_rollback(pgs_db_t *db);
 
+/* A read transaction around several reads: one snapshot, and the WAL
+ * read locks taken once instead of once per statement. read_end commits
+ * (a read transaction has nothing to lose). 0 or -1. */
+int pgs_db_read_begin(pgs_db_t *db);
+void pgs_db_read_end(pgs_db_t *db);
+
 /* Runs one or more statements without results. 0 or -1 (logged). */
 int pgs_db_exec(pgs_db_t *db, const char *sql);
 

@@ -4,6 +4,7 @@
 #include "pgs_id.h"
 
 #include <sodium.h>
+#include <stdint.h>
 #include <string.h>
 
 static const char s_base62[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
@@ -16,8 +17,52 @@ pgs_id_new(const char *prefix, char out[PGS_ID_MAX])
         n = 8;
     memcpy(out, prefix, n);
     out[n++] = '_';
-    for (int i = 0; i < PGS_ID_RANDOM_LEN; i++)
-        out[n++] = s_base62[randombytes_uniform(62)];
+    /* One getrandom(2) per id (not one per character). Ids are not
+     * secrets: rejection sampling keeps them uniform anyway. */
+    unsigned char rnd[48];
+    randombytes_buf(rnd, sizeof rnd);
+    size_t used = 0;
+    for (int i = 0; i < PGS_ID_RANDOM_LEN;) {
+        if (used == sizeof rnd) {
+            randombytes_buf(rnd, sizeof rnd);
+            used = 0;
+        }
+        unsigned char b = rnd[used++];
+        if (b >= 248) /* 248 = 4 × 62: keeps every character equally likely */
+            continue;
+        out[n++] = s_base62[b % 62];
+        i++;
+    }
+    out[n] = '\0';
+}
+
+void
+pgs_id_request(char out[PGS_ID_MAX])
+{
+    /* A random per-process prefix and a counter: unique without a system
+     * call per request. */
+    static char prefix[11];
+    static uint64_t counter;
+    if (!prefix[0]) {
+        char tmp[PGS_ID_MAX];
+        pgs_id_new("r", tmp);
+        memcpy(prefix, tmp + 2, 10);
+        prefix[10] = '\0';
+    }
+    char num[16];
+    uint64_t c = ++counter;
+    int k = 0;
+    do {
+        num[k++] = s_base62[c % 62];
+        c /= 62;
+    } while (c && k < 15);
+    size_t n = 0;
+    memcpy(out, "req_", 4);
+    n = 4;
+    memcpy(out + n, prefix, 10);
+    n += 10;
+    while (k)
+        out[n++] = num[--k];
     out[n] = '\0';
 }
 

@@ -13,6 +13,10 @@
  * prefix is "usr", "ws", "tok", … Needs sodium_init(). */
 void pgs_id_new(const char *prefix, char out[PGS_ID_MAX]);
 
+/* Writes a request id: "req_" + 10 random base62 characters chosen once
+ * per process + a counter in base62. Unique, cheap (no system call). */
+void pgs_id_request(char out[PGS_ID_MAX]);
+
 /* 1 when s looks like an id with this prefix (prefix_ + 1..24 base62), else 0. */
 int pgs_id_valid(const char *s, const char *prefix);
 

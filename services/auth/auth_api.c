@@ -103,10 +103,14 @@ auth_api_me(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
     auth_t *a = auth_state(w);
     auth_ws_t ws;
     auth_user_t u;
-    if (s_load(a, req, res, &ws, &u) < 0)
+    pgs_db_read_begin(a->db);
+    if (s_load(a, req, res, &ws, &u) < 0) {
+        pgs_db_read_end(a->db);
         return;
+    }
     auth_mem_t m;
     int rc = auth_store_mem_get(a->db, ws.id, u.id, &m);
+    pgs_db_read_end(a->db);
     if (rc < 0) {
         auth_req_fail_db(a->db, req, res);
         return;

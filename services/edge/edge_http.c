@@ -411,7 +411,7 @@ s_collect(s_http_req_t *hr, const char *method, const char *version)
     if (hr->request_id_in && pgs_id_request_id_valid(hr->request_id_in))
         snprintf(r->request_id, sizeof r->request_id, "%s", hr->request_id_in);
     else
-        pgs_id_new("req", r->request_id);
+        pgs_id_request(r->request_id);
     if (hr->c && hr->c->uri_too_long) {
         hr->bad_status = 414;
         hr->bad_code = "invalid_request";
