@@ -1,0 +1,839 @@
+/*
+ * chat_send — see chat_send.h.
+ *
+ * Idempotency (pgs_idem): the key is looked up before any work and again
+ * in the transaction that stores the answer, so a duplicate that raced us
+ * replays the first answer instead of storing a second. Upstream sends save
+ * the key as "in progress" when they start (with the question, when
+ * streaming) and their final response — an answer or the provider's error —
+ * when they end.
+ */
+#include "chat_send.h"
+#include "chat_answer.h"
+#include "chat_req.h"
+#include "chat_store.h"
+#include "chat_text.h"
+#include "chat_upstream.h"
+#include "pgs_idem.h"
+#include "pgs_json.h"
+#include "pgs_log.h"
+#include "pgs_time.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define S_CONTENT_MAX 32000
+#define S_DELTA_BYTES 48
+#define S_MAX_PASSAGES 64
+#define S_EARLIER_TURNS 2
+
+struct chat_job {
+    chat_job_t *next, *prev;
+    chat_t *c;
+    pgs_deferred_t *d;
+    chat_call_t *call;
+    pgs_idem_t idem;
+    int stream, began;
+    int64_t last_chunk;
+    char request_id[80];
+    char ws[PGS_ID_MAX], conv[PGS_ID_MAX], model[80];
+    char *question; /* stored with the answer when not streaming */
+    char *citations;
+    long long input_est;
+    char *content;
+    size_t len, cap;
+    int oom;
+};
+
+/* ---- event stream ---- */
+
+static json_t *
+s_sse_headers(int replayed)
+{
+    json_t *h =
+        json_pack("{s:s,s:s}", "Content-Type", "text/event-stream", "Cache-Control", "no-store");
+    if (replayed)
+        json_object_set_new(h, "Idempotent-Replayed", json_string("true"));
+    return h;
+}
+
+static int
+s_event_text(pgs_deferred_t *d, const char *name, const char *data)
+{
+    size_t n = strlen(name) + strlen(data) + 24;
+    char *buf = malloc(n);
+    if (!buf)
+        return -1;
+    int len = snprintf(buf, n, "event: %s\ndata: %s\n\n", name, data);
+    int rc = pgs_deferred_stream_chunk(d, buf, (size_t)len);
+    free(buf);
+    return rc;
+}
+
+static int
+s_event(pgs_deferred_t *d, const char *name, json_t *data)
+{
+    char *text = pgs_json_dump(data);
+    int rc = text ? s_event_text(d, name, text) : -1;
+    free(text);
+    return rc;
+}
+
+static void
+s_event_error(pgs_deferred_t *d, const char *request_id, const char *code, const char *message)
+{
+    char *body = pgs_json_error_body(code, message, request_id, NULL, NULL);
+    if (body)
+        s_event_text(d, "error", body);
+    free(body);
+}
+
+/* An error reply's body as an error event (code and message kept). */
+static void
+s_event_error_res(pgs_deferred_t *d, const char *request_id, const pgs_res_t *res)
+{
+    json_t *o = res->body ? json_loadb(res->body, res->body_len, 0, NULL) : NULL;
+    json_t *e = json_object_get(o, "error");
+    const char *code = json_string_value(json_object_get(e, "code"));
+    const char *msg = json_string_value(json_object_get(e, "message"));
+    s_event_error(d, request_id, code ? code : "internal_error", msg ? msg : "Internal error.");
+    json_decref(o);
+}
+
+/* The answer's text as message.delta events of about S_DELTA_BYTES, cut
+ * after a space so that every piece is valid UTF-8. */
+static void
+s_deltas(pgs_deferred_t *d, const char *s, size_t len)
+{
+    size_t i = 0;
+    while (i < len) {
+        size_t end = i + S_DELTA_BYTES < len ? i + S_DELTA_BYTES : len;
+        while (end < len && s[end - 1] != ' ')
+            end++;
+        json_t *o = json_object();
+        json_object_set_new(o, "delta", json_stringn(s + i, end - i));
+        s_event(d, "message.delta", o);
+        json_decref(o);
+        i = end;
+    }
+}
+
+/* Streams a finished message: deltas, then message.completed. */
+static void
+s_stream_message(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res, json_t *msg, int replayed)
+{
+    pgs_deferred_t *d = pgs_worker_defer(w, req);
+    if (!d) {
+        pgs_res_json(res, 200, json_incref(msg));
+        return;
+    }
+    json_t *h = s_sse_headers(replayed);
+    pgs_deferred_stream_begin(d, 200, h);
+    json_decref(h);
+    json_t *content = json_object_get(msg, "content");
+    if (replayed) {
+        json_t *o = json_pack("{s:O}", "delta", content);
+        s_event(d, "message.delta", o);
+        json_decref(o);
+    } else {
+        s_deltas(d, json_string_value(content), json_string_length(content));
+    }
+    s_event(d, "message.completed", msg);
+    pgs_deferred_stream_end(&d);
+}
+
+/* A stored response replayed: as it is, or as a stream when one is asked
+ * for and the stored response is a message. */
+static void
+s_replay(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res, int stream)
+{
+    if (!stream || res->status != 200)
+        return;
+    json_t *msg = json_loadb(res->body, res->body_len, 0, NULL);
+    if (json_is_object(msg))
+        s_stream_message(w, req, res, msg, 1);
+    json_decref(msg);
+}
+
+/* ---- storage ---- */
+
+typedef struct {
+    const char *ws, *conv, *model;
+    const char *question; /* NULL: already stored */
+    const char *answer;
+    const char *citations;
+    long long in, out;
+} s_answer_t;
+
+/* Stores the answer (and the question) with the send's count and the
+ * idempotency key's response. Returns 0 (res: 200 with the message, *msg
+ * its object, owned), 1 (res: a replay or conflict; nothing stored) or -1
+ * (res: the error). */
+static int
+s_store(chat_t *c, const pgs_req_t *req, const pgs_idem_t *idem, const s_answer_t *a,
+        pgs_res_t *res, json_t **msg)
+{
+    *msg = NULL;
+    if (idem->active) {
+        int rc = pgs_idem_begin(c->db, idem, req, res);
+        if (rc != 0)
+            return rc;
+    } else if (pgs_db_begin(c->db) < 0) {
+        chat_req_fail_db(c->db, req, res);
+        return -1;
+    }
+    int64_t now = pgs_time_now_ms();
+    char month[8];
+    chat_req_month(now / 1000, month);
+    chat_msg_t um = {
+        .conversation_id = a->conv, .role = "user", .content = a->question, .created_ms = now};
+    chat_msg_t am = {.conversation_id = a->conv,
+                     .role = "assistant",
+                     .content = a->answer,
+                     .citations_json = a->citations,
+                     .model = a->model,
+                     .input_tokens = a->in,
+                     .output_tokens = a->out,
+                     .has_usage = 1,
+                     .created_ms = now};
+    pgs_id_new("msg", um.id);
+    pgs_id_new("msg", am.id);
+    if ((a->question && chat_store_msg_insert(c->db, &um) < 0) ||
+        chat_store_msg_insert(c->db, &am) < 0 || chat_store_count_send(c->db, a->ws, month) < 0) {
+        chat_req_fail_db(c->db, req, res);
+        return -1;
+    }
+    json_t *m = chat_store_msg_json(&am);
+    pgs_res_json(res, 200, json_incref(m));
+    if (idem->active) {
+        if (pgs_idem_commit(c->db, idem, req, res) < 0) {
+            json_decref(m);
+            return -1;
+        }
+    } else if (pgs_db_commit(c->db) < 0) {
+        json_decref(m);
+        chat_req_fail_db(c->db, req, res);
+        return -1;
+    }
+    *msg = m;
+    return 0;
+}
+
+/* ---- the bots service ---- */
+
+/* Calls route (bots.get, bots.retrieve) of the bots service; returns the 200 body as an owned
+ * object, or NULL with res filled: 409 bot_deleted when the bot is gone, else 503. */
+static json_t *
+s_bots(chat_t *c, const pgs_req_t *req, pgs_res_t *res, const char *route, json_t *params)
+{
+    pgs_res_t out;
+    pgs_worker_call(c->w, "bots", route, req->ctx, params, NULL, 0, (int)c->bots_timeout_ms, &out);
+    json_t *body = NULL;
+    if (out.status == 200)
+        body = out.body ? json_loadb(out.body, out.body_len, 0, NULL) : NULL;
+    if (out.status == 404 || out.status == 410) {
+        pgs_res_error(res, req, 409, "bot_deleted",
+                      "The bot of this conversation was deleted; the conversation is read-only.",
+                      NULL);
+    } else if (!json_is_object(body)) {
+        PGS_LOG(PGS_LOG_WARN, req->request_id, "%s answered %d", route, out.status);
+        chat_req_unavailable(req, res);
+        json_decref(body);
+        body = NULL;
+    }
+    pgs_res_clear(&out);
+    return body;
+}
+
+/* ---- upstream sends ---- */
+
+static void
+s_job_free(chat_job_t **jp)
+{
+    chat_job_t *j = *jp;
+    if (!j)
+        return;
+    chat_t *c = j->c;
+    if (j->prev)
+        j->prev->next = j->next;
+    else if (c->jobs == j)
+        c->jobs = j->next;
+    if (j->next)
+        j->next->prev = j->prev;
+    free(j->question);
+    free(j->citations);
+    free(j->content);
+    free(j);
+    *jp = NULL;
+}
+
+static void
+s_on_start(void *arg)
+{
+    chat_job_t *j = arg;
+    if (!j->stream || j->began)
+        return;
+    json_t *h = s_sse_headers(0);
+    pgs_deferred_stream_begin(j->d, 200, h);
+    json_decref(h);
+    j->began = 1;
+    j->last_chunk = pgs_time_mono_ms();
+}
+
+static void
+s_on_delta(void *arg, const char *text, size_t len)
+{
+    chat_job_t *j = arg;
+    if (j->oom)
+        return;
+    if (j->len + len + 1 > j->cap) {
+        size_t cap = (j->cap ? j->cap * 2 : 1024) + len;
+        char *p = realloc(j->content, cap);
+        if (!p) {
+            j->oom = 1;
+            return;
+        }
+        j->content = p;
+        j->cap = cap;
+    }
+    memcpy(j->content + j->len, text, len);
+    j->len += len;
+    j->content[j->len] = '\0';
+    if (j->stream && j->began) {
+        json_t *o = json_object();
+        json_object_set_new(o, "delta", json_stringn(text, len));
+        s_event(j->d, "message.delta", o);
+        json_decref(o);
+        j->last_chunk = pgs_time_mono_ms();
+    }
+}
+
+/* Ends a job with an error: the key keeps it as the first response; the
+ * client gets a JSON error, or an error event when its stream began. */
+static void
+s_job_fail(chat_job_t *j, int status, const char *code, const char *message)
+{
+    chat_t *c = j->c;
+    pgs_req_t fr = {.request_id = j->request_id};
+    pgs_res_t res = {0};
+    pgs_res_error(&res, &fr, status, code, message, NULL);
+    if (j->idem.active) {
+        if (pgs_db_begin(c->db) < 0 ||
+            pgs_idem_save(c->db, &j->idem, pgs_time_now_ms() / 1000, res.status, res.headers,
+                          res.body, res.body_len) < 0 ||
+            pgs_db_commit(c->db) < 0)
+            pgs_db_rollback(c->db);
+    }
+    if (j->began) {
+        s_event_error(j->d, j->request_id, code, message);
+        pgs_deferred_stream_end(&j->d);
+        pgs_res_clear(&res);
+    } else {
+        pgs_deferred_reply(&j->d, &res);
+    }
+}
+
+static void
+s_on_done(void *arg, const chat_call_result_t *r)
+{
+    chat_job_t *j = arg;
+    chat_t *c = j->c;
+    j->call = NULL;
+    char msg[160];
+    switch (r->status) {
+    case CHAT_CALL_OK:
+        break;
+    case CHAT_CALL_HTTP_ERROR:
+        snprintf(msg, sizeof msg, "The model provider answered with HTTP status %ld.",
+                 r->http_status);
+        s_job_fail(j, 502, "upstream_error", msg);
+        s_job_free(&j);
+        return;
+    case CHAT_CALL_TIMEOUT:
+        s_job_fail(j, 504, "upstream_timeout", "The model provider did not answer in time.");
+        s_job_free(&j);
+        return;
+    default:
+        s_job_fail(j, 502, "upstream_error",
+                   "The model provider could not be reached or sent an answer that could not be "
+                   "read.");
+        s_job_free(&j);
+        return;
+    }
+    if (j->oom) {
+        s_job_fail(j, 500, "internal_error", "Internal error.");
+        s_job_free(&j);
+        return;
+    }
+    const char *answer = j->content ? j->content : "";
+    s_answer_t a = {.ws = j->ws,
+                    .conv = j->conv,
+                    .model = j->model,
+                    .question = j->stream ? NULL : j->question,
+                    .answer = answer,
+                    .citations = j->citations,
+                    .in = r->prompt_tokens >= 0 ? r->prompt_tokens : j->input_est,
+                    .out = r->completion_tokens >= 0 ? r->completion_tokens
+                                                     : chat_text_tokens(answer, j->len)};
+    pgs_req_t fr = {.request_id = j->request_id};
+    pgs_res_t res = {0};
+    json_t *m = NULL;
+    int rc = s_store(c, &fr, &j->idem, &a, &res, &m);
+    if (!j->stream) {
+        pgs_deferred_reply(&j->d, &res);
+    } else if (rc == 0) {
+        if (!j->began) {
+            /* No byte came before the end (an empty answer). */
+            s_on_start(j);
+        }
+        if (j->len == 0)
+            s_event_text(j->d, "message.delta", "{\"delta\":\"\"}");
+        s_event(j->d, "message.completed", m);
+        pgs_deferred_stream_end(&j->d);
+        pgs_res_clear(&res);
+    } else if (j->began) {
+        s_event_error_res(j->d, j->request_id, &res);
+        pgs_deferred_stream_end(&j->d);
+        pgs_res_clear(&res);
+    } else {
+        pgs_deferred_reply(&j->d, &res);
+    }
+    json_decref(m);
+    s_job_free(&j);
+}
+
+static const chat_call_cb_t s_callbacks = {s_on_start, s_on_delta, s_on_done};
+
+/* The request body for the upstream: the bot's instructions and the
+ * passages as the system message, the recent turns, the question. */
+static char *
+s_upstream_body(const chat_model_t *m, json_t *bot, json_t *passages, json_t *hist,
+                const char *question, long long *tokens)
+{
+    const char *instructions = json_string_value(json_object_get(bot, "instructions"));
+    const char *name = json_string_value(json_object_get(bot, "name"));
+    size_t cap = 1024, len = 0;
+    char *sys = malloc(cap);
+    if (!sys)
+        return NULL;
+    sys[0] = '\0';
+#define S_APPEND(str, n)                                                                           \
+    do {                                                                                           \
+        size_t _n = (n);                                                                           \
+        if (len + _n + 1 > cap) {                                                                  \
+            size_t _c = cap * 2 + _n;                                                              \
+            char *_p = realloc(sys, _c);                                                           \
+            if (!_p) {                                                                             \
+                free(sys);                                                                         \
+                return NULL;                                                                       \
+            }                                                                                      \
+            sys = _p;                                                                              \
+            cap = _c;                                                                              \
+        }                                                                                          \
+        memcpy(sys + len, (str), _n);                                                              \
+        len += _n;                                                                                 \
+        sys[len] = '\0';                                                                           \
+    } while (0)
+    static const char intro[] = "You are the assistant of a knowledge base";
+    S_APPEND(intro, sizeof intro - 1);
+    if (name && *name) {
+        S_APPEND(" named \"", 8);
+        S_APPEND(name, strlen(name));
+        S_APPEND("\"", 1);
+    }
+    S_APPEND(".\n", 2);
+    if (instructions && *instructions) {
+        S_APPEND(instructions, strlen(instructions));
+        S_APPEND("\n", 1);
+    }
+    if (json_array_size(passages)) {
+        static const char ctx[] =
+            "\nAnswer from the numbered context passages below when they are relevant, and "
+            "cite them as [n].\n";
+        S_APPEND(ctx, sizeof ctx - 1);
+        size_t i;
+        json_t *p;
+        json_array_foreach(passages, i, p)
+        {
+            char head[64];
+            int hl = snprintf(head, sizeof head, "\n[%zu] ", i + 1);
+            const char *title = json_string_value(json_object_get(p, "title"));
+            const char *text = json_string_value(json_object_get(p, "text"));
+            S_APPEND(head, (size_t)hl);
+            if (title) {
+                S_APPEND(title, strlen(title));
+                S_APPEND(": ", 2);
+            }
+            if (text)
+                S_APPEND(text, strlen(text));
+            S_APPEND("\n", 1);
+        }
+    }
+#undef S_APPEND
+    *tokens = chat_text_tokens(sys, len) + chat_text_tokens(question, strlen(question));
+    json_t *msgs = json_array();
+    json_array_append_new(msgs, json_pack("{s:s,s:s}", "role", "system", "content", sys));
+    free(sys);
+    size_t i;
+    json_t *h;
+    json_array_foreach(hist, i, h)
+    {
+        json_array_append(msgs, h);
+        const char *t = json_string_value(json_object_get(h, "content"));
+        *tokens += t ? chat_text_tokens(t, strlen(t)) : 0;
+    }
+    json_array_append_new(msgs, json_pack("{s:s,s:s}", "role", "user", "content", question));
+    json_t *body = json_pack("{s:s,s:b,s:{s:b},s:o}", "model", m->upstream_model, "stream", 1,
+                             "stream_options", "include_usage", 1, "messages", msgs);
+    char *text = body ? pgs_json_dump(body) : NULL;
+    json_decref(body);
+    return text;
+}
+
+/* Citations of an upstream answer: each document of the passages sent. */
+static char *
+s_passage_citations(json_t *passages)
+{
+    json_t *arr = json_array();
+    size_t i;
+    json_t *p;
+    json_array_foreach(passages, i, p)
+    {
+        const char *doc = json_string_value(json_object_get(p, "document_id"));
+        if (!doc)
+            continue;
+        int seen = 0;
+        size_t k;
+        json_t *q;
+        json_array_foreach(arr, k, q)
+        {
+            if (!strcmp(json_string_value(json_object_get(q, "document_id")), doc))
+                seen = 1;
+        }
+        if (seen)
+            continue;
+        const char *title = json_string_value(json_object_get(p, "title"));
+        const char *snip = json_string_value(json_object_get(p, "snippet"));
+        json_array_append_new(arr, json_pack("{s:s,s:s,s:s}", "document_id", doc, "title",
+                                             title ? title : "", "snippet", snip ? snip : ""));
+    }
+    char *text = pgs_json_dump(arr);
+    json_decref(arr);
+    return text;
+}
+
+static void
+s_upstream(chat_t *c, pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res,
+           const chat_conv_t *conv, const chat_model_t *m, json_t *bot, json_t *passages,
+           json_t *hist, const char *question, int stream, const pgs_idem_t *idem)
+{
+    chat_job_t *j = calloc(1, sizeof *j);
+    if (!j) {
+        pgs_res_error(res, req, 500, "internal_error", "Internal error.", NULL);
+        return;
+    }
+    j->c = c;
+    j->stream = stream;
+    j->idem = *idem;
+    snprintf(j->request_id, sizeof j->request_id, "%s", req->request_id);
+    snprintf(j->ws, sizeof j->ws, "%s", conv->workspace_id);
+    snprintf(j->conv, sizeof j->conv, "%s", conv->id);
+    snprintf(j->model, sizeof j->model, "%s", m->id);
+    j->question = strdup(question);
+    j->citations = s_passage_citations(passages);
+    char *body = s_upstream_body(m, bot, passages, hist, question, &j->input_est);
+    const char *key = m->api_key_env && *m->api_key_env ? getenv(m->api_key_env) : NULL;
+    if (j->question && j->citations && body)
+        j->call = chat_upstream_start(c->up, m->base_url, key, body, (long)m->timeout_ms,
+                                      &s_callbacks, j);
+    free(body);
+    if (!j->call) {
+        pgs_res_error(res, req, 502, "upstream_error", "The model provider could not be called.",
+                      NULL);
+        s_job_free(&j);
+        return;
+    }
+    /* The question (when streaming) and the key's "in progress" mark. */
+    if (stream || idem->active) {
+        int rc = 0;
+        if (idem->active)
+            rc = pgs_idem_begin(c->db, idem, req, res);
+        else if (pgs_db_begin(c->db) < 0)
+            rc = -1, chat_req_fail_db(c->db, req, res);
+        if (rc == 0) {
+            int64_t now = pgs_time_now_ms();
+            chat_msg_t um = {.conversation_id = conv->id,
+                             .role = "user",
+                             .content = question,
+                             .created_ms = now};
+            pgs_id_new("msg", um.id);
+            if ((stream && chat_store_msg_insert(c->db, &um) < 0) ||
+                pgs_idem_save(c->db, idem, now / 1000, 0, NULL, NULL, 0) < 0 ||
+                pgs_db_commit(c->db) < 0)
+                rc = -1, chat_req_fail_db(c->db, req, res);
+        }
+        if (rc != 0) {
+            if (rc == 1)
+                s_replay(w, req, res, stream);
+            chat_upstream_cancel(c->up, j->call);
+            s_job_free(&j);
+            return;
+        }
+    }
+    j->d = pgs_worker_defer(w, req);
+    if (!j->d) {
+        chat_upstream_cancel(c->up, j->call);
+        s_job_free(&j);
+        pgs_res_error(res, req, 500, "internal_error", "Internal error.", NULL);
+        return;
+    }
+    j->next = c->jobs;
+    if (c->jobs)
+        c->jobs->prev = j;
+    c->jobs = j;
+}
+
+/* ---- built-in models ---- */
+
+static void
+s_builtin(chat_t *c, pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res, const chat_conv_t *conv,
+          const chat_model_t *m, json_t *bot, json_t *passages, json_t *hist, const char *question,
+          const char *earlier, int stream, const pgs_idem_t *idem)
+{
+    chat_passage_t ps[S_MAX_PASSAGES];
+    size_t n = 0, i;
+    json_t *p;
+    const char *instructions = json_string_value(json_object_get(bot, "instructions"));
+    long long in = chat_text_tokens(question, strlen(question)) +
+                   (instructions ? chat_text_tokens(instructions, strlen(instructions)) : 0);
+    json_array_foreach(passages, i, p)
+    {
+        if (n == S_MAX_PASSAGES)
+            break;
+        json_t *text = json_object_get(p, "text");
+        if (!json_is_string(text))
+            text = json_object_get(p, "snippet");
+        if (!json_is_string(text))
+            continue;
+        ps[n] = (chat_passage_t){json_string_value(json_object_get(p, "document_id")),
+                                 json_string_value(json_object_get(p, "title")),
+                                 json_string_value(text), json_string_length(text)};
+        in += chat_text_tokens(ps[n].text, ps[n].text_len);
+        n++;
+    }
+    json_t *h;
+    json_array_foreach(hist, i, h)
+    {
+        const char *t = json_string_value(json_object_get(h, "content"));
+        in += t ? chat_text_tokens(t, strlen(t)) : 0;
+    }
+    int sentences = m->passages < 3 ? 3 : m->passages > 6 ? 6 : (int)m->passages;
+    chat_answer_t ans;
+    if (chat_answer_compose(ps, n, question, earlier, sentences, &ans) < 0) {
+        pgs_res_error(res, req, 500, "internal_error", "Internal error.", NULL);
+        return;
+    }
+    char *cites = pgs_json_dump(ans.citations);
+    s_answer_t a = {.ws = conv->workspace_id,
+                    .conv = conv->id,
+                    .model = m->id,
+                    .question = question,
+                    .answer = ans.content,
+                    .citations = cites,
+                    .in = in,
+                    .out = chat_text_tokens(ans.content, strlen(ans.content))};
+    json_t *msg = NULL;
+    int rc = cites ? s_store(c, req, idem, &a, res, &msg) : -1;
+    if (!cites)
+        pgs_res_error(res, req, 500, "internal_error", "Internal error.", NULL);
+    free(cites);
+    chat_answer_clear(&ans);
+    if (rc == 0 && stream)
+        s_stream_message(w, req, res, msg, 0);
+    else if (rc == 1)
+        s_replay(w, req, res, stream);
+    json_decref(msg);
+}
+
+/* ---- the handler ---- */
+
+static int
+s_blank(const char *s)
+{
+    for (; *s; s++)
+        if (*s != ' ' && *s != '\t' && *s != '\n' && *s != '\r' && *s != '\v' && *s != '\f')
+            return 0;
+    return 1;
+}
+
+/* The last user turns of hist, joined, for follow-up questions. Owned. */
+static char *
+s_earlier(json_t *hist)
+{
+    const char *turns[S_EARLIER_TURNS];
+    int n = 0;
+    for (size_t i = json_array_size(hist); i-- > 0 && n < S_EARLIER_TURNS;) {
+        json_t *h = json_array_get(hist, i);
+        if (!strcmp(json_string_value(json_object_get(h, "role")), "user"))
+            turns[n++] = json_string_value(json_object_get(h, "content"));
+    }
+    size_t len = 1;
+    for (int k = 0; k < n; k++)
+        len += strlen(turns[k]) + 1;
+    char *out = malloc(len);
+    if (!out)
+        return NULL;
+    out[0] = '\0';
+    for (int k = n - 1; k >= 0; k--) {
+        strcat(out, turns[k]);
+        if (k)
+            strcat(out, " ");
+    }
+    return out;
+}
+
+void
+chat_send_create(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
+{
+    chat_t *c = chat_state(w);
+    static const pgs_json_field_t fields[] = {
+        {"content", PGS_JSON_STRING, 1}, {"stream", PGS_JSON_BOOLEAN, 0}, {NULL, 0, 0}};
+    json_t *body = chat_req_body(req, res, fields);
+    if (!body)
+        return;
+    json_t *bot = NULL, *hist = NULL, *passages = NULL, *params = NULL;
+    char *earlier = NULL, *query = NULL;
+    json_t *jc = json_object_get(body, "content");
+    const char *question = json_string_value(jc);
+    int stream = json_is_true(json_object_get(body, "stream"));
+    long cp = pgs_json_utf8_length(question, json_string_length(jc));
+    if (cp < 0) {
+        pgs_res_error(res, req, 400, "invalid_request", "'content' must be valid UTF-8 text.",
+                      "content");
+        goto out;
+    }
+    if (cp == 0 || s_blank(question)) {
+        pgs_res_error(res, req, 400, "invalid_request", "'content' must not be empty.", "content");
+        goto out;
+    }
+    if (cp > S_CONTENT_MAX) {
+        pgs_res_error(res, req, 400, "invalid_request",
+                      "'content' must be at most 32000 characters.", "content");
+        goto out;
+    }
+    chat_conv_t conv;
+    if (!chat_req_conversation(c, req, res, &conv))
+        goto out;
+    pgs_idem_t idem;
+    if (pgs_idem_init(&idem, req, res) < 0)
+        goto out;
+    if (idem.active) {
+        int rc = pgs_idem_begin(c->db, &idem, req, res);
+        if (rc != 0) {
+            if (rc == 1)
+                s_replay(w, req, res, stream);
+            goto out;
+        }
+        pgs_db_rollback(c->db); /* looked up only: the work comes first */
+    }
+
+    params = json_pack("{s:s,s:s}", "workspace_id", conv.workspace_id, "bot_id", conv.bot_id);
+    bot = s_bots(c, req, res, "bots.get", params);
+    if (!bot)
+        goto out;
+    const char *model_id = json_string_value(json_object_get(bot, "model"));
+    chat_model_t m;
+    if (chat_state_model(c, model_id, &m) != 1) {
+        pgs_res_error(res, req, 409, "conflict",
+                      "The bot's model is not configured on this server; change the bot's model.",
+                      NULL);
+        goto out;
+    }
+    const char *plan = pgs_req_ctx(req, "plan");
+    if (!chat_state_model_allows(&m, plan)) {
+        char msg[256];
+        snprintf(msg, sizeof msg,
+                 "The bot's model '%s' is not available on the workspace's plan; change the "
+                 "bot's model or upgrade.",
+                 m.id);
+        pgs_res_error(res, req, 403, "model_not_allowed", msg, NULL);
+        goto out;
+    }
+    hist = chat_store_recent(c->db, conv.id, (int)c->history);
+    earlier = hist ? s_earlier(hist) : NULL;
+    query = earlier ? chat_answer_query(question, earlier) : NULL;
+    if (!query) {
+        chat_req_fail_db(c->db, req, res);
+        goto out;
+    }
+    if (m.passages > 0) {
+        json_decref(params);
+        params = json_pack("{s:s,s:s,s:s,s:I}", "workspace_id", conv.workspace_id, "bot_id",
+                           conv.bot_id, "query", query, "k", (json_int_t)m.passages);
+        json_t *r = s_bots(c, req, res, "bots.retrieve", params);
+        if (!r)
+            goto out;
+        passages = json_incref(json_object_get(r, "passages"));
+        json_decref(r);
+    }
+    if (!json_is_array(passages)) {
+        json_decref(passages);
+        passages = json_array();
+    }
+    if (m.provider == CHAT_MODEL_PROVIDER_BUILTIN)
+        s_builtin(c, w, req, res, &conv, &m, bot, passages, hist, question, earlier, stream, &idem);
+    else
+        s_upstream(c, w, req, res, &conv, &m, bot, passages, hist, question, stream, &idem);
+out:
+    json_decref(body);
+    json_decref(bot);
+    json_decref(hist);
+    json_decref(passages);
+    json_decref(params);
+    free(earlier);
+    free(query);
+}
+
+/* ---- the loop ---- */
+
+void
+chat_send_pump(chat_t *c)
+{
+    chat_upstream_pump(c->up);
+    int64_t now = pgs_time_mono_ms();
+    for (chat_job_t *j = c->jobs; j; j = j->next) {
+        if (j->began && j->d && now - j->last_chunk >= c->ping_ms) {
+            pgs_deferred_stream_chunk(j->d, ": ping\n\n", 8);
+            j->last_chunk = now;
+        }
+    }
+}
+
+int
+chat_send_wait_ms(const chat_t *c)
+{
+    return c && c->jobs ? 5 : -1;
+}
+
+void
+chat_send_abort_all(chat_t *c)
+{
+    while (c->jobs) {
+        chat_job_t *j = c->jobs;
+        if (j->call)
+            chat_upstream_cancel(c->up, j->call);
+        j->call = NULL;
+        if (j->began) {
+            s_event_error(j->d, j->request_id, "service_unavailable",
+                          "The service is restarting. Try again shortly.");
+            pgs_deferred_stream_end(&j->d);
+        } else if (j->d) {
+            pgs_req_t fr = {.request_id = j->request_id};
+            pgs_res_t res = {0};
+            chat_req_unavailable(&fr, &res);
+            pgs_deferred_reply(&j->d, &res);
+        }
+        s_job_free(&j);
+    }
+}
