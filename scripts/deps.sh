@@ -11,7 +11,15 @@ PKGS=(
   libxml2-dev libcmark-dev libcurl4-openssl-dev
   redis-server
   python3 python3-pytest python3-requests
+  chromium fonts-dejavu-core
 )
+# The web app's npm packages (scripts/web.sh) and browser tests need Node.js.
+# An existing node/npm (any build) is left alone: Debian's npm conflicts
+# with other Node.js installations. Debian's nodejs and npm only when node
+# is missing.
+if ! command -v node >/dev/null 2>&1; then
+  PKGS+=(nodejs npm)
+fi
 if [ "${PEGASUS_DEPS_BENCH:-0}" = 1 ]; then
   PKGS+=(nginx-light wrk)
 fi

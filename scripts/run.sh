@@ -9,6 +9,8 @@
 #   PEGASUS_DEMO   1 (default): create demo users and a team when the
 #                  databases are empty, and print their logins; 0: nothing
 #   PEGASUS_BUILD  release (default) or san (AddressSanitizer build)
+#   PEGASUS_EDGE_WEB_ROOT  the web app's folder (default: build/web, which
+#                  scripts/web.sh assembles from web/ and node_modules)
 #   any PEGASUS_<SECTION>_<KEY> overrides config/pegasus.conf
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -28,7 +30,11 @@ export PEGASUS_HOME=$(realpath -m "${PEGASUS_HOME:-$ROOT/var}")
 export PEGASUS_PORT="${PEGASUS_PORT:-8080}"
 export PEGASUS_EDGE_PORT="$PEGASUS_PORT"
 export PEGASUS_CONFIG="${PEGASUS_CONFIG:-$ROOT/config/pegasus.conf}"
-export PEGASUS_EDGE_WEB_ROOT="${PEGASUS_EDGE_WEB_ROOT:-$ROOT/web}"
+if [ -z "${PEGASUS_EDGE_WEB_ROOT:-}" ]; then
+  # web/ plus the API reference renderer from node_modules (scripts/web.sh).
+  ./scripts/web.sh >/dev/null
+  export PEGASUS_EDGE_WEB_ROOT="$ROOT/build/web"
+fi
 export PEGASUS_EDGE_OPENAPI="${PEGASUS_EDGE_OPENAPI:-$ROOT/config/openapi.json}"
 DEMO="${PEGASUS_DEMO:-1}"
 mkdir -p "$PEGASUS_HOME"/{data,log,redis}

@@ -2,7 +2,8 @@
 # test.sh — install what is missing, build, and run every test:
 #   1. C unit tests (cmocka) under AddressSanitizer + UndefinedBehaviorSanitizer
 #   2. integration tests (pytest) against the real processes, real Redis
-# Extra arguments go to pytest (e.g. -k revoke).
+#   3. browser tests of the web app (node --test, headless chromium)
+# Extra arguments go to pytest (e.g. -k revoke). PEGASUS_WEB_TESTS=0 skips 3.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
@@ -21,4 +22,20 @@ for t in build/san/tests/test_*; do
 done
 [ "$unit_failed" = 0 ] || { echo "unit tests failed" >&2; exit 1; }
 
-exec /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/integration "$@"
+py_rc=0
+/usr/bin/python3 -m pytest -q -p no:cacheprovider tests/integration "$@" || py_rc=$?
+
+# 3. the web app in a real browser (node --test, playwright-core, Debian's
+#    chromium) against its own system; screenshots in build/web-test-output.
+web_rc=0
+if [ "${PEGASUS_WEB_TESTS:-1}" != 0 ]; then
+  echo "== browser tests (tests/web)"
+  if ./scripts/web.sh --strict >/dev/null; then
+    node --test tests/web/app.test.mjs || web_rc=$?
+  else
+    web_rc=1
+  fi
+fi
+[ "$py_rc" = 0 ] || echo "integration tests failed (exit $py_rc)" >&2
+[ "$web_rc" = 0 ] || echo "browser tests failed (exit $web_rc)" >&2
+[ "$py_rc" = 0 ] && [ "$web_rc" = 0 ]
