@@ -52,6 +52,10 @@ mkdir -p "$OUT"
 (cd web && find . -type f ! -name '*~' -print0) | while IFS= read -r -d '' f; do
   copy "web/${f#./}" "$OUT/${f#./}"
 done
+# Files that left web/ leave build/web too (vendor/ is handled below).
+(cd "$OUT" && find . -type f ! -path './vendor/*' -print0) | while IFS= read -r -d '' f; do
+  [ -e "web/${f#./}" ] || rm -f "$OUT/${f#./}"
+done
 if [ "$npm_ready" = 1 ]; then
   for f in swagger-ui-bundle.js swagger-ui.css LICENSE NOTICE package.json; do
     copy "node_modules/swagger-ui-dist/$f" "$OUT/vendor/swagger-ui/$f"
