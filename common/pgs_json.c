@@ -201,3 +201,69 @@ pgs_json_dump(const json_t *v)
 {
     return json_dumps(v, JSON_COMPACT);
 }
+
+void
+pgs_jbuf_raw(pgs_jbuf_t *b, const char *s, size_t n)
+{
+    if (b->failed)
+        return;
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 256;
+        while (cap < b->len + n + 1)
+            cap *= 2;
+        char *p = realloc(b->data, cap);
+        if (!p) {
+            b->failed = 1;
+            return;
+        }
+        b->data = p;
+        b->cap = cap;
+    }
+    memcpy(b->data + b->len, s, n);
+    b->len += n;
+    b->data[b->len] = '\0';
+}
+
+void
+pgs_jbuf_str(pgs_jbuf_t *b, const char *s)
+{
+    static const char hex[] = "0123456789abcdef";
+    pgs_jbuf_raw(b, "\"", 1);
+    const char *run = s;
+    for (const char *p = s; *p; p++) {
+        unsigned char c = (unsigned char)*p;
+        if (c >= 0x20 && c != '"' && c != '\\')
+            continue;
+        pgs_jbuf_raw(b, run, (size_t)(p - run));
+        char esc[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+        if (c == '"' || c == '\\') {
+            esc[1] = (char)c;
+            pgs_jbuf_raw(b, esc, 2);
+        } else {
+            pgs_jbuf_raw(b, esc, 6);
+        }
+        run = p + 1;
+    }
+    pgs_jbuf_raw(b, run, strlen(run));
+    pgs_jbuf_raw(b, "\"", 1);
+}
+
+void
+pgs_jbuf_member(pgs_jbuf_t *b, int comma, const char *key, const char *value)
+{
+    if (comma)
+        pgs_jbuf_raw(b, ",", 1);
+    pgs_jbuf_str(b, key);
+    pgs_jbuf_raw(b, ":", 1);
+    pgs_jbuf_str(b, value);
+}
+
+char *
+pgs_jbuf_take(pgs_jbuf_t *b)
+{
+    char *out = b->failed ? NULL : b->data;
+    if (b->failed)
+        free(b->data);
+    memset(b, 0, sizeof *b);
+    return out;
+}

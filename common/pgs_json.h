@@ -59,6 +59,26 @@ int pgs_json_has_control(const char *s);
 char *pgs_json_error_body(const char *code, const char *message, const char *request_id,
                           const char *param, json_t *extra);
 
+/* A JSON text being written by hand, for hot paths where building a jansson
+ * tree costs more than the work it describes. Start with {0}. */
+typedef struct {
+    char *data;
+    size_t len, cap;
+    int failed; /* out of memory: the text is lost */
+} pgs_jbuf_t;
+
+/* Appends n raw bytes (already JSON). */
+void pgs_jbuf_raw(pgs_jbuf_t *b, const char *s, size_t n);
+
+/* Appends s (valid UTF-8) as a quoted, escaped JSON string. */
+void pgs_jbuf_str(pgs_jbuf_t *b, const char *s);
+
+/* Appends "key": "value" with a leading comma when comma is non-zero. */
+void pgs_jbuf_member(pgs_jbuf_t *b, int comma, const char *key, const char *value);
+
+/* The text (owned by the caller), or NULL when writing failed. Leaves b empty. */
+char *pgs_jbuf_take(pgs_jbuf_t *b);
+
 /* Dumps compactly (owned text, NULL on failure). */
 char *pgs_json_dump(const json_t *v);
 

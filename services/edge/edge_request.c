@@ -546,85 +546,97 @@ s_decode(const char *s, size_t len, int plus_space)
     return out;
 }
 
-static void
-s_set(json_t *obj, const char *key, const char *value)
-{
-    if (value)
-        json_object_set_new(obj, key, json_string(value));
-}
+#define S_MAX_QUERY_PARAMS 64
 
-/* Builds params; NULL with an error response set when the query is bad. */
+/* Builds params by hand (a jansson tree per request costs more than the
+ * rest of the edge's work); NULL with an error response set when the query
+ * is bad. */
 static char *
 s_params(edge_req_t *r)
 {
-    json_t *p = json_object(), *path = json_object(), *query = json_object();
-    json_t *headers = json_object(), *cookies = json_object();
-    json_object_set_new(p, "method", json_string(r->method));
+    pgs_jbuf_t b = {0};
+    pgs_jbuf_raw(&b, "{", 1);
+    pgs_jbuf_member(&b, 0, "method", r->method);
+    pgs_jbuf_raw(&b, ",\"path\":{", 9);
     for (int i = 0; i < r->nparams; i++) {
         char name[64];
         snprintf(name, sizeof name, "%.*s", (int)r->params[i].name_len, r->params[i].name);
         char *v = s_decode(r->params[i].value, r->params[i].value_len, 0);
-        json_object_set_new(path, name, v ? json_string(v) : json_string(""));
+        pgs_jbuf_member(&b, i > 0, name, v ? v : "");
         free(v);
     }
+    pgs_jbuf_raw(&b, "},\"query\":{", 11);
+    char *seen[S_MAX_QUERY_PARAMS];
+    int nseen = 0, bad = 0;
     const char *q = r->query;
-    while (q && *q) {
+    while (q && *q && !bad) {
         const char *amp = strchr(q, '&');
         size_t len = amp ? (size_t)(amp - q) : strlen(q);
         const char *eq = memchr(q, '=', len);
         size_t klen = eq ? (size_t)(eq - q) : len;
         char *k = s_decode(q, klen, 1);
         char *v = eq ? s_decode(eq + 1, len - klen - 1, 1) : strdup("");
-        if (!k || !v) {
-            free(k);
-            free(v);
-            json_decref(p);
-            json_decref(path);
-            json_decref(query);
-            json_decref(headers);
-            json_decref(cookies);
-            edge_request_error(r, 400, "invalid_request", "The query string is not valid UTF-8.");
-            return NULL;
+        bad = !k || !v;
+        int dup = 0;
+        for (int i = 0; !bad && i < nseen && !dup; i++)
+            dup = strcmp(seen[i], k) == 0;
+        if (!bad && *k && !dup && nseen < S_MAX_QUERY_PARAMS) {
+            /* The first value of a repeated name wins. */
+            pgs_jbuf_member(&b, nseen > 0, k, v);
+            seen[nseen++] = k;
+            k = NULL;
         }
-        if (*k && !json_object_get(query, k))
-            json_object_set_new(query, k, json_string(v));
         free(k);
         free(v);
         q = amp ? amp + 1 : NULL;
     }
-    s_set(headers, "content-type", r->content_type);
-    s_set(headers, "accept", r->accept);
-    s_set(headers, "idempotency-key", r->idempotency_key);
-    s_set(headers, "x-csrf-token", r->csrf);
-    s_set(headers, "user-agent", r->user_agent);
-    s_set(cookies, "pegasus_session", r->session_cookie);
-    json_object_set_new(p, "path", path);
-    json_object_set_new(p, "query", query);
-    json_object_set_new(p, "headers", headers);
-    json_object_set_new(p, "cookies", cookies);
-    char *text = pgs_json_dump(p);
-    json_decref(p);
-    return text;
+    for (int i = 0; i < nseen; i++)
+        free(seen[i]);
+    if (bad) {
+        free(pgs_jbuf_take(&b));
+        edge_request_error(r, 400, "invalid_request", "The query string is not valid UTF-8.");
+        return NULL;
+    }
+    pgs_jbuf_raw(&b, "},\"headers\":{", 13);
+    const char *const names[] = {"content-type", "accept", "idempotency-key", "x-csrf-token",
+                                 "user-agent"};
+    const char *const values[] = {r->content_type, r->accept, r->idempotency_key, r->csrf,
+                                  r->user_agent};
+    int n = 0;
+    for (int i = 0; i < 5; i++) {
+        /* Header values reach us as bytes: only valid UTF-8 travels on. */
+        if (values[i] && pgs_json_utf8_length(values[i], strlen(values[i])) >= 0)
+            pgs_jbuf_member(&b, n++ > 0, names[i], values[i]);
+    }
+    pgs_jbuf_raw(&b, "},\"cookies\":{", 13);
+    if (r->session_cookie && pgs_json_utf8_length(r->session_cookie, strlen(r->session_cookie)) >= 0)
+        pgs_jbuf_member(&b, 0, "pegasus_session", r->session_cookie);
+    pgs_jbuf_raw(&b, "}}", 2);
+    return pgs_jbuf_take(&b);
 }
 
 static char *
 s_context(edge_req_t *r)
 {
-    json_t *c;
+    pgs_jbuf_t b = {0};
+    pgs_jbuf_raw(&b, "{", 1);
+    pgs_jbuf_member(&b, 0, "request_id", r->request_id);
+    pgs_jbuf_member(&b, 1, "client_ip", r->client_ip);
     if (r->route->auth == EDGE_AUTH_TOKEN) {
         char scopes[512];
         pgs_scope_format(r->tok.scopes, scopes, sizeof scopes);
-        c = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:b,s:s,s:s,s:s}", "request_id", r->request_id,
-                      "token_id", r->tok.token_id, "user_id", r->tok.user_id, "workspace_id",
-                      r->tok.workspace_id, "workspace_type", r->tok.workspace_type, "role",
-                      r->tok.role, "seat", r->tok.seat, "plan", r->tok.plan, "scopes", scopes,
-                      "client_ip", r->client_ip);
-    } else {
-        c = json_pack("{s:s,s:s}", "request_id", r->request_id, "client_ip", r->client_ip);
+        pgs_jbuf_member(&b, 1, "token_id", r->tok.token_id);
+        pgs_jbuf_member(&b, 1, "user_id", r->tok.user_id);
+        pgs_jbuf_member(&b, 1, "workspace_id", r->tok.workspace_id);
+        pgs_jbuf_member(&b, 1, "workspace_type", r->tok.workspace_type);
+        pgs_jbuf_member(&b, 1, "role", r->tok.role);
+        pgs_jbuf_member(&b, 1, "plan", r->tok.plan);
+        pgs_jbuf_member(&b, 1, "scopes", scopes);
+        const char *seat = r->tok.seat ? ",\"seat\":true" : ",\"seat\":false";
+        pgs_jbuf_raw(&b, seat, strlen(seat));
     }
-    char *text = c ? pgs_json_dump(c) : NULL;
-    json_decref(c);
-    return text;
+    pgs_jbuf_raw(&b, "}", 1);
+    return pgs_jbuf_take(&b);
 }
 
 static void
