@@ -1,0 +1,36 @@
+/*
+ * bots_api — the bot routes of SPEC §3 (bots.list, bots.create, bots.show,
+ * bots.update, bots.delete) and the internal bots.get for chat. Every bot
+ * belongs to the calling token's workspace (ctx.workspace_id); a bot of
+ * another workspace, a deleted one and an id that never existed all get the
+ * same 404.
+ */
+#ifndef BOTS_API_H
+#define BOTS_API_H
+
+#include "pgs_worker.h"
+
+/* GET /v1/bots → 200 list of bots, newest first, paginated. */
+void bots_api_list(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res);
+
+/* POST /v1/bots {name, description?, model, instructions?} → 201 bot; 400
+ * invalid fields or a model the plan may not use (param "model"); 409
+ * conflict at the plan's max_bots. Idempotency-Key honoured. */
+void bots_api_create(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res);
+
+/* GET /v1/bots/{bot_id} → 200 bot, or 404. */
+void bots_api_show(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res);
+
+/* PATCH /v1/bots/{bot_id} any of name, description, model, instructions →
+ * 200 bot (updated_at moves when something changed), 400, or 404. */
+void bots_api_update(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res);
+
+/* DELETE /v1/bots/{bot_id} → 204: the bot becomes a tombstone and its
+ * documents and index entries go, in one transaction; or 404. */
+void bots_api_delete(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res);
+
+/* Internal (chat): params {"workspace_id","bot_id"} → 200 bot object, 404
+ * not_found (never existed in that workspace) or 410 bot_deleted. */
+void bots_api_get(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res);
+
+#endif
