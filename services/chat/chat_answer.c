@@ -132,7 +132,7 @@ chat_answer_compose(const chat_passage_t *p, size_t n, const char *question, con
     int follow = chat_answer_is_followup(question, earlier);
     if (follow)
         chat_text_terms(earlier, strlen(earlier), &prev);
-    int need = cur.n ? (cur.n + 2) / 3 : 1;
+    int need = cur.n ? (cur.n + 3) / 4 : 1;
     if (max_sentences < 1)
         max_sentences = 1;
 

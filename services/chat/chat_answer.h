@@ -6,7 +6,7 @@
  * the question it holds (chat_text.h); for a follow-up question (one that
  * refers back, or has at most one term of its own) the terms of the
  * earlier user turns count half. A sentence is relevant when it holds at
- * least a third of the question's terms (at least one), or, for a
+ * least a quarter of the question's terms (at least one), or, for a
  * follow-up, when its score reaches 1. The best sentences (ties: earlier
  * passage, then earlier sentence) are grouped by document in the order the
  * documents first appear, each group followed by its citation mark [n].

@@ -189,17 +189,27 @@ s_sse_line(chat_call_t *c, const char *line, size_t len)
     c->dlen += len;
 }
 
+static void s_headers_done(chat_call_t *c);
+
 static size_t
 s_on_header(char *p, size_t size, size_t n, void *arg)
 {
     chat_call_t *c = arg;
     c->last_activity = pgs_time_mono_ms();
-    (void)p;
+    /* The blank line that ends a header block: a final (non-1xx) status
+     * starts the client's stream before any byte of the answer. */
+    if (size * n <= 2 && (size * n == 0 || p[0] == '\r' || p[0] == '\n') &&
+        c->mode == S_MODE_UNKNOWN) {
+        long code = 0;
+        curl_easy_getinfo(c->easy, CURLINFO_RESPONSE_CODE, &code);
+        if (code >= 200)
+            s_headers_done(c);
+    }
     return size * n;
 }
 
 static void
-s_first_body(chat_call_t *c)
+s_headers_done(chat_call_t *c)
 {
     curl_easy_getinfo(c->easy, CURLINFO_RESPONSE_CODE, &c->http_status);
     if (c->http_status < 200 || c->http_status >= 300) {
@@ -219,7 +229,7 @@ s_on_body(char *p, size_t size, size_t n, void *arg)
     size_t len = size * n;
     c->last_activity = pgs_time_mono_ms();
     if (c->mode == S_MODE_UNKNOWN)
-        s_first_body(c);
+        s_headers_done(c);
     switch (c->mode) {
     case S_MODE_ERROR:
         c->len += len;
