@@ -335,7 +335,15 @@ bots_extract_markdown(const char *src, size_t len, size_t *out_len)
         case CMARK_NODE_ITEM:
             s_break(&t, 1);
             break;
-        case CMARK_NODE_PARAGRAPH:
+        case CMARK_NODE_PARAGRAPH: {
+            /* the items of a tight list are lines, not paragraphs */
+            cmark_node *item = cmark_node_parent(node);
+            cmark_node *list = item ? cmark_node_parent(item) : NULL;
+            int tight = item && list && cmark_node_get_type(item) == CMARK_NODE_ITEM &&
+                        cmark_node_get_list_tight(list);
+            s_break(&t, tight ? 1 : 2);
+            break;
+        }
         case CMARK_NODE_HEADING:
         case CMARK_NODE_BLOCK_QUOTE:
         case CMARK_NODE_LIST:

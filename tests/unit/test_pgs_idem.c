@@ -1,0 +1,142 @@
+/*
+ * Unit tests of common/pgs_idem: new, replay, mismatch, in progress and
+ * expiry of keys, on a database in a private directory.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "pgs_idem.h"
+#include "pgs_test.h"
+
+#include <sodium.h>
+
+typedef struct {
+    char dir[64];
+    pgs_db_t *db;
+} s_fx_t;
+
+static int
+s_setup(void **state)
+{
+    static s_fx_t fx;
+    if (sodium_init() < 0 || !pgs_test_tmpdir(fx.dir))
+        return -1;
+    char path[128];
+    snprintf(path, sizeof path, "%s/t.db", fx.dir);
+    const char *const migrations[] = {PGS_IDEM_MIGRATION};
+    fx.db = pgs_db_open(path, migrations, 1, 0);
+    *state = &fx;
+    return fx.db ? 0 : -1;
+}
+
+static int
+s_teardown(void **state)
+{
+    s_fx_t *fx = *state;
+    pgs_db_destroy(&fx->db);
+    pgs_test_rmtree(fx->dir);
+    return 0;
+}
+
+/* A request with a key and a body. */
+static void
+s_req(pgs_req_t *req, json_t **ctx, json_t **params, const char *key, const char *body)
+{
+    *ctx = json_pack("{s:s}", "token_id", "tok_A");
+    *params = json_pack("{s:s,s:{},s:{},s:{s:s,s:s}}", "method", "POST", "path", "query",
+                        "headers", "idempotency-key", key, "content-type", "application/json");
+    memset(req, 0, sizeof *req);
+    req->route = "bots.create";
+    req->ctx = *ctx;
+    req->params = *params;
+    req->body = body;
+    req->body_len = strlen(body);
+    req->request_id = "r1";
+}
+
+static void
+test_flow(void **state)
+{
+    s_fx_t *fx = *state;
+    pgs_req_t req;
+    json_t *ctx, *params;
+    pgs_res_t res = {0};
+    pgs_idem_t a, b;
+    s_req(&req, &ctx, &params, "k1", "{\"name\":\"x\"}");
+    PGS_EXPECT_INT("init", pgs_idem_init(&a, &req, &res), 0);
+    PGS_EXPECT_INT("active", a.active, 1);
+    PGS_EXPECT_INT("begin new", pgs_idem_begin(fx->db, &a, &req, &res), 0);
+    pgs_res_json(&res, 201, json_pack("{s:s}", "id", "bot_1"));
+    PGS_EXPECT_INT("commit", pgs_idem_commit(fx->db, &a, &req, &res), 0);
+    pgs_res_clear(&res);
+
+    PGS_EXPECT_INT("begin replay", pgs_idem_begin(fx->db, &a, &req, &res), 1);
+    PGS_EXPECT_INT("replay status", res.status, 201);
+    PGS_EXPECT_STR("replay header",
+                   json_string_value(json_object_get(res.headers, "Idempotent-Replayed")), "true");
+    PGS_EXPECT_INT("replay body", res.body_len, strlen("{\"id\":\"bot_1\"}"));
+    pgs_res_clear(&res);
+    json_decref(ctx);
+    json_decref(params);
+
+    s_req(&req, &ctx, &params, "k1", "{\"name\":\"y\"}");
+    pgs_idem_init(&b, &req, &res);
+    PGS_EXPECT_INT("begin mismatch", pgs_idem_begin(fx->db, &b, &req, &res), 1);
+    PGS_EXPECT_INT("mismatch status", res.status, 409);
+    pgs_res_clear(&res);
+
+    /* in progress, then expired */
+    pgs_db_begin(fx->db);
+    PGS_EXPECT_INT("save pending", pgs_idem_save(fx->db, &b, 1000, 0, NULL, NULL, 0), 0);
+    pgs_db_commit(fx->db);
+    PGS_EXPECT_INT("pending", pgs_idem_lookup(fx->db, &b, 1001, NULL), PGS_IDEM_PENDING);
+    PGS_EXPECT_INT("expired", pgs_idem_lookup(fx->db, &b, 1000 + PGS_IDEM_TTL_S, NULL),
+                   PGS_IDEM_NEW);
+    PGS_EXPECT_INT("purge", pgs_idem_purge(fx->db, 1000 + PGS_IDEM_TTL_S, 10), 1);
+    json_decref(ctx);
+    json_decref(params);
+}
+
+static void
+test_headers(void **state)
+{
+    (void)state;
+    pgs_req_t req;
+    json_t *ctx, *params;
+    pgs_res_t res = {0};
+    pgs_idem_t a;
+    static const char *const bad[] = {"", "tab\there", "\xc3\xa9", NULL};
+    for (int i = 0; bad[i]; i++) {
+        s_req(&req, &ctx, &params, bad[i], "{}");
+        PGS_EXPECT_INT(bad[i], pgs_idem_init(&a, &req, &res), -1);
+        PGS_EXPECT_INT("status", res.status, 400);
+        pgs_res_clear(&res);
+        json_decref(ctx);
+        json_decref(params);
+    }
+    char longkey[300];
+    memset(longkey, 'k', sizeof longkey - 1);
+    longkey[sizeof longkey - 1] = '\0';
+    s_req(&req, &ctx, &params, longkey, "{}");
+    PGS_EXPECT_INT("long key", pgs_idem_init(&a, &req, &res), -1);
+    pgs_res_clear(&res);
+    json_object_del(json_object_get(params, "headers"), "idempotency-key");
+    PGS_EXPECT_INT("no key", pgs_idem_init(&a, &req, &res), 0);
+    PGS_EXPECT_INT("inactive", a.active, 0);
+    json_decref(ctx);
+    json_decref(params);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_flow),
+        cmocka_unit_test(test_headers),
+    };
+    return cmocka_run_group_tests(tests, s_setup, s_teardown);
+}
