@@ -8,6 +8,13 @@
 # rounds each, authenticated GET /v1/me. Prints requests/s, p50 and p99 of
 # each, medians, and the ratio Pegasus / nginx.
 #   BENCH_DURATION (10s)  BENCH_ROUNDS (3)  BENCH_CONNECTIONS (50)
+#
+# Then the search case (BENCH_SEARCH=0 skips it): scripts/bench_search.py
+# creates BENCH_SEARCH_BOTS (10) bots of BENCH_SEARCH_DOCS (10000) documents
+# of ~2 KB each in alice's workspace (fixed seed, 20,000-word Zipf
+# vocabulary), reporting p50/p99 of document creation; then wrk runs 2–4-word
+# queries mixing common and rare terms against one bot at c=10 and reports
+# p50/p99 of GET /v1/bots/{id}/search (target: p50 <= 5 ms).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
@@ -35,7 +42,7 @@ trap cleanup EXIT
 
 echo "starting Pegasus on 127.0.0.1:$PORT (pinned to cpu $SERVER_CPU)"
 PEGASUS_HOME="$WORK/home" PEGASUS_PORT=$PORT PEGASUS_DEMO=1 PEGASUS_LOG_LEVEL=warn \
-  PEGASUS_PLAN_PRO_REQUESTS_PER_MINUTE=1000000000 \
+  PEGASUS_PLAN_PRO_REQUESTS_PER_MINUTE=1000000000 PEGASUS_PLAN_PRO_MAX_DOCUMENTS_PER_BOT=1000000 \
   taskset -c $SERVER_CPU ./scripts/run.sh >"$WORK/run.log" 2>&1 &
 run_pid=$!
 for _ in $(seq 1 300); do grep -q '^ready' "$WORK/run.log" 2>/dev/null && break; sleep 0.2; done
@@ -126,3 +133,30 @@ echo "median of $ROUNDS x $DUR, c=$CONNS, GET /v1/me ($BODY_BYTES bytes)"
 printf 'pegasus:            %8s req/s  p50 %s ms  p99 %s ms\n' "$prps" "$pp50" "$pp99"
 printf 'nginx proxy_pass:   %8s req/s  p50 %s ms  p99 %s ms\n' "$nrps" "$np50" "$np99"
 python3 -c "import sys; print('ratio pegasus/nginx: %.2fx (target >= 1.5x, p99 <= 3 ms)' % (float(sys.argv[1]) / float(sys.argv[2])))" "$prps" "$nrps"
+
+# ---- search (issue 3)
+if [ "${BENCH_SEARCH:-1}" = 1 ]; then
+  curl -sS -b "$WORK/cookies" -H "X-CSRF-Token: $CSRF" -H 'Content-Type: application/json' \
+    -d '{"name":"bench-search","preset":"bot_management","expires_in_days":30}' "$URL/app/api/tokens" >"$WORK/token.json"
+  BOT_TOKEN=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["secret"])' "$WORK/token.json")
+  rm -f "$WORK/token.json"
+  echo
+  echo "search: creating ${BENCH_SEARCH_BOTS:-10} bots x ${BENCH_SEARCH_DOCS:-10000} documents"
+  taskset -c $CLIENT_CPU python3 scripts/bench_search.py "$URL" "$BOT_TOKEN" "$WORK" | tee "$WORK/search.out"
+  SEARCH_BOT=$(tail -n 1 "$WORK/search.out")
+  [ "${SEARCH_BOT#bot_}" != "$SEARCH_BOT" ] || { echo "bench: the search case failed" >&2; exit 1; }
+  declare -a S_RPS S_P50 S_P99
+  saved_conns=$CONNS; CONNS=10
+  printf '%-8s %-8s %10s %9s %9s %8s\n' target round req/s p50_ms p99_ms non2xx
+  for i in $(seq 1 "$ROUNDS"); do
+    read -r rps p50 p99 bad < <(one_round "$URL/" -s "$WORK/search.lua")
+    S_RPS+=("$rps"); S_P50+=("$p50"); S_P99+=("$p99")
+    printf '%-8s %-8s %10s %9s %9s %8s\n' search "$i" "$rps" "$p50" "$p99" "$bad"
+  done
+  CONNS=$saved_conns
+  srps=$(printf '%s\n' "${S_RPS[@]}" | median); sp50=$(printf '%s\n' "${S_P50[@]}" | median); sp99=$(printf '%s\n' "${S_P99[@]}" | median)
+  echo
+  echo "median of $ROUNDS x $DUR, c=10, GET /v1/bots/{id}/search (2-4 words, common + rare)"
+  printf 'search:             %8s req/s  p50 %s ms  p99 %s ms  (target p50 <= 5 ms)\n' "$srps" "$sp50" "$sp99"
+  grep '^document create' "$WORK/search.out"
+fi
