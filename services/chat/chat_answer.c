@@ -174,6 +174,9 @@ chat_answer_compose(const chat_passage_t *p, size_t n, const char *question, con
     qsort(cand, nc, sizeof *cand, s_by_score);
     if (nc > (size_t)max_sentences)
         nc = (size_t)max_sentences;
+    /* Sentences far weaker than the best one are noise next to it. */
+    while (nc > 1 && cand[nc - 1].score * 2 < cand[0].score)
+        nc--;
 
     /* Number the documents in the order they first appear among the best. */
     const char *docs[64];

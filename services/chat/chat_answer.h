@@ -8,7 +8,8 @@
  * earlier user turns count half. A sentence is relevant when it holds at
  * least a quarter of the question's terms (at least one), or, for a
  * follow-up, when its score reaches 1. The best sentences (ties: earlier
- * passage, then earlier sentence) are grouped by document in the order the
+ * passage, then earlier sentence; none scoring under half of the best) are
+ * grouped by document in the order the
  * documents first appear, each group followed by its citation mark [n].
  * When no sentence is relevant the answer says so plainly, with no
  * citations.
