@@ -29,6 +29,15 @@ s_header(edge_req_t *r, const char *name, const char *value)
     r->headers[r->nheaders++] = (edge_header_t){n, v};
 }
 
+static int
+s_has_header(const edge_req_t *r, const char *name)
+{
+    for (int i = 0; i < r->nheaders; i++)
+        if (strcasecmp(r->headers[i].name, name) == 0)
+            return 1;
+    return 0;
+}
+
 static void
 s_rate_headers(edge_req_t *r)
 {
@@ -77,7 +86,7 @@ s_respond(edge_req_t *r, int status, char *body, const char *content_type)
     if (content_type)
         s_header(r, "Content-Type", content_type);
     s_header(r, "X-Request-Id", r->request_id);
-    if (r->route && r->route->auth != EDGE_AUTH_NONE)
+    if (r->route && r->route->auth != EDGE_AUTH_NONE && !s_has_header(r, "Cache-Control"))
         s_header(r, "Cache-Control", "no-store");
     if (r->past_check4)
         s_rate_headers(r);
@@ -646,6 +655,8 @@ s_on_reply(void *arg, int status, const char *headers, const void *body, size_t 
     r->pending = 0;
     json_t *h = json_loads(headers, 0, NULL);
     r->streaming = json_object_get(h, "x-pgs-stream") != NULL;
+    if (json_object_get(h, "Idempotent-Replayed"))
+        s_release_message(r); /* a replay does no work twice, and counts once */
     if (!r->streaming) {
         r->broker_handle = 0;
         if (status >= 400)
