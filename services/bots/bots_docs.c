@@ -509,7 +509,7 @@ s_search(bots_t *b, const pgs_req_t *req, pgs_res_t *res, const bots_bot_t *bot,
     }
     bots_hit_t hits[S_SEARCH_MAX];
     int n = bots_index_search(b->ix, BOTS_INDEX_LO(bot->seq), BOTS_INDEX_HI(bot->seq),
-                              bot->passage_count, &terms, k, want_text, hits);
+                              bot->passage_count, bot->next_passage, &terms, k, want_text, hits);
     if (n < 0) {
         pgs_idem_fail_db(b->db, req, res);
         return NULL;

@@ -12,8 +12,21 @@
 
 #define S_K1 1.2
 #define S_B 0.75
+#define S_OR_BUDGET 3000 /* candidate rows of an OR query, beyond its rarest term */
+
+/* A direct-mapped cache of per-bot document frequencies: counting a common
+ * term's rows in a bot of 30k passages costs about a millisecond, more than
+ * the rest of a search. An entry is valid while the bot's (next passage,
+ * passage count) pair is unchanged: every add moves the first, every delete
+ * lowers the second, so no two states of a bot share a pair. */
+#define S_DF_SLOTS 4096
+typedef struct {
+    int64_t lo, next, count, df;
+    char term[BOTS_INDEX_TERM_MAX];
+} s_df_slot_t;
 
 struct bots_index {
+    s_df_slot_t df[S_DF_SLOTS];
     pgs_db_t *db;
     fts5_api *api;
     fts5_tokenizer tok;
@@ -266,7 +279,7 @@ s_quote(char *buf, size_t len, const char *t)
 
 /* Rows of the range that hold term; -1 on error. */
 static int64_t
-s_df(bots_index_t *ix, int64_t lo, int64_t hi, const char *term)
+s_df_count(bots_index_t *ix, int64_t lo, int64_t hi, const char *term)
 {
     char expr[BOTS_INDEX_TERM_MAX * 2 + 4] = "";
     s_quote(expr, sizeof expr, term);
@@ -302,6 +315,27 @@ s_squeeze(char *s)
         *o++ = *p;
     }
     *o = '\0';
+}
+
+static int64_t
+s_df(bots_index_t *ix, int64_t lo, int64_t hi, int64_t next, int64_t count, const char *term)
+{
+    uint32_t h = 2166136261u;
+    for (const char *p = term; *p; p++)
+        h = (h ^ (unsigned char)*p) * 16777619u;
+    h ^= (uint32_t)(lo >> 32) * 2654435761u;
+    s_df_slot_t *e = &ix->df[h % S_DF_SLOTS];
+    if (e->lo == lo && e->next == next && e->count == count && strcmp(e->term, term) == 0)
+        return e->df;
+    int64_t df = s_df_count(ix, lo, hi, term);
+    if (df >= 0) {
+        e->lo = lo;
+        e->next = next;
+        e->count = count;
+        e->df = df;
+        snprintf(e->term, sizeof e->term, "%s", term);
+    }
+    return df;
 }
 
 static int
@@ -370,7 +404,7 @@ s_build(const bots_terms_t *t, const int *use, const double *idf, const char *op
 }
 
 int
-bots_index_search(bots_index_t *ix, int64_t lo, int64_t hi, int64_t npassages,
+bots_index_search(bots_index_t *ix, int64_t lo, int64_t hi, int64_t npassages, int64_t next,
                   const bots_terms_t *terms, int k, int want_text, bots_hit_t *hits)
 {
     if (terms->n == 0 || k <= 0 || npassages <= 0)
@@ -380,7 +414,7 @@ bots_index_search(bots_index_t *ix, int64_t lo, int64_t hi, int64_t npassages,
     int use[BOTS_INDEX_MAX_TERMS];
     int live = 0;
     for (int i = 0; i < terms->n; i++) {
-        df[i] = s_df(ix, lo, hi, terms->term[i]);
+        df[i] = s_df(ix, lo, hi, next, npassages, terms->term[i]);
         if (df[i] < 0)
             return -1;
         double n = (double)(npassages > df[i] ? npassages : df[i]);
@@ -396,16 +430,26 @@ bots_index_search(bots_index_t *ix, int64_t lo, int64_t hi, int64_t npassages,
     int n = s_run(ix, lo, hi, expr, rank, k, want_text, hits);
     if (n != 0 || live == 1)
         return n;
-    /* OR: without the terms of more than half of the passages, if rarer
-     * ones remain (they would make every passage a candidate). */
-    int rare = 0;
+    /* OR: every candidate passage gets ranked, so the rarest terms only,
+     * while their rows stay within a budget (the rarest one always). */
+    int order[BOTS_INDEX_MAX_TERMS], n_live = 0;
     for (int i = 0; i < terms->n; i++)
-        if (use[i] && df[i] * 2 <= npassages)
-            rare++;
-    if (rare > 0)
-        for (int i = 0; i < terms->n; i++)
-            if (use[i] && df[i] * 2 > npassages)
-                use[i] = 0;
+        if (use[i])
+            order[n_live++] = i;
+    for (int i = 1; i < n_live; i++)
+        for (int j = i; j > 0 && df[order[j]] < df[order[j - 1]]; j--) {
+            int t = order[j];
+            order[j] = order[j - 1];
+            order[j - 1] = t;
+        }
+    int64_t rows = 0;
+    for (int i = 0; i < n_live; i++) {
+        int t = order[i];
+        if (i > 0 && rows + df[t] > S_OR_BUDGET)
+            use[t] = 0;
+        else
+            rows += df[t];
+    }
     s_build(terms, use, idf, "OR", expr, sizeof expr, rank, sizeof rank);
     return s_run(ix, lo, hi, expr, rank, k, want_text, hits);
 }

@@ -16,8 +16,8 @@
  * the index's own tokenizer, English stopwords are dropped (unless nothing
  * else is left), duplicates merged, and each term is quoted as one phrase.
  * Terms that no passage of the bot has are dropped; all remaining terms must
- * match (AND); when nothing matches, any term may (OR), without terms that
- * occur in more than half of the bot's passages when rarer ones remain.
+ * match (AND); when nothing matches, any term may (OR): the rarest terms
+ * whose rows stay within a budget (every candidate gets ranked).
  */
 #ifndef BOTS_INDEX_H
 #define BOTS_INDEX_H
@@ -70,10 +70,11 @@ int bots_index_add(bots_index_t *ix, int64_t rowid, const char *doc_id, const ch
  * 0 or -1. */
 int bots_index_delete(bots_index_t *ix, int64_t lo, int64_t hi);
 
-/* Searches the bot whose range is [lo, hi] and which holds npassages
- * passages for terms; fills up to k hits (best first) into hits[]. Returns
+/* Searches the bot whose range is [lo, hi], which holds npassages passages
+ * and whose next passage number is next (the pair validates cached term
+ * counts), for terms; fills up to k hits (best first) into hits[]. Returns
  * the number of hits, or -1 (logged). Release hits with bots_index_hits_clear. */
-int bots_index_search(bots_index_t *ix, int64_t lo, int64_t hi, int64_t npassages,
+int bots_index_search(bots_index_t *ix, int64_t lo, int64_t hi, int64_t npassages, int64_t next,
                       const bots_terms_t *terms, int k, int want_text, bots_hit_t *hits);
 
 /* Frees what n hits own. */
