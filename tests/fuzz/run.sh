@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# run.sh — build the libFuzzer targets and run each for a bounded time.
+# run.sh — build the libFuzzer targets (tests/fuzz/fuzz_*.c, including
+# fuzz_edge_request) and run each for a bounded time.
 #   tests/fuzz/run.sh [seconds per target (default 20)] [target …]
 # Corpora grow under build/fuzz/corpus/<target> (seeded from
 # tests/fuzz/seeds/<target>), crash inputs land in build/fuzz/artifacts/,
