@@ -186,3 +186,9 @@ pgs_db_read_end(pgs_db_t *db)
     if (!sqlite3_get_autocommit(db->handle))
         sqlite3_exec(db->handle, "COMMIT", NULL, NULL, NULL);
 }
+
+void
+pgs_db_progress(pgs_db_t *db, int n, int (*fn)(void *arg), void *arg)
+{
+    sqlite3_progress_handler(db->handle, fn ? n : 0, fn, arg);
+}

@@ -44,6 +44,11 @@ void pgs_db_rollback(pgs_db_t *db);
 int pgs_db_read_begin(pgs_db_t *db);
 void pgs_db_read_end(pgs_db_t *db);
 
+/* Calls fn(arg) about every n virtual machine steps of any statement (a
+ * long statement then still lets the caller heartbeat); fn returns 0 to go
+ * on. NULL fn removes it. */
+void pgs_db_progress(pgs_db_t *db, int n, int (*fn)(void *arg), void *arg);
+
 /* Runs one or more statements without results. 0 or -1 (logged). */
 int pgs_db_exec(pgs_db_t *db, const char *sql);
 

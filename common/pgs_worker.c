@@ -451,6 +451,18 @@ s_heartbeat(pgs_worker_t *w)
     }
 }
 
+void
+pgs_worker_keepalive(pgs_worker_t *w)
+{
+    int64_t now = pgs_time_mono_ms();
+    for (int e = 0; e < w->nedges; e++) {
+        if (now - w->edges[e].last_sent >= S_HEARTBEAT_MS) {
+            pgs_proto_msg_t hb = {.cmd = PGS_PROTO_HEARTBEAT};
+            s_send(w, e, &hb);
+        }
+    }
+}
+
 /* Polls every edge for up to timeout_ms and reads what arrived. Requests are
  * queued; when want_id is non-zero, a REPLY with that id is copied into out
  * and 1 is returned. */

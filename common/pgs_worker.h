@@ -89,6 +89,11 @@ int pgs_worker_call(pgs_worker_t *w, const char *service, const char *route, jso
                     json_t *params, const char *body, size_t body_len, int timeout_ms,
                     pgs_res_t *out);
 
+/* Sends the heartbeats that are due. A handler doing long work (a large
+ * delete or index) calls this now and then so the edge does not take the
+ * busy worker for a dead one; cheap enough to call in any loop. */
+void pgs_worker_keepalive(pgs_worker_t *w);
+
 /* ---- Deferred and streamed replies ----
  *
  * A handler that cannot answer at once calls pgs_worker_defer: the reply it

@@ -18,6 +18,15 @@ bots_state(pgs_worker_t *w)
     return pgs_worker_state(w);
 }
 
+/* Long statements (deleting a large bot, indexing a large document) keep
+ * the worker's heartbeats going. */
+static int
+s_keepalive(void *arg)
+{
+    pgs_worker_keepalive(arg);
+    return 0;
+}
+
 bots_t *
 bots_state_new(pgs_worker_t *w)
 {
@@ -32,6 +41,8 @@ bots_state_new(pgs_worker_t *w)
     mkdir(path, 0700);
     snprintf(path, sizeof path, "%s/data/bots.db", home);
     b->db = bots_store_open(path);
+    if (b->db)
+        pgs_db_progress(b->db, 100000, s_keepalive, w);
     b->ix = b->db ? bots_index_new(b->db) : NULL;
     if (!b->ix) {
         bots_state_destroy(&b);
