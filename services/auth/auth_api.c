@@ -7,6 +7,7 @@
 #include "auth_store.h"
 #include "auth_tokens.h"
 #include "pgs_log.h"
+#include "pgs_plan.h"
 #include "pgs_time.h"
 
 #include <stdio.h>
@@ -189,29 +190,12 @@ typedef struct {
     json_t *data;
 } s_models_t;
 
-static int
-s_word_in(const char *list, const char *word)
-{
-    size_t wl = strlen(word);
-    const char *p = list;
-    while (*p) {
-        while (*p == ' ' || *p == ',' || *p == '\t')
-            p++;
-        const char *start = p;
-        while (*p && *p != ' ' && *p != ',' && *p != '\t')
-            p++;
-        if ((size_t)(p - start) == wl && !strncmp(start, word, wl))
-            return 1;
-    }
-    return 0;
-}
-
 static void
 s_model_each(const char *section, const char *suffix, void *arg)
 {
     s_models_t *m = arg;
     const char *plans = pgs_config_str(m->a->cfg, section, "plans", "");
-    if (!s_word_in(plans, m->plan))
+    if (!pgs_plan_list_has(plans, m->plan))
         return;
     json_t *arr = json_array();
     const char *p = plans;

@@ -2,6 +2,7 @@
  * auth_state — see auth_state.h.
  */
 #include "auth_state.h"
+#include "pgs_plan.h"
 #include "auth_store.h"
 #include "pgs_log.h"
 
@@ -113,60 +114,40 @@ auth_state_destroy(auth_t **ap)
     *ap = NULL;
 }
 
-static int
-s_plan_name_ok(const char *plan)
-{
-    if (!plan || !*plan || strlen(plan) > 32)
-        return 0;
-    for (const char *p = plan; *p; p++)
-        if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_' || *p == '-'))
-            return 0;
-    return 1;
-}
-
 typedef struct {
-    const char *want;
-    int found;
     char *buf;
     size_t len;
-} s_plan_walk_t;
+} s_plan_names_t;
 
 static void
-s_plan_each(const char *section, const char *suffix, void *arg)
+s_plan_name(const char *section, const char *suffix, void *arg)
 {
     (void)section;
-    s_plan_walk_t *pw = arg;
-    if (pw->want && strcmp(pw->want, suffix) == 0)
-        pw->found = 1;
-    if (pw->buf) {
-        size_t n = strlen(pw->buf);
-        snprintf(pw->buf + n, pw->len - n, "%s%s", n ? ", " : "", suffix);
-    }
+    s_plan_names_t *pn = arg;
+    size_t n = strlen(pn->buf);
+    snprintf(pn->buf + n, pn->len - n, "%s%s", n ? ", " : "", suffix);
 }
 
 int
 auth_state_plan_valid(const auth_t *a, const char *plan)
 {
-    if (!s_plan_name_ok(plan))
-        return 0;
-    s_plan_walk_t pw = {.want = plan};
-    pgs_config_each_section(a->cfg, "plan.", s_plan_each, &pw);
-    return pw.found;
+    return pgs_plan_exists(a->cfg, plan);
 }
 
 void
 auth_state_plan_names(const auth_t *a, char *buf, size_t len)
 {
-    if (len)
-        buf[0] = '\0';
-    s_plan_walk_t pw = {.buf = buf, .len = len};
-    pgs_config_each_section(a->cfg, "plan.", s_plan_each, &pw);
+    if (!len)
+        return;
+    buf[0] = '\0';
+    s_plan_names_t pn = {buf, len};
+    pgs_config_each_section(a->cfg, "plan.", s_plan_name, &pn);
 }
 
 int
 auth_state_plan_api(const auth_t *a, const char *plan)
 {
-    if (!s_plan_name_ok(plan))
+    if (!pgs_plan_name_ok(plan))
         return 0;
     char section[64];
     snprintf(section, sizeof section, "plan.%s", plan);
@@ -179,12 +160,5 @@ auth_state_plan_api(const auth_t *a, const char *plan)
 long long
 auth_state_plan_messages(const auth_t *a, const char *plan)
 {
-    if (!s_plan_name_ok(plan))
-        return 0;
-    char section[64];
-    snprintf(section, sizeof section, "plan.%s", plan);
-    long long n = 0;
-    if (pgs_config_int(a->cfg, section, "messages_per_month", 0, 0, 1000000000000LL, &n) < 0)
-        return 0;
-    return n;
+    return pgs_plan_int(a->cfg, plan, "messages_per_month", 0);
 }

@@ -5,6 +5,7 @@
 #include "bots_store.h"
 #include "pgs_idem.h"
 #include "pgs_log.h"
+#include "pgs_plan.h"
 #include "pgs_time.h"
 
 #include <stdio.h>
@@ -63,53 +64,16 @@ bots_state_destroy(bots_t **bp)
     *bp = NULL;
 }
 
-static int
-s_name_ok(const char *s)
-{
-    if (!s || !*s || strlen(s) > 48)
-        return 0;
-    for (const char *p = s; *p; p++)
-        if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_' || *p == '-' ||
-              *p == '.'))
-            return 0;
-    return 1;
-}
-
 long long
 bots_state_plan_limit(const bots_t *b, const char *plan, const char *key, long long dflt)
 {
-    if (!s_name_ok(plan))
-        return dflt;
-    char section[64];
-    snprintf(section, sizeof section, "plan.%s", plan);
-    long long v = dflt;
-    if (pgs_config_int(b->cfg, section, key, dflt, 0, 1LL << 40, &v) < 0)
-        return dflt;
-    return v;
+    return pgs_plan_int(b->cfg, plan, key, dflt);
 }
 
 int
 bots_state_model_allowed(const bots_t *b, const char *plan, const char *model)
 {
-    if (!s_name_ok(plan) || !s_name_ok(model))
-        return 0;
-    char section[80];
-    snprintf(section, sizeof section, "model.%s", model);
-    const char *plans = pgs_config_get(b->cfg, section, "plans");
-    if (!plans)
-        return 0;
-    size_t wl = strlen(plan);
-    const char *p = plans;
-    while (*p) {
-        while (*p == ' ' || *p == ',' || *p == '\t')
-            p++;
-        const char *start = p;
-        while (*p && *p != ' ' && *p != ',' && *p != '\t')
-            p++;
-        if ((size_t)(p - start) == wl && strncmp(start, plan, wl) == 0)
-            return 1;
-    }
-    return 0;
+    return pgs_plan_model_allows(b->cfg, model, plan);
 }
 
 void

@@ -2,6 +2,7 @@
  * chat_state — see chat_state.h.
  */
 #include "chat_state.h"
+#include "pgs_plan.h"
 #include "chat_send.h"
 #include "chat_store.h"
 #include "chat_upstream.h"
@@ -79,39 +80,14 @@ chat_state_destroy(chat_t **cp)
 int
 chat_state_model_allows(const chat_model_t *m, const char *plan)
 {
-    if (!plan || !*plan)
-        return 0;
-    size_t wl = strlen(plan);
-    const char *p = m->section_plans;
-    while (*p) {
-        while (*p == ' ' || *p == ',' || *p == '\t')
-            p++;
-        const char *start = p;
-        while (*p && *p != ' ' && *p != ',' && *p != '\t')
-            p++;
-        if ((size_t)(p - start) == wl && !strncmp(start, plan, wl))
-            return 1;
-    }
-    return 0;
+    return plan && pgs_plan_list_has(m->section_plans, plan);
 }
 
-static int
-s_model_name_ok(const char *id)
-{
-    size_t n = strlen(id);
-    if (n == 0 || n > 64)
-        return 0;
-    for (const char *p = id; *p; p++)
-        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-              *p == '-' || *p == '_' || *p == '.'))
-            return 0;
-    return 1;
-}
 
 int
 chat_state_model(const chat_t *c, const char *id, chat_model_t *out)
 {
-    if (!id || !s_model_name_ok(id))
+    if (!id || !pgs_plan_name_ok(id))
         return 0;
     char section[96];
     snprintf(section, sizeof section, "model.%s", id);
@@ -157,7 +133,7 @@ s_check_each(const char *section, const char *suffix, void *arg)
     (void)section;
     s_check_t *k = arg;
     chat_model_t m;
-    if (!s_model_name_ok(suffix)) {
+    if (!pgs_plan_name_ok(suffix)) {
         pgs_error("config [model.%s]: a model id is 1-64 of [A-Za-z0-9._-]", suffix);
         k->bad = 1;
     } else if (chat_state_model(k->c, suffix, &m) != 1) {
