@@ -411,6 +411,17 @@ describe('web app', () => {
     const body = JSON.parse(await page.textContent('#pg-response'));
     assert.equal(body.email, 'alice@example.com');
     await shot(page, '14-api-docs');
+    // The reference's own "Try it out" uses the same token.
+    const op = page.locator('#swagger-ui .opblock-get').filter({ has: page.locator('[data-path="/v1/token"]') }).first();
+    await op.locator('.opblock-summary').first().click();
+    await op.locator('button.try-out__btn').click();
+    await op.locator('button.execute').click();
+    const status = op.locator('.live-responses-table .response .response-col_status').first();
+    await status.waitFor();
+    assert.equal((await status.textContent()).trim(), '200');
+    await op.locator('.live-responses-table', { hasText: 'Docs playground' }).waitFor();
+    await op.locator('.live-responses-table').scrollIntoViewIfNeeded();
+    await shot(page, '15-api-docs-try-it-out', { fullPage: false });
     // Without the scope: the playground shows the API's 403.
     await page.selectOption('#pg-op', { index: await page.$eval('#pg-op', (s) => [...s.options].findIndex((o) => o.text.startsWith('GET /v1/token '))) });
     await page.fill('#pg-token', 'pgs_not_a_real_token');

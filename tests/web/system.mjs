@@ -176,8 +176,8 @@ export async function switchTo(page, name) {
   await page.waitForSelector('#token-list[aria-busy=false]');
 }
 
-export async function shot(page, name) {
-  await page.screenshot({ path: join(OUT, `${name}.png`), fullPage: true });
+export async function shot(page, name, { fullPage = true } = {}) {
+  await page.screenshot({ path: join(OUT, `${name}.png`), fullPage });
 }
 
 export async function callApi(sys, path, token, init = {}) {
