@@ -54,6 +54,7 @@
  * the invalidation (x-pgs-invalidate on the reply, PUBLISH pgs:inval).
  */
 #include "auth_admin.h"
+#include "pgs_page.h"
 #include "auth_cache.h"
 #include "auth_req.h"
 #include "auth_state.h"
@@ -375,7 +376,7 @@ auth_admin_user_list(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
         auth_req_fail_db(a->db, req, res);
         return;
     }
-    pgs_res_json(res, 200, auth_req_list(s.data, 0, NULL));
+    pgs_res_json(res, 200, pgs_page_list(s.data, 0, NULL));
 }
 
 /* ---- plans and team state ---- */
@@ -986,7 +987,7 @@ auth_admin_token_list(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
         json_decref(s.data);
         auth_req_fail_db(a->db, req, res);
     } else {
-        pgs_res_json(res, 200, auth_req_list(s.data, 0, NULL));
+        pgs_res_json(res, 200, pgs_page_list(s.data, 0, NULL));
     }
     json_decref(body);
 }

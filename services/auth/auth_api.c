@@ -7,6 +7,7 @@
 #include "auth_store.h"
 #include "auth_tokens.h"
 #include "pgs_log.h"
+#include "pgs_page.h"
 #include "pgs_plan.h"
 #include "pgs_time.h"
 
@@ -227,12 +228,11 @@ auth_api_models(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
     auth_ws_t ws;
     if (s_load(a, req, res, &ws, NULL) < 0)
         return;
-    int limit, has_after;
-    int64_t ignored = 0;
-    char after[AUTH_REQ_CURSOR_ID] = "";
-    if (auth_req_limit(req, res, &limit) < 0 ||
-        auth_req_cursor(req, res, &has_after, &ignored, after) < 0)
+    pgs_page_t pg;
+    if (pgs_page_parse(req, res, &pg) < 0)
         return;
+    int limit = pg.limit, has_after = pg.has_after;
+    const char *after = pg.after_id;
     /* Models are listed in config order (they have no creation time). */
     s_models_t m = {.a = a, .plan = ws.plan, .data = json_array()};
     pgs_config_each_section(a->cfg, "model.", s_model_each, &m);
@@ -254,14 +254,14 @@ auth_api_models(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
     for (size_t i = first; i < n && json_array_size(page) < (size_t)limit; i++)
         json_array_append(page, json_array_get(m.data, i));
     int more = first + json_array_size(page) < n;
-    char cursor[160] = "";
+    char cursor[PGS_PAGE_CURSOR_MAX] = "";
     if (more && json_array_size(page))
-        auth_req_cursor_encode(0,
+        pgs_page_cursor(0,
                                json_string_value(json_object_get(
                                    json_array_get(page, json_array_size(page) - 1), "id")),
                                cursor, sizeof cursor);
     json_decref(m.data);
-    pgs_res_json(res, 200, auth_req_list(page, more, cursor));
+    pgs_res_json(res, 200, pgs_page_list(page, more, cursor));
 }
 
 /* ---- internal ---- */

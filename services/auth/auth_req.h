@@ -1,9 +1,8 @@
 /*
  * auth_req — what every auth handler needs from a request and for a reply:
  * the params object of docs/internals.md (path, query, headers, cookies),
- * strict JSON bodies, list pagination (limit and opaque cursors), RFC 3339
- * times, user-visible text checks and the mapping of storage failures to
- * 500/503.
+ * strict JSON bodies, RFC 3339 times, user-visible text checks and the
+ * mapping of storage failures to 500/503. Lists use pgs_page.
  */
 #ifndef AUTH_REQ_H
 #define AUTH_REQ_H
@@ -15,9 +14,6 @@
 #include <jansson.h>
 #include <stdint.h>
 
-#define AUTH_REQ_LIMIT_DEFAULT 20
-#define AUTH_REQ_LIMIT_MAX 100
-#define AUTH_REQ_CURSOR_ID 80 /* an id in a cursor: [A-Za-z0-9._-], < 80 bytes */
 
 /* params.<group>.<name> as a string, or NULL. group is "path", "query",
  * "headers" or "cookies". Borrowed from the request. */
@@ -35,21 +31,6 @@ json_t *auth_req_body(const pgs_req_t *req, pgs_res_t *res, const pgs_json_field
 
 /* Fills res with the 400 that err describes. */
 void auth_req_fail_json(const pgs_req_t *req, pgs_res_t *res, const pgs_json_err_t *err);
-
-/* Reads ?limit (1..100, default 20) into *out. 0, or -1 with a 400. */
-int auth_req_limit(const pgs_req_t *req, pgs_res_t *res, int *out);
-
-/* Opaque base64url cursor for a (created_at, id) position. */
-void auth_req_cursor_encode(int64_t created_at, const char *id, char *out, size_t len);
-
-/* Reads ?after: 0 when absent (*has = 0), 1 when valid (*has = 1, position
- * filled), -1 with a 400 (param "after") when malformed. */
-int auth_req_cursor(const pgs_req_t *req, pgs_res_t *res, int *has, int64_t *created_at,
-                    char id[AUTH_REQ_CURSOR_ID]);
-
-/* A list envelope {"object":"list","data","has_more","next_cursor"}; data
- * is stolen. */
-json_t *auth_req_list(json_t *data, int has_more, const char *next_cursor);
 
 /* An RFC 3339 string, or JSON null for 0. */
 json_t *auth_req_time(int64_t unix_s);

@@ -2,6 +2,7 @@
  * auth_tokens — see auth_tokens.h.
  */
 #include "auth_tokens.h"
+#include "pgs_page.h"
 #include "auth_cache.h"
 #include "auth_req.h"
 #include "auth_session.h"
@@ -103,26 +104,24 @@ auth_tokens_app_list(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
     auth_app_t app;
     if (auth_session_require(a, req, res, 0, &app) < 0)
         return;
-    int limit, has_after;
-    int64_t after_created = 0;
-    char after_id[AUTH_REQ_CURSOR_ID] = "";
-    if (auth_req_limit(req, res, &limit) < 0 ||
-        auth_req_cursor(req, res, &has_after, &after_created, after_id) < 0)
+    pgs_page_t pg;
+    if (pgs_page_parse(req, res, &pg) < 0)
         return;
+    int limit = pg.limit;
     /* Owners and admins see the whole team's tokens; others their own. */
     const char *only_user = auth_store_role_manages(app.mem.role) ? NULL : app.user.id;
     s_list_t l = {.data = json_array(), .now = auth_req_now(), .limit = limit};
-    if (auth_store_tok_list(a->db, app.ws.id, only_user, after_created, has_after ? after_id : NULL,
+    if (auth_store_tok_list(a->db, app.ws.id, only_user, pg.after_ts, pg.has_after ? pg.after_id : NULL,
                             limit + 1, s_list_each, &l) < 0) {
         json_decref(l.data);
         auth_req_fail_db(a->db, req, res);
         return;
     }
-    char cursor[160] = "";
+    char cursor[PGS_PAGE_CURSOR_MAX] = "";
     int more = l.n > limit;
     if (more)
-        auth_req_cursor_encode(l.last_created, l.last_id, cursor, sizeof cursor);
-    pgs_res_json(res, 200, auth_req_list(l.data, more, cursor));
+        pgs_page_cursor(l.last_created, l.last_id, cursor, sizeof cursor);
+    pgs_res_json(res, 200, pgs_page_list(l.data, more, cursor));
 }
 
 /* ---- create ---- */
