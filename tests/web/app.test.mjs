@@ -214,6 +214,21 @@ describe('web app', () => {
     await shot(page, '07-revoked');
   });
 
+  test('an expired token is shown as expired', async () => {
+    const { page } = alice;
+    const secret = await createWithPreset(page, 'Old integration', 'read_only');
+    await closeShowOnce(page);
+    // No token can be created already expired: move this one's expiry into
+    // the past in the auth database (the list reads it from there).
+    const id = (await callApi(sys, '/v1/token', secret)).body.id;
+    await sys.sql('auth', "UPDATE tokens SET created_at = created_at - 33*86400, expires_at = created_at - 3*86400 WHERE id = ?", id);
+    await page.reload();
+    const row = page.locator('tr.token-row.status-expired', { hasText: 'Old integration' });
+    await row.waitFor();
+    assert.match(await row.innerText(), /Expired/);
+    assert.match(await row.innerText(), /3 days ago/);
+  });
+
   test('field errors from the API appear next to their field', async () => {
     const { page } = alice;
     await page.click('#create-token');

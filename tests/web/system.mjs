@@ -106,6 +106,12 @@ export class System {
     return stdout;
   }
 
+  // Runs one SQL statement on a service's database (tests only).
+  async sql(service, statement, ...params) {
+    const script = 'import sqlite3,sys; c=sqlite3.connect(sys.argv[1], timeout=10); c.execute(sys.argv[2], sys.argv[3:]); c.commit()';
+    await run('python3', ['-c', script, join(this.home, 'data', `${service}.db`), statement, ...params], { timeout: 15000 });
+  }
+
   async stop() {
     if (!this.proc) return;
     const pgid = this.proc.pid;
