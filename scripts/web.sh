@@ -17,6 +17,10 @@ STRICT=0
 [ "${1:-}" = --strict ] && STRICT=1
 OUT="$ROOT/build/web"
 STAMP="$ROOT/node_modules/.pegasus-lock.sha256"
+# One assembly at a time (several systems may start at once, e.g. in tests).
+mkdir -p "$ROOT/build"
+exec 9>"$ROOT/build/.web.lock"
+flock 9
 
 npm_ready=0
 if command -v npm >/dev/null 2>&1; then
