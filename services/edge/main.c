@@ -240,11 +240,14 @@ main(int argc, char **argv)
             pgs_error("event loop failed");
             break;
         }
-        edge_broker_poll(ctx.broker);
         edge_redis_tick(ctx.redis);
         edge_tokens_tick(tokens);
         edge_ratelimit_tick(ctx.ratelimit);
-        edge_http_tick(http);
+        edge_broker_poll(ctx.broker); /* replies: resumes their connections */
+        edge_http_tick(http);         /* writes them; reads and forwards new requests */
+        /* ZMQ_FD is edge-triggered: a reply that arrived while the sends
+         * above ran may not wake epoll again, so drain before sleeping. */
+        edge_broker_poll(ctx.broker);
     }
     pgs_info("stopping");
     edge_http_destroy(&http);
