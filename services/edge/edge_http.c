@@ -670,7 +670,10 @@ s_queue_static(s_http_req_t *hr)
     MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
     MHD_add_response_header(resp, "X-Frame-Options", "DENY");
     MHD_add_response_header(resp, "X-Request-Id", r->request_id);
-    MHD_add_response_header(resp, "Cache-Control", "no-cache");
+    /* Pages are never stored (the tokens page among them); assets are
+     * revalidated. */
+    MHD_add_response_header(resp, "Cache-Control",
+                            strstr(s_mime(rel), "text/html") ? "no-store" : "no-cache");
     r->status = 200;
     enum MHD_Result rc = MHD_queue_response(hr->conn, MHD_HTTP_OK, resp);
     MHD_destroy_response(resp);
