@@ -540,10 +540,10 @@ s_search(bots_t *b, const pgs_req_t *req, pgs_res_t *res, const bots_bot_t *bot,
     return data;
 }
 
-void
-bots_docs_search(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
+/* bots.search, inside the caller's read transaction. */
+static void
+s_search_route(bots_t *b, const pgs_req_t *req, pgs_res_t *res)
 {
-    bots_t *b = bots_state(w);
     bots_bot_t bot;
     if (s_bot(b, req, res, &bot) < 0)
         return;
@@ -572,6 +572,20 @@ bots_docs_search(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
 }
 
 void
+bots_docs_search(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
+{
+    bots_t *b = bots_state(w);
+    /* One snapshot, and the WAL read lock taken once for the dozen reads of
+     * a search rather than once per statement. */
+    if (pgs_db_read_begin(b->db) < 0) {
+        pgs_idem_fail_db(b->db, req, res);
+        return;
+    }
+    s_search_route(b, req, res);
+    pgs_db_read_end(b->db);
+}
+
+void
 bots_docs_retrieve(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
 {
     bots_t *b = bots_state(w);
@@ -590,6 +604,7 @@ bots_docs_retrieve(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
     if (k > S_RETRIEVE_MAX)
         k = S_RETRIEVE_MAX;
     bots_bot_t bot;
+    pgs_db_read_begin(b->db); /* as in search; the reads work without it too */
     int rc = bots_store_bot_find(b->db, ws, id, &bot);
     if (rc < 0) {
         pgs_idem_fail_db(b->db, req, res);
@@ -612,6 +627,7 @@ bots_docs_retrieve(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
             free(qq);
         }
     }
+    pgs_db_read_end(b->db);
     bots_store_bot_clear(&bot);
     json_decref(t1);
     json_decref(t2);

@@ -37,14 +37,9 @@ static const char S_SQL_ADD[] = "INSERT INTO passages (rowid, text, doc_id) VALU
 static const char S_SQL_DEL[] = "DELETE FROM passages WHERE rowid >= ?1 AND rowid <= ?2";
 static const char S_SQL_DF[] =
     "SELECT count(*) FROM passages WHERE passages MATCH ?1 AND rowid >= ?2 AND rowid <= ?3";
-static const char S_SQL_SEARCH[] =
-    "SELECT rowid, doc_id, snippet(passages, 0, '', '', '…', 40), rank FROM passages "
-    "WHERE passages MATCH ?1 AND rank MATCH ?2 AND rowid >= ?3 AND rowid <= ?4 "
-    "ORDER BY rank LIMIT ?5";
-static const char S_SQL_SEARCH_TEXT[] =
-    "SELECT rowid, doc_id, snippet(passages, 0, '', '', '…', 40), rank, text FROM passages "
-    "WHERE passages MATCH ?1 AND rank MATCH ?2 AND rowid >= ?3 AND rowid <= ?4 "
-    "ORDER BY rank LIMIT ?5";
+static const char S_SQL_SCAN[] = "SELECT pgs_bm25(passages, ?4) FROM passages "
+                                 "WHERE passages MATCH ?1 AND rowid >= ?2 AND rowid <= ?3";
+static const char S_SQL_PASSAGE[] = "SELECT doc_id, text FROM passages WHERE rowid = ?1";
 
 /* English stopwords, folded as the tokenizer folds them. */
 static const char *const S_STOP[] = {
@@ -73,40 +68,101 @@ s_stopword(const char *t)
     return 0;
 }
 
-/* BM25 with the IDF of each phrase given as the function's arguments
- * (rank MATCH 'pgs_bm25(idf0, idf1, …)'); the result is negated so that
- * ORDER BY rank puts the best first, as with FTS5's own bm25(). */
+typedef struct {
+    int64_t rowid;
+    double score;
+} s_top_t;
+
+/* One search's scan: what pgs_bm25 needs per row and where it puts the
+ * best rows. Phrase p of the MATCH expression counts for term phrase_term[p]
+ * (-1: a phrase that only drives the iteration). */
+typedef struct {
+    int nterms, nphrase;
+    int phrase_term[2 * BOTS_INDEX_MAX_TERMS];
+    double idf_and[BOTS_INDEX_MAX_TERMS]; /* every live term */
+    double idf_or[BOTS_INDEX_MAX_TERMS];  /* the OR terms; 0 for the others */
+    uint32_t all;                         /* bits of the live terms */
+    int score_or;                         /* also rank rows without every term */
+    int k;
+    double avgdl;
+    int nand, nor;
+    s_top_t and_top[BOTS_INDEX_MAX_HITS], or_top[BOTS_INDEX_MAX_HITS];
+    int error;
+} s_scan_t;
+
+/* Keeps the k best (highest score, then lowest rowid) in top[], best first. */
+static void
+s_top_push(s_top_t *top, int *n, int k, int64_t rowid, double score)
+{
+    int i = *n;
+    if (i == k) {
+        if (score <= top[k - 1].score)
+            return;
+        i = k - 1;
+    } else {
+        (*n)++;
+    }
+    while (i > 0 && top[i - 1].score < score) {
+        top[i] = top[i - 1];
+        i--;
+    }
+    top[i].rowid = rowid;
+    top[i].score = score;
+}
+
+/* pgs_bm25(passages, scan): called for every row of a search's MATCH; scores
+ * the row by BM25 (k1 1.2, b 0.75) with the per-bot IDFs of the scan and
+ * keeps it among the scan's best rows: those with every term, and, while
+ * none has been seen and the scan asks for it, those with any OR term. The
+ * IDFs are given rather than computed: the built-in bm25() counts a term's
+ * rows over the whole table on every query. */
 static void
 s_bm25(const Fts5ExtensionApi *api, Fts5Context *fts, sqlite3_context *ctx, int nval,
        sqlite3_value **vals)
 {
+    s_scan_t *sc = nval == 1 ? sqlite3_value_pointer(vals[0], "pgs_scan") : NULL;
+    if (!sc) {
+        sqlite3_result_error(ctx, "pgs_bm25: no scan", -1);
+        return;
+    }
     double tf[BOTS_INDEX_MAX_TERMS] = {0};
     int ninst = 0;
     if (api->xInstCount(fts, &ninst) != SQLITE_OK) {
+        sc->error = 1;
         sqlite3_result_error(ctx, "pgs_bm25: no instances", -1);
         return;
     }
+    uint32_t seen = 0;
     for (int i = 0; i < ninst; i++) {
         int ip = 0, ic = 0, io = 0;
-        if (api->xInst(fts, i, &ip, &ic, &io) == SQLITE_OK && ip >= 0 &&
-            ip < BOTS_INDEX_MAX_TERMS && ic == 0)
-            tf[ip] += 1;
+        if (api->xInst(fts, i, &ip, &ic, &io) == SQLITE_OK && ip >= 0 && ip < sc->nphrase &&
+            ic == 0 && sc->phrase_term[ip] >= 0) {
+            tf[sc->phrase_term[ip]] += 1;
+            seen |= 1u << sc->phrase_term[ip];
+        }
+    }
+    int every = seen == sc->all;
+    if (!every && (!sc->score_or || sc->nand > 0))
+        return;
+    if (sc->avgdl <= 0) {
+        sqlite3_int64 nrow = 0, total = 0;
+        api->xRowCount(fts, &nrow);
+        api->xColumnTotalSize(fts, 0, &total);
+        sc->avgdl = nrow > 0 && total > 0 ? (double)total / (double)nrow : 1.0;
     }
     int dl = 0;
-    sqlite3_int64 nrow = 0, total = 0;
     api->xColumnSize(fts, 0, &dl);
-    api->xRowCount(fts, &nrow);
-    api->xColumnTotalSize(fts, 0, &total);
-    double avgdl = nrow > 0 && total > 0 ? (double)total / (double)nrow : 1.0;
-    int nphrase = api->xPhraseCount(fts);
+    double norm = S_K1 * (1 - S_B + S_B * dl / sc->avgdl);
+    const double *idf = every ? sc->idf_and : sc->idf_or;
     double score = 0;
-    for (int p = 0; p < nphrase && p < nval && p < BOTS_INDEX_MAX_TERMS; p++) {
-        if (tf[p] <= 0)
-            continue;
-        double idf = sqlite3_value_double(vals[p]);
-        score += idf * tf[p] * (S_K1 + 1) / (tf[p] + S_K1 * (1 - S_B + S_B * dl / avgdl));
-    }
-    sqlite3_result_double(ctx, -score);
+    for (int t = 0; t < sc->nterms; t++)
+        if (tf[t] > 0)
+            score += idf[t] * tf[t] * (S_K1 + 1) / (tf[t] + norm);
+    int64_t rowid = api->xRowid(fts);
+    if (every)
+        s_top_push(sc->and_top, &sc->nand, sc->k, rowid, score);
+    else
+        s_top_push(sc->or_top, &sc->nor, sc->k, rowid, score);
 }
 
 static fts5_api *
@@ -338,69 +394,175 @@ s_df(bots_index_t *ix, int64_t lo, int64_t hi, int64_t next, int64_t count, cons
     return df;
 }
 
+/* Runs one scan of the bot's range for expr; its best rows land in *sc.
+ * 0 or -1 (logged). */
 static int
-s_run(bots_index_t *ix, int64_t lo, int64_t hi, const char *expr, const char *rank, int k,
-      int want_text, bots_hit_t *hits)
+s_scan(bots_index_t *ix, int64_t lo, int64_t hi, const char *expr, s_scan_t *sc)
 {
-    sqlite3_stmt *st = pgs_db_stmt(ix->db, want_text ? S_SQL_SEARCH_TEXT : S_SQL_SEARCH);
+    sqlite3_stmt *st = pgs_db_stmt(ix->db, S_SQL_SCAN);
     if (!st)
         return -1;
     pgs_db_bind_text(st, 1, expr);
-    pgs_db_bind_text(st, 2, rank);
-    sqlite3_bind_int64(st, 3, lo);
-    sqlite3_bind_int64(st, 4, hi);
-    sqlite3_bind_int(st, 5, k);
-    int n = 0, rc;
-    while (n < k && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-        bots_hit_t *h = &hits[n];
-        memset(h, 0, sizeof *h);
-        h->rowid = sqlite3_column_int64(st, 0);
-        snprintf(h->doc_id, sizeof h->doc_id, "%s", pgs_db_col_text(st, 1));
-        h->snippet = strdup(pgs_db_col_text(st, 2));
-        if (h->snippet)
-            s_squeeze(h->snippet);
-        h->score = -sqlite3_column_double(st, 3);
-        if (want_text)
-            h->text = strdup(pgs_db_col_text(st, 4));
-        n++;
-        if (!h->snippet || (want_text && !h->text)) {
-            sqlite3_reset(st);
-            bots_index_hits_clear(hits, n);
-            return -1;
-        }
-    }
-    if (n < k && rc != SQLITE_DONE) {
+    sqlite3_bind_int64(st, 2, lo);
+    sqlite3_bind_int64(st, 3, hi);
+    sqlite3_bind_pointer(st, 4, sc, "pgs_scan", NULL);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        ;
+    if (rc != SQLITE_DONE || sc->error) {
         pgs_error("index search: %s", sqlite3_errmsg(pgs_db_handle(ix->db)));
         sqlite3_reset(st);
-        bots_index_hits_clear(hits, n);
         return -1;
     }
     sqlite3_reset(st);
-    return n;
+    return 0;
 }
 
-/* Builds the MATCH expression and the rank call for the terms in use[]. */
+/* Appends term t's phrase to expr (joined by op when not the first) and
+ * records which term the phrase counts for (-1: none). */
 static void
-s_build(const bots_terms_t *t, const int *use, const double *idf, const char *op, char *expr,
-        size_t elen, char *rank, size_t rlen)
+s_phrase(s_scan_t *sc, char *expr, size_t elen, const char *op, const char *t, int term)
 {
-    expr[0] = '\0';
-    size_t r = (size_t)snprintf(rank, rlen, "pgs_bm25(");
-    int first = 1;
-    for (int i = 0; i < t->n; i++) {
-        if (!use[i])
-            continue;
-        if (!first) {
-            size_t n = strlen(expr);
-            snprintf(expr + n, elen - n, " %s ", op);
-        }
-        s_quote(expr, elen, t->term[i]);
-        if (r < rlen)
-            r += (size_t)snprintf(rank + r, rlen - r, "%s%.6f", first ? "" : ", ", idf[i]);
-        first = 0;
+    if (expr[0]) {
+        size_t n = strlen(expr);
+        snprintf(expr + n, elen - n, " %s ", op);
     }
-    if (r < rlen)
-        snprintf(rank + r, rlen - r, ")");
+    s_quote(expr, elen, t);
+    if (sc->nphrase < 2 * BOTS_INDEX_MAX_TERMS)
+        sc->phrase_term[sc->nphrase++] = term;
+}
+
+/* ---- snippets ---- */
+
+#define S_SNIPPET_TOKENS 40
+
+typedef struct {
+    int start, end, term;
+} s_tokpos_t;
+
+typedef struct {
+    const bots_terms_t *terms;
+    int n, cap;
+    s_tokpos_t *tok;
+} s_snip_t;
+
+static int
+s_snip_token(void *arg, int tflags, const char *tok, int ntok, int start, int end)
+{
+    (void)tflags;
+    s_snip_t *c = arg;
+    if (c->n == c->cap) {
+        int cap = c->cap ? c->cap * 2 : 256;
+        s_tokpos_t *p = realloc(c->tok, (size_t)cap * sizeof *p);
+        if (!p)
+            return SQLITE_NOMEM;
+        c->tok = p;
+        c->cap = cap;
+    }
+    int term = -1;
+    for (int i = 0; i < c->terms->n && term < 0; i++)
+        if (strncmp(c->terms->term[i], tok, (size_t)ntok) == 0 && c->terms->term[i][ntok] == '\0')
+            term = i;
+    c->tok[c->n] = (s_tokpos_t){start, end, term};
+    c->n++;
+    return SQLITE_OK;
+}
+
+/* The snippet of text (len bytes), as FTS5's snippet() makes it without a
+ * second pass over the index: the window of S_SNIPPET_TOKENS tokens with
+ * the most distinct terms (then the most matches), centred on its matches,
+ * as one line of plain text with '…' where text was cut. Owned, or NULL. */
+static char *
+s_snippet(bots_index_t *ix, const bots_terms_t *terms, const char *text, size_t len)
+{
+    static const char ell[] = "…";
+    s_snip_t c = {.terms = terms};
+    if (len > 0x7fffffff || ix->tok.xTokenize(ix->tokenizer, &c, FTS5_TOKENIZE_DOCUMENT, text,
+                                              (int)len, s_snip_token) != SQLITE_OK) {
+        free(c.tok);
+        return NULL;
+    }
+    int first = 0, last = c.n - 1;
+    if (c.n > S_SNIPPET_TOKENS) {
+        long best = -1;
+        for (int i = 0; i < c.n; i++) {
+            if (c.tok[i].term < 0)
+                continue;
+            uint32_t seen = 0;
+            long score = 0;
+            int end = i;
+            for (int j = i; j < c.n && j < i + S_SNIPPET_TOKENS; j++) {
+                if (c.tok[j].term < 0)
+                    continue;
+                score += seen & (1u << c.tok[j].term) ? 1 : 1000;
+                seen |= 1u << c.tok[j].term;
+                end = j;
+            }
+            if (score <= best)
+                continue;
+            best = score;
+            int s = i - (S_SNIPPET_TOKENS - (end - i + 1)) / 2;
+            if (s + S_SNIPPET_TOKENS > c.n)
+                s = c.n - S_SNIPPET_TOKENS;
+            first = s < 0 ? 0 : s;
+        }
+        last = first + S_SNIPPET_TOKENS - 1;
+    }
+    int head = first > 0, tail = last >= 0 && last < c.n - 1;
+    size_t from = head ? (size_t)c.tok[first].start : 0;
+    size_t to = tail ? (size_t)c.tok[last].end : len;
+    free(c.tok);
+    char *out = malloc(to - from + 2 * sizeof ell);
+    if (!out)
+        return NULL;
+    size_t n = 0;
+    if (head) {
+        memcpy(out, ell, sizeof ell - 1);
+        n += sizeof ell - 1;
+    }
+    memcpy(out + n, text + from, to - from);
+    n += to - from;
+    if (tail) {
+        memcpy(out + n, ell, sizeof ell - 1);
+        n += sizeof ell - 1;
+    }
+    out[n] = '\0';
+    s_squeeze(out);
+    return out;
+}
+
+/* Fills hits[0..n) from the ranked rows: document, snippet, text. */
+static int
+s_fill(bots_index_t *ix, const bots_terms_t *terms, const s_top_t *top, int n, int want_text,
+       bots_hit_t *hits)
+{
+    sqlite3_stmt *st = pgs_db_stmt(ix->db, S_SQL_PASSAGE);
+    if (!st)
+        return -1;
+    for (int i = 0; i < n; i++) {
+        bots_hit_t *h = &hits[i];
+        memset(h, 0, sizeof *h);
+        h->rowid = top[i].rowid;
+        h->score = top[i].score;
+        sqlite3_bind_int64(st, 1, top[i].rowid);
+        int rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW) {
+            snprintf(h->doc_id, sizeof h->doc_id, "%s", pgs_db_col_text(st, 0));
+            const char *text = pgs_db_col_text(st, 1);
+            size_t len = (size_t)sqlite3_column_bytes(st, 1);
+            h->snippet = s_snippet(ix, terms, text, len);
+            if (want_text)
+                h->text = strndup(text, len);
+        } else {
+            pgs_error("index passage: %s", sqlite3_errmsg(pgs_db_handle(ix->db)));
+        }
+        sqlite3_reset(st);
+        if (rc != SQLITE_ROW || !h->snippet || (want_text && !h->text)) {
+            bots_index_hits_clear(hits, i + 1);
+            return -1;
+        }
+    }
+    return n;
 }
 
 int
@@ -409,49 +571,88 @@ bots_index_search(bots_index_t *ix, int64_t lo, int64_t hi, int64_t npassages, i
 {
     if (terms->n == 0 || k <= 0 || npassages <= 0)
         return 0;
+    if (k > BOTS_INDEX_MAX_HITS)
+        k = BOTS_INDEX_MAX_HITS;
+    s_scan_t *sc = calloc(1, sizeof *sc);
+    if (!sc)
+        return -1;
+    sc->nterms = terms->n;
+    sc->k = k;
     int64_t df[BOTS_INDEX_MAX_TERMS];
-    double idf[BOTS_INDEX_MAX_TERMS];
-    int use[BOTS_INDEX_MAX_TERMS];
-    int live = 0;
+    int order[BOTS_INDEX_MAX_TERMS], n_live = 0;
     for (int i = 0; i < terms->n; i++) {
         df[i] = s_df(ix, lo, hi, next, npassages, terms->term[i]);
-        if (df[i] < 0)
+        if (df[i] < 0) {
+            free(sc);
             return -1;
+        }
         double n = (double)(npassages > df[i] ? npassages : df[i]);
-        idf[i] = log(1.0 + (n - (double)df[i] + 0.5) / ((double)df[i] + 0.5));
-        use[i] = df[i] > 0;
-        live += use[i];
-    }
-    if (live == 0)
-        return 0;
-    char expr[BOTS_INDEX_MAX_TERMS * (BOTS_INDEX_TERM_MAX * 2 + 8)];
-    char rank[BOTS_INDEX_MAX_TERMS * 24 + 16];
-    s_build(terms, use, idf, "AND", expr, sizeof expr, rank, sizeof rank);
-    int n = s_run(ix, lo, hi, expr, rank, k, want_text, hits);
-    if (n != 0 || live == 1)
-        return n;
-    /* OR: every candidate passage gets ranked, so the rarest terms only,
-     * while their rows stay within a budget (the rarest one always). */
-    int order[BOTS_INDEX_MAX_TERMS], n_live = 0;
-    for (int i = 0; i < terms->n; i++)
-        if (use[i])
+        sc->idf_and[i] = log(1.0 + (n - (double)df[i] + 0.5) / ((double)df[i] + 0.5));
+        if (df[i] > 0) {
             order[n_live++] = i;
-    for (int i = 1; i < n_live; i++)
+            sc->all |= 1u << i;
+        }
+    }
+    if (n_live == 0) {
+        free(sc);
+        return 0;
+    }
+    for (int i = 1; i < n_live; i++) /* rarest first */
         for (int j = i; j > 0 && df[order[j]] < df[order[j - 1]]; j--) {
             int t = order[j];
             order[j] = order[j - 1];
             order[j - 1] = t;
         }
+    /* The OR terms, for when no passage has every term: the rarest terms
+     * while their rows stay within a budget (the rarest one always), as
+     * every candidate gets ranked. */
+    int or_term[BOTS_INDEX_MAX_TERMS] = {0};
     int64_t rows = 0;
+    int n_or = 0;
     for (int i = 0; i < n_live; i++) {
         int t = order[i];
-        if (i > 0 && rows + df[t] > S_OR_BUDGET)
-            use[t] = 0;
-        else
+        if (i == 0 || rows + df[t] <= S_OR_BUDGET) {
             rows += df[t];
+            sc->idf_or[t] = sc->idf_and[t];
+            or_term[t] = 1;
+            n_or++;
+        }
     }
-    s_build(terms, use, idf, "OR", expr, sizeof expr, rank, sizeof rank);
-    return s_run(ix, lo, hi, expr, rank, k, want_text, hits);
+    /* Every passage with every term has the rarest one, r: the scan walks
+     * r's rows and sees at each which other terms the row holds:
+     * "r" AND ("r" OR "t2" OR "t3"). A plain AND would match the same rows,
+     * but FTS5 looks for its next match past the range (through the later
+     * bots' passages) before it notices the range's end. */
+    char expr[2 * BOTS_INDEX_MAX_TERMS * (BOTS_INDEX_TERM_MAX * 2 + 8) + 8] = "";
+    if (n_live == 1) {
+        s_phrase(sc, expr, sizeof expr, "OR", terms->term[order[0]], order[0]);
+    } else {
+        s_phrase(sc, expr, sizeof expr, "OR", terms->term[order[0]], -1);
+        char group[sizeof expr] = "";
+        for (int i = 0; i < n_live; i++)
+            s_phrase(sc, group, sizeof group, "OR", terms->term[order[i]], order[i]);
+        size_t e = strlen(expr);
+        snprintf(expr + e, sizeof expr - e, " AND (%s)", group);
+    }
+    sc->score_or = n_or == 1; /* the OR rows are these rows */
+    int rc = s_scan(ix, lo, hi, expr, sc);
+    if (rc == 0 && sc->nand == 0 && n_or > 1) {
+        /* No passage has every term: any of the OR terms. */
+        sc->nphrase = 0;
+        sc->all = UINT32_MAX; /* no row counts as having every term */
+        sc->score_or = 1;
+        expr[0] = '\0';
+        for (int i = 0; i < n_live; i++)
+            if (or_term[order[i]])
+                s_phrase(sc, expr, sizeof expr, "OR", terms->term[order[i]], order[i]);
+        rc = s_scan(ix, lo, hi, expr, sc);
+    }
+    int n = -1;
+    if (rc == 0)
+        n = sc->nand > 0 ? s_fill(ix, terms, sc->and_top, sc->nand, want_text, hits)
+                         : s_fill(ix, terms, sc->or_top, sc->nor, want_text, hits);
+    free(sc);
+    return n;
 }
 
 void

@@ -30,6 +30,7 @@
 
 #define BOTS_INDEX_MAX_TERMS 16 /* terms of a query beyond these are ignored */
 #define BOTS_INDEX_TERM_MAX 128 /* bytes of a term; longer tokens are dropped */
+#define BOTS_INDEX_MAX_HITS 50  /* hits of one search at most */
 
 typedef struct bots_index bots_index_t;
 
