@@ -15,6 +15,14 @@
 # vocabulary), reporting p50/p99 of document creation; then wrk runs 2–4-word
 # queries mixing common and rare terms against one bot at c=10 and reports
 # p50/p99 of GET /v1/bots/{id}/search (target: p50 <= 5 ms).
+#
+# Then the chat cases (BENCH_CHAT=0 skips them), on the search case's bot of
+# 10,000 documents (or, when that case was skipped, one bot made the same
+# way), plus one document with a known fact (scripts/bench_chat.py): wrk at
+# c=10 POSTs the question of that fact to one conversation (blocking send,
+# pegasus-lite; target p50 <= 5 ms), then BENCH_CHAT_STREAMS (200) streamed
+# sends, one at a time, measure the time from the request to the first
+# "event: message.delta" byte (target <= 10 ms).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
@@ -43,6 +51,7 @@ trap cleanup EXIT
 echo "starting Pegasus on 127.0.0.1:$PORT (pinned to cpu $SERVER_CPU)"
 PEGASUS_HOME="$WORK/home" PEGASUS_PORT=$PORT PEGASUS_DEMO=1 PEGASUS_LOG_LEVEL=warn \
   PEGASUS_PLAN_PRO_REQUESTS_PER_MINUTE=1000000000 PEGASUS_PLAN_PRO_MAX_DOCUMENTS_PER_BOT=1000000 \
+  PEGASUS_PLAN_PRO_MESSAGES_PER_MONTH=1000000000 \
   taskset -c $SERVER_CPU ./scripts/run.sh >"$WORK/run.log" 2>&1 &
 run_pid=$!
 for _ in $(seq 1 300); do grep -q '^ready' "$WORK/run.log" 2>/dev/null && break; sleep 0.2; done
@@ -159,4 +168,41 @@ if [ "${BENCH_SEARCH:-1}" = 1 ]; then
   echo "median of $ROUNDS x $DUR, c=10, GET /v1/bots/{id}/search (2-4 words, common + rare)"
   printf 'search:             %8s req/s  p50 %s ms  p99 %s ms  (target p50 <= 5 ms)\n' "$srps" "$sp50" "$sp99"
   grep '^document create' "$WORK/search.out"
+fi
+
+# ---- chat (issue 4)
+if [ "${BENCH_CHAT:-1}" = 1 ]; then
+  curl -sS -b "$WORK/cookies" -H "X-CSRF-Token: $CSRF" -H 'Content-Type: application/json' \
+    -d '{"name":"bench-chat","expires_in_days":30,"scopes":["bots:read","bots:write","conversations:read","conversations:write","chat:send"]}' \
+    "$URL/app/api/tokens" >"$WORK/token.json"
+  CHAT_TOKEN=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["secret"])' "$WORK/token.json")
+  rm -f "$WORK/token.json"
+  echo
+  CHAT_BOT=${SEARCH_BOT:-}
+  if [ -z "$CHAT_BOT" ]; then
+    echo "chat: creating 1 bot x ${BENCH_SEARCH_DOCS:-10000} documents"
+    BENCH_SEARCH_BOTS=1 taskset -c $CLIENT_CPU python3 scripts/bench_search.py "$URL" "$CHAT_TOKEN" "$WORK" >"$WORK/chatbot.out"
+    CHAT_BOT=$(tail -n 1 "$WORK/chatbot.out")
+  fi
+  taskset -c $CLIENT_CPU python3 scripts/bench_chat.py setup "$URL" "$CHAT_TOKEN" "$CHAT_BOT" "$WORK" | tee "$WORK/chat.out"
+  CONV=$(tail -n 1 "$WORK/chat.out")
+  [ "${CONV#conv_}" != "$CONV" ] || { echo "bench: the chat case failed" >&2; exit 1; }
+  declare -a C_RPS C_P50 C_P99 F_P50 F_P99
+  saved_conns=$CONNS; CONNS=10
+  printf '%-8s %-8s %10s %9s %9s %8s\n' target round req/s p50_ms p99_ms non2xx
+  for i in $(seq 1 "$ROUNDS"); do
+    read -r rps p50 p99 bad < <(one_round "$URL/" -s "$WORK/chat.lua")
+    C_RPS+=("$rps"); C_P50+=("$p50"); C_P99+=("$p99")
+    printf '%-8s %-8s %10s %9s %9s %8s\n' send "$i" "$rps" "$p50" "$p99" "$bad"
+    read -r p50 p99 bad < <(taskset -c $CLIENT_CPU python3 scripts/bench_chat.py stream "$URL" "$CHAT_TOKEN" "$CONV" "${BENCH_CHAT_STREAMS:-200}")
+    F_P50+=("$p50"); F_P99+=("$p99")
+    printf '%-8s %-8s %10s %9s %9s %8s\n' delta1 "$i" - "$p50" "$p99" "$bad"
+  done
+  CONNS=$saved_conns
+  crps=$(printf '%s\n' "${C_RPS[@]}" | median); cp50=$(printf '%s\n' "${C_P50[@]}" | median); cp99=$(printf '%s\n' "${C_P99[@]}" | median)
+  fp50=$(printf '%s\n' "${F_P50[@]}" | median); fp99=$(printf '%s\n' "${F_P99[@]}" | median)
+  echo
+  echo "median of $ROUNDS rounds, POST /v1/conversations/{id}/messages (pegasus-lite, bot of ${BENCH_SEARCH_DOCS:-10000} documents)"
+  printf 'blocking send c=10: %8s req/s  p50 %s ms  p99 %s ms  (target p50 <= 5 ms)\n' "$crps" "$cp50" "$cp99"
+  printf 'first delta c=1:                  p50 %s ms  p99 %s ms  (target <= 10 ms)\n' "$fp50" "$fp99"
 fi

@@ -136,6 +136,7 @@ def main():
         f.write("local paths = {\n%s\n}\n" % ",\n".join('"%s"' % p for p in paths))
         f.write("local i = 0\nrequest = function()\n  i = i %% #paths + 1\n"
                 "  return wrk.format(nil, paths[i], {[\"Authorization\"] = \"Bearer %s\"})\nend\n" % TOKEN)
+    c = Client()  # the first one idled through the creation, past the keep-alive timeout
     st, data = c.call("GET", paths[0])
     hits = len(json.loads(data)["data"]) if st == 200 else -1
     print("sample query → %d, %d hits" % (st, hits))
