@@ -157,25 +157,10 @@ ctl_account_user_list(const ctl_t *c, int argc, char **argv)
         return rc;
     }
     static const char *const headers[] = {"ID", "EMAIL", "NAME", "PLAN", "WORKSPACE", NULL};
-    ctl_table_t *t = ctl_table_new(headers);
-    size_t i;
-    json_t *u;
-    json_array_foreach(json_object_get(reply, "data"), i, u)
-    {
-        char b[5][64];
-        const char *cells[] = {ctl_out_field(u, "id", b[0], sizeof b[0]),
-                               ctl_out_field(u, "email", b[1], sizeof b[1]),
-                               ctl_out_field(u, "name", b[2], sizeof b[2]),
-                               ctl_out_field(u, "plan", b[3], sizeof b[3]),
-                               ctl_out_field(u, "workspace_id", b[4], sizeof b[4])};
-        if (t && ctl_table_row(t, cells) < 0)
-            ctl_table_destroy(&t);
-    }
+    static const char *const fields[] = {"id", "email", "name", "plan", "workspace_id", NULL};
+    rc = ctl_out_list(json_object_get(reply, "data"), headers, fields);
     json_decref(reply);
-    if (!t)
-        return ctl_out_fail("out of memory");
-    ctl_table_print(&t);
-    return 0;
+    return rc;
 }
 
 int

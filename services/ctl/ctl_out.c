@@ -147,3 +147,25 @@ ctl_out_field(const json_t *obj, const char *key, char *buf, size_t len)
         return NULL;
     return buf;
 }
+
+int
+ctl_out_list(const json_t *rows, const char *const *headers, const char *const *fields)
+{
+    enum { S_MAX_COLUMNS = 16 };
+    ctl_table_t *t = ctl_table_new(headers);
+    size_t i;
+    const json_t *row;
+    json_array_foreach(rows, i, row)
+    {
+        char bufs[S_MAX_COLUMNS][128];
+        const char *cells[S_MAX_COLUMNS + 1] = {0};
+        for (int k = 0; k < S_MAX_COLUMNS && fields[k]; k++)
+            cells[k] = ctl_out_field(row, fields[k], bufs[k], sizeof bufs[k]);
+        if (t && ctl_table_row(t, cells) < 0)
+            ctl_table_destroy(&t);
+    }
+    if (!t)
+        return ctl_out_fail("out of memory");
+    ctl_table_print(&t);
+    return 0;
+}

@@ -41,4 +41,10 @@ void ctl_out_json(const json_t *v);
  * and booleans formatted, null or absent as NULL. Writes into buf. */
 const char *ctl_out_field(const json_t *obj, const char *key, char *buf, size_t len);
 
+/* Prints the objects of the JSON array rows as a table: one column per
+ * headers[i] (NULL-terminated), filled from the member fields[i] of each
+ * row (strings, numbers and booleans as text; anything else empty).
+ * Returns 0, or ctl_out_fail's code when out of memory. */
+int ctl_out_list(const json_t *rows, const char *const *headers, const char *const *fields);
+
 #endif

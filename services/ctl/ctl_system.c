@@ -51,29 +51,11 @@ ctl_system_status(const ctl_t *c, int argc, char **argv)
     }
     static const char *const headers[] = {"SERVICE",  "INSTANCE", "PID", "STATE",
                                           "UPTIME_S", "RESTARTS", NULL};
-    ctl_table_t *t = ctl_table_new(headers);
-    json_t *list = json_object_get(reply, "processes");
-    size_t i;
-    json_t *p;
-    json_array_foreach(list, i, p)
-    {
-        char b[5][32];
-        const char *cells[] = {ctl_out_field(p, "service", b[0], sizeof b[0]),
-                               ctl_out_field(p, "instance", b[1], sizeof b[1]),
-                               ctl_out_field(p, "pid", b[2], sizeof b[2]),
-                               ctl_out_field(p, "state", b[3], sizeof b[3]),
-                               ctl_out_field(p, "uptime_s", b[4], sizeof b[4]),
-                               NULL};
-        char r[32];
-        cells[5] = ctl_out_field(p, "restarts", r, sizeof r);
-        if (t && ctl_table_row(t, cells) < 0)
-            ctl_table_destroy(&t);
-    }
+    static const char *const fields[] = {"service",  "instance", "pid", "state",
+                                         "uptime_s", "restarts", NULL};
+    rc = ctl_out_list(json_object_get(reply, "processes"), headers, fields);
     json_decref(reply);
-    if (!t)
-        return ctl_out_fail("out of memory");
-    ctl_table_print(&t);
-    return 0;
+    return rc;
 }
 
 int
