@@ -664,3 +664,29 @@ bots_index_hits_clear(bots_hit_t *hits, int n)
         hits[i].snippet = hits[i].text = NULL;
     }
 }
+
+int
+bots_index_merge_step(pgs_db_t *db)
+{
+    sqlite3 *h = pgs_db_handle(db);
+    /* A short busy timeout: merging is optional, requests are not. */
+    sqlite3_busy_timeout(h, 0);
+    int rc = sqlite3_exec(h, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+    sqlite3_busy_timeout(h, 300);
+    if (rc != SQLITE_OK)
+        return rc == SQLITE_BUSY ? 1 : -1;
+    /* A negative page count merges even levels with few segments; the
+     * FTS5 documentation: total_changes grows by 2 or more when work was
+     * done. */
+    int before = sqlite3_total_changes(h);
+    if (pgs_db_exec(db, "INSERT INTO passages(passages, rank) VALUES('merge', -64)") < 0) {
+        pgs_db_rollback(db);
+        return -1;
+    }
+    int worked = sqlite3_total_changes(h) - before >= 2;
+    if (pgs_db_commit(db) < 0) {
+        pgs_db_rollback(db);
+        return -1;
+    }
+    return worked;
+}

@@ -2,6 +2,7 @@
  * bots_state — see bots_state.h.
  */
 #include "bots_state.h"
+#include "bots_index.h"
 #include "bots_store.h"
 #include "pgs_idem.h"
 #include "pgs_log.h"
@@ -86,6 +87,12 @@ void
 bots_state_tick(bots_t *b)
 {
     int64_t now = pgs_time_now_ms();
+    if (now >= b->next_merge_ms) {
+        /* Keep merging while there is work (one bounded step per tick);
+         * then look again every few seconds, for new documents. */
+        int rc = bots_index_merge_step(b->db);
+        b->next_merge_ms = now + (rc == 1 ? 0 : 5000);
+    }
     if (now - b->last_purge_ms < 60000)
         return;
     b->last_purge_ms = now;

@@ -20,6 +20,7 @@ typedef struct {
     pgs_db_t *db;
     bots_index_t *ix;
     int64_t last_purge_ms;
+    int64_t next_merge_ms; /* when to try merging the index's segments again */
 } bots_t;
 
 /* Opens $PEGASUS_HOME/data/bots.db (migrating it) and the index. Returns
