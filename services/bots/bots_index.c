@@ -2,6 +2,7 @@
  * bots_index — see bots_index.h.
  */
 #include "bots_index.h"
+#include "pgs_time.h"
 #include "pgs_log.h"
 
 #include <math.h>
@@ -31,6 +32,9 @@ struct bots_index {
     fts5_api *api;
     fts5_tokenizer tok;
     Fts5Tokenizer *tokenizer;
+    int64_t last_write_ms;  /* this process's last change to the index */
+    int64_t quiet_since_ms; /* no other process has written since then */
+    int data_version;
 };
 
 static const char S_SQL_ADD[] = "INSERT INTO passages (rowid, text, doc_id) VALUES (?1, ?2, ?3)";
@@ -284,6 +288,7 @@ bots_index_terms(bots_index_t *ix, const char *q, size_t len, bots_terms_t *out)
 int
 bots_index_add(bots_index_t *ix, int64_t rowid, const char *doc_id, const char *text, size_t len)
 {
+    ix->last_write_ms = pgs_time_mono_ms();
     sqlite3_stmt *st = pgs_db_stmt(ix->db, S_SQL_ADD);
     if (!st)
         return -1;
@@ -302,6 +307,7 @@ bots_index_add(bots_index_t *ix, int64_t rowid, const char *doc_id, const char *
 int
 bots_index_delete(bots_index_t *ix, int64_t lo, int64_t hi)
 {
+    ix->last_write_ms = pgs_time_mono_ms();
     sqlite3_stmt *st = pgs_db_stmt(ix->db, S_SQL_DEL);
     if (!st)
         return -1;
@@ -665,21 +671,43 @@ bots_index_hits_clear(bots_hit_t *hits, int n)
     }
 }
 
-int
-bots_index_merge_step(pgs_db_t *db)
+/* PRAGMA data_version: changes when another connection commits. */
+static int
+s_data_version(pgs_db_t *db)
 {
+    static const char sql[] = "PRAGMA data_version";
+    sqlite3_stmt *st = pgs_db_stmt(db, sql);
+    int v = st && sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : -1;
+    if (st)
+        sqlite3_reset(st);
+    return v;
+}
+
+int
+bots_index_merge_step(bots_index_t *ix)
+{
+    pgs_db_t *db = ix->db;
+    int64_t now = pgs_time_mono_ms();
+    int v = s_data_version(db);
+    if (v != ix->data_version) {
+        ix->data_version = v;
+        ix->quiet_since_ms = now;
+    }
+    /* Only while nobody writes: merging holds the write lock, and
+     * documents being added would only make more segments meanwhile. */
+    if (now - ix->last_write_ms < 2000 || now - ix->quiet_since_ms < 2000)
+        return 2;
     sqlite3 *h = pgs_db_handle(db);
-    /* A short busy timeout: merging is optional, requests are not. */
     sqlite3_busy_timeout(h, 0);
     int rc = sqlite3_exec(h, "BEGIN IMMEDIATE", NULL, NULL, NULL);
     sqlite3_busy_timeout(h, 300);
     if (rc != SQLITE_OK)
-        return rc == SQLITE_BUSY ? 1 : -1;
+        return rc == SQLITE_BUSY ? 2 : -1;
     /* A negative page count merges even levels with few segments; the
      * FTS5 documentation: total_changes grows by 2 or more when work was
      * done. */
     int before = sqlite3_total_changes(h);
-    if (pgs_db_exec(db, "INSERT INTO passages(passages, rank) VALUES('merge', -64)") < 0) {
+    if (pgs_db_exec(db, "INSERT INTO passages(passages, rank) VALUES('merge', -32)") < 0) {
         pgs_db_rollback(db);
         return -1;
     }

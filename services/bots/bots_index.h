@@ -57,11 +57,12 @@ typedef struct {
 bots_index_t *bots_index_new(pgs_db_t *db);
 
 /* One bounded step of merging the FTS5 index's segments (many small
- * segments after bulk loading make every term lookup visit each one).
- * Runs in its own write transaction; gives up at once when another process
- * writes. Returns 1 when it merged something (call again later), 0 when the
- * index is merged, -1 on an error (logged). */
-int bots_index_merge_step(pgs_db_t *db);
+ * segments after bulk loading make every term lookup visit each one). Works
+ * only when no process has written to the database for 2 s, in its own
+ * write transaction. Returns 1 when it merged something (call again soon),
+ * 0 when the index is merged, 2 when it is not the time (writes going on),
+ * -1 on an error (logged). */
+int bots_index_merge_step(bots_index_t *ix);
 
 /* Frees the index; sets *ix to NULL; no-op on NULL. */
 void bots_index_destroy(bots_index_t **ix);

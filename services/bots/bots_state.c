@@ -87,11 +87,12 @@ void
 bots_state_tick(bots_t *b)
 {
     int64_t now = pgs_time_now_ms();
-    if (now >= b->next_merge_ms) {
-        /* Keep merging while there is work (one bounded step per tick);
-         * then look again every few seconds, for new documents. */
-        int rc = bots_index_merge_step(b->db);
-        b->next_merge_ms = now + (rc == 1 ? 0 : 5000);
+    if (!b->merging && now >= b->next_merge_ms &&
+        strcmp(pgs_worker_instance(b->w), "1") == 0) {
+        /* One process merges, and only when nobody writes (see pump). */
+        int rc = bots_index_merge_step(b->ix);
+        b->merging = rc == 1;
+        b->next_merge_ms = now + (rc == 2 ? 500 : 5000);
     }
     if (now - b->last_purge_ms < 60000)
         return;
@@ -99,4 +100,27 @@ bots_state_tick(bots_t *b)
     int n = pgs_idem_purge(b->db, now / 1000, 500);
     if (n > 0)
         pgs_debug("purged %d expired idempotency keys", n);
+}
+
+void
+bots_state_pump(bots_t *b)
+{
+    if (!b || !b->merging)
+        return;
+    /* A few milliseconds per loop turn: requests wait at most that long. */
+    int64_t t0 = pgs_time_mono_ms();
+    int rc;
+    do
+        rc = bots_index_merge_step(b->ix);
+    while (rc == 1 && pgs_time_mono_ms() - t0 < 4);
+    if (rc != 1) {
+        b->merging = 0;
+        b->next_merge_ms = pgs_time_now_ms() + (rc == 2 ? 500 : 5000);
+    }
+}
+
+int
+bots_state_wait_ms(const bots_t *b)
+{
+    return b && b->merging ? 0 : -1;
 }

@@ -21,11 +21,19 @@ typedef struct {
     bots_index_t *ix;
     int64_t last_purge_ms;
     int64_t next_merge_ms; /* when to try merging the index's segments again */
+    int merging;           /* the index has segments left to merge */
 } bots_t;
 
 /* Opens $PEGASUS_HOME/data/bots.db (migrating it) and the index. Returns
  * an owned bots_t or NULL (reason logged). */
 bots_t *bots_state_new(pgs_worker_t *w);
+
+/* Between requests: merges the index's segments a few milliseconds at a
+ * time while there is merging to do (see bots_index_merge_step). */
+void bots_state_pump(bots_t *b);
+
+/* How long the worker may sleep: 0 while merging, else -1 (its default). */
+int bots_state_wait_ms(const bots_t *b);
 
 /* Frees everything; sets *b to NULL; no-op on NULL. */
 void bots_state_destroy(bots_t **b);

@@ -47,6 +47,18 @@ s_tick(pgs_worker_t *w)
 }
 
 static void
+s_pump(pgs_worker_t *w)
+{
+    bots_state_pump(bots_state(w));
+}
+
+static int
+s_wait_ms(pgs_worker_t *w)
+{
+    return bots_state_wait_ms(bots_state(w));
+}
+
+static void
 s_fini(pgs_worker_t *w)
 {
     bots_t *b = bots_state(w);
@@ -61,6 +73,8 @@ static const pgs_service_t s_service = {
     .init = s_init,
     .tick = s_tick,
     .fini = s_fini,
+    .pump = s_pump,
+    .wait_ms = s_wait_ms,
 };
 
 int
