@@ -622,8 +622,11 @@ bots_docs_retrieve(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
             pgs_res_error(res, req, 500, "internal_error", "Out of memory.", NULL);
         } else {
             json_t *data = s_search(b, req, res, &bot, qq, (int)k, 1);
+            /* The bot comes along: chat needs both, in one round trip. */
             if (data)
-                bots_req_json(res, 200, json_pack("{s:o}", "passages", data));
+                bots_req_json(res, 200,
+                              json_pack("{s:o,s:O}", "passages", data, "bot",
+                                        bot.obj ? bot.obj : json_null()));
             free(qq);
         }
     }

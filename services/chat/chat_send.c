@@ -738,10 +738,29 @@ chat_send_create(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
         pgs_db_rollback(c->db); /* looked up only: the work comes first */
     }
 
-    params = json_pack("{s:s,s:s}", "workspace_id", conv.workspace_id, "bot_id", conv.bot_id);
-    bot = s_bots(c, req, res, "bots.get", params);
-    if (!bot)
+    hist = chat_store_recent(c->db, conv.id, (int)c->history);
+    earlier = hist ? s_earlier(hist) : NULL;
+    query = earlier ? chat_answer_query(question, earlier) : NULL;
+    if (!query) {
+        chat_req_fail_db(c->db, req, res);
         goto out;
+    }
+    /* One round trip to bots gives the bot and its best passages: as many
+     * as the hungriest model wants, cut to this bot's model below (the
+     * order is the ranking, so the cut keeps the same best ones). */
+    long long k = chat_state_max_passages(c);
+    params = json_pack("{s:s,s:s,s:s,s:I}", "workspace_id", conv.workspace_id, "bot_id",
+                       conv.bot_id, "query", query, "k", (json_int_t)(k > 0 ? k : 1));
+    json_t *found = s_bots(c, req, res, "bots.retrieve", params);
+    if (!found)
+        goto out;
+    bot = json_incref(json_object_get(found, "bot"));
+    passages = json_incref(json_object_get(found, "passages"));
+    json_decref(found);
+    if (!json_is_object(bot)) {
+        chat_req_unavailable(req, res);
+        goto out;
+    }
     const char *model_id = json_string_value(json_object_get(bot, "model"));
     chat_model_t m;
     if (chat_state_model(c, model_id, &m) != 1) {
@@ -760,23 +779,8 @@ chat_send_create(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
         pgs_res_error(res, req, 403, "model_not_allowed", msg, NULL);
         goto out;
     }
-    hist = chat_store_recent(c->db, conv.id, (int)c->history);
-    earlier = hist ? s_earlier(hist) : NULL;
-    query = earlier ? chat_answer_query(question, earlier) : NULL;
-    if (!query) {
-        chat_req_fail_db(c->db, req, res);
-        goto out;
-    }
-    if (m.passages > 0) {
-        json_decref(params);
-        params = json_pack("{s:s,s:s,s:s,s:I}", "workspace_id", conv.workspace_id, "bot_id",
-                           conv.bot_id, "query", query, "k", (json_int_t)m.passages);
-        json_t *r = s_bots(c, req, res, "bots.retrieve", params);
-        if (!r)
-            goto out;
-        passages = json_incref(json_object_get(r, "passages"));
-        json_decref(r);
-    }
+    while (json_is_array(passages) && json_array_size(passages) > (size_t)m.passages)
+        json_array_remove(passages, json_array_size(passages) - 1);
     if (!json_is_array(passages)) {
         json_decref(passages);
         passages = json_array();

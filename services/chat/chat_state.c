@@ -149,3 +149,26 @@ chat_state_check_models(const chat_t *c)
     pgs_config_each_section(c->cfg, "model.", s_check_each, &k);
     return k.bad ? -1 : 0;
 }
+
+typedef struct {
+    const chat_t *c;
+    long long max;
+} s_max_t;
+
+static void
+s_max_each(const char *section, const char *suffix, void *arg)
+{
+    (void)section;
+    s_max_t *m = arg;
+    chat_model_t model;
+    if (chat_state_model(m->c, suffix, &model) == 1 && model.passages > m->max)
+        m->max = model.passages;
+}
+
+long long
+chat_state_max_passages(const chat_t *c)
+{
+    s_max_t m = {c, 0};
+    pgs_config_each_section(c->cfg, "model.", s_max_each, &m);
+    return m.max;
+}

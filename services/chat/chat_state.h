@@ -69,4 +69,8 @@ int chat_state_model_allows(const chat_model_t *m, const char *plan);
 /* Checks every [model.*] section at start. 0 or -1 (logged). */
 int chat_state_check_models(const chat_t *c);
 
+/* The most passages any configured model asks for (what one bots.retrieve
+ * fetches before the bot's model is known). */
+long long chat_state_max_passages(const chat_t *c);
+
 #endif
