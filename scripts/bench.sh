@@ -187,13 +187,18 @@ if [ "${BENCH_CHAT:-1}" = 1 ]; then
   taskset -c $CLIENT_CPU python3 scripts/bench_chat.py setup "$URL" "$CHAT_TOKEN" "$CHAT_BOT" "$WORK" | tee "$WORK/chat.out"
   CONV=$(tail -n 1 "$WORK/chat.out")
   [ "${CONV#conv_}" != "$CONV" ] || { echo "bench: the chat case failed" >&2; exit 1; }
-  declare -a C_RPS C_P50 C_P99 F_P50 F_P99
+  declare -a C_RPS C_P50 C_P99 S_P50 S_P99 F_P50 F_P99
   saved_conns=$CONNS; CONNS=10
   printf '%-8s %-8s %10s %9s %9s %8s\n' target round req/s p50_ms p99_ms non2xx
   for i in $(seq 1 "$ROUNDS"); do
     read -r rps p50 p99 bad < <(one_round "$URL/" -s "$WORK/chat.lua")
     C_RPS+=("$rps"); C_P50+=("$p50"); C_P99+=("$p99")
     printf '%-8s %-8s %10s %9s %9s %8s\n' send "$i" "$rps" "$p50" "$p99" "$bad"
+    CONNS=1
+    read -r rps p50 p99 bad < <(one_round "$URL/" -s "$WORK/chat.lua")
+    CONNS=10
+    S_P50+=("$p50"); S_P99+=("$p99")
+    printf '%-8s %-8s %10s %9s %9s %8s\n' send-c1 "$i" "$rps" "$p50" "$p99" "$bad"
     read -r p50 p99 bad < <(taskset -c $CLIENT_CPU python3 scripts/bench_chat.py stream "$URL" "$CHAT_TOKEN" "$CONV" "${BENCH_CHAT_STREAMS:-200}")
     F_P50+=("$p50"); F_P99+=("$p99")
     printf '%-8s %-8s %10s %9s %9s %8s\n' delta1 "$i" - "$p50" "$p99" "$bad"
@@ -201,8 +206,10 @@ if [ "${BENCH_CHAT:-1}" = 1 ]; then
   CONNS=$saved_conns
   crps=$(printf '%s\n' "${C_RPS[@]}" | median); cp50=$(printf '%s\n' "${C_P50[@]}" | median); cp99=$(printf '%s\n' "${C_P99[@]}" | median)
   fp50=$(printf '%s\n' "${F_P50[@]}" | median); fp99=$(printf '%s\n' "${F_P99[@]}" | median)
+  sp50=$(printf '%s\n' "${S_P50[@]}" | median); sp99=$(printf '%s\n' "${S_P99[@]}" | median)
   echo
   echo "median of $ROUNDS rounds, POST /v1/conversations/{id}/messages (pegasus-lite, bot of ${BENCH_SEARCH_DOCS:-10000} documents)"
   printf 'blocking send c=10: %8s req/s  p50 %s ms  p99 %s ms  (target p50 <= 5 ms)\n' "$crps" "$cp50" "$cp99"
+  printf 'blocking send c=1:                p50 %s ms  p99 %s ms\n' "$sp50" "$sp99"
   printf 'first delta c=1:                  p50 %s ms  p99 %s ms  (target <= 10 ms)\n' "$fp50" "$fp99"
 fi
