@@ -240,6 +240,21 @@ typedef struct {
     auth_user_t *u;
 } s_user_made_t;
 
+/* s_commit_reply for a change of one workspace and, when mem_user is not
+ * NULL, of that user's membership in it. */
+static void
+s_commit_ws(auth_t *a, const pgs_req_t *req, pgs_res_t *res, const char *ws_id,
+            const char *mem_user, int status, json_t *(*make)(auth_t *, void *), void *arg)
+{
+    auth_change_t c;
+    auth_change_init(&c);
+    auth_change_ws(&c, ws_id);
+    if (mem_user)
+        auth_change_mem(&c, ws_id, mem_user);
+    s_commit_reply(a, req, res, &c, status, make, arg);
+    auth_change_clear(&c);
+}
+
 static json_t *
 s_user_made(auth_t *a, void *arg)
 {
@@ -321,12 +336,7 @@ auth_admin_user_add(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
     if (auth_store_user_insert(a->db, &u) < 0 || auth_store_ws_insert(a->db, &ws) < 0 ||
         auth_store_mem_put(a->db, &m) < 0)
         goto db_error;
-    auth_change_t c;
-    auth_change_init(&c);
-    auth_change_ws(&c, ws.id);
-    auth_change_mem(&c, ws.id, u.id);
-    s_commit_reply(a, req, res, &c, 201, s_user_made, &u);
-    auth_change_clear(&c);
+    s_commit_ws(a, req, res, ws.id, u.id, 201, s_user_made, &u);
     if (res->status == 201)
         PGS_LOG(PGS_LOG_INFO, req->request_id, "user added id=%s ws=%s", u.id, ws.id);
     goto done;
@@ -452,11 +462,7 @@ auth_admin_plan_set(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
     snprintf(ws.plan, sizeof ws.plan, "%s", plan);
     if (auth_store_ws_update(a->db, &ws) < 0)
         goto db_error;
-    auth_change_t c;
-    auth_change_init(&c);
-    auth_change_ws(&c, ws.id);
-    s_commit_reply(a, req, res, &c, 200, s_ws_made_workspace, &ws);
-    auth_change_clear(&c);
+    s_commit_ws(a, req, res, ws.id, NULL, 200, s_ws_made_workspace, &ws);
     if (res->status == 200)
         PGS_LOG(PGS_LOG_INFO, req->request_id, "plan set ws=%s plan=%s", ws.id, ws.plan);
     goto done;
@@ -518,12 +524,7 @@ auth_admin_team_add(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
     snprintf(m.role, sizeof m.role, "owner");
     if (auth_store_ws_insert(a->db, &ws) < 0 || auth_store_mem_put(a->db, &m) < 0)
         goto db_error;
-    auth_change_t c;
-    auth_change_init(&c);
-    auth_change_ws(&c, ws.id);
-    auth_change_mem(&c, ws.id, owner.id);
-    s_commit_reply(a, req, res, &c, 201, s_ws_made, &ws);
-    auth_change_clear(&c);
+    s_commit_ws(a, req, res, ws.id, owner.id, 201, s_ws_made, &ws);
     if (res->status == 201)
         PGS_LOG(PGS_LOG_INFO, req->request_id, "team added ws=%s owner=%s", ws.id, owner.id);
     goto done;
@@ -568,11 +569,7 @@ auth_admin_team_state(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
         ws.quota_disabled = json_is_true(qd);
     if (auth_store_ws_update(a->db, &ws) < 0)
         goto db_error;
-    auth_change_t c;
-    auth_change_init(&c);
-    auth_change_ws(&c, ws.id);
-    s_commit_reply(a, req, res, &c, 200, s_ws_made, &ws);
-    auth_change_clear(&c);
+    s_commit_ws(a, req, res, ws.id, NULL, 200, s_ws_made, &ws);
     if (res->status == 200)
         PGS_LOG(PGS_LOG_INFO, req->request_id, "team state ws=%s status=%s quota_disabled=%d",
                 ws.id, ws.status, ws.quota_disabled);
@@ -624,11 +621,7 @@ auth_admin_team_seats(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
     ws.seats = seats;
     if (auth_store_ws_update(a->db, &ws) < 0)
         goto db_error;
-    auth_change_t c;
-    auth_change_init(&c);
-    auth_change_ws(&c, ws.id);
-    s_commit_reply(a, req, res, &c, 200, s_ws_made, &ws);
-    auth_change_clear(&c);
+    s_commit_ws(a, req, res, ws.id, NULL, 200, s_ws_made, &ws);
     goto done;
 db_error:
     auth_req_fail_db(a->db, req, res);
