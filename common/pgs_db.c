@@ -57,8 +57,10 @@ pgs_db_open(const char *path, const char *const *migrations, int nmigrations, in
         pgs_db_destroy(&db);
         return NULL;
     }
-    /* A short busy timeout: the worker loop must keep heartbeating. */
-    sqlite3_busy_timeout(db->handle, 300);
+    /* Opening (journal mode, migrations) may wait for the other processes
+     * of the service starting at the same moment; after it the busy timeout
+     * is short, since the worker loop must keep heartbeating. */
+    sqlite3_busy_timeout(db->handle, 10000);
     if (pgs_db_exec(db, "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON;") < 0 ||
         pgs_db_exec(db, synchronous_full ? "PRAGMA synchronous=FULL;"
                                          : "PRAGMA synchronous=NORMAL;") < 0) {
@@ -68,7 +70,7 @@ pgs_db_open(const char *path, const char *const *migrations, int nmigrations, in
     for (int tries = 0;; tries++) {
         if (pgs_db_begin(db) == 0)
             break;
-        if (tries > 50) {
+        if (tries > 2) {
             pgs_db_destroy(&db);
             return NULL;
         }
@@ -89,6 +91,7 @@ pgs_db_open(const char *path, const char *const *migrations, int nmigrations, in
         pgs_db_destroy(&db);
         return NULL;
     }
+    sqlite3_busy_timeout(db->handle, 300);
     return db;
 }
 

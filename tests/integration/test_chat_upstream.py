@@ -285,7 +285,7 @@ def test_kill_chat_worker_mid_stream(system):
 
     def restarted():
         procs = system.procs("chat")
-        return len(procs) == 2 and all(p["state"] == "running" and p["pid"] not in old for p in procs)
+        return len(procs) == len(old) and all(p["state"] == "running" and p["pid"] not in old for p in procs)
 
     poll(restarted, timeout=30, desc="chat workers restarted")
     poll(lambda: a.send(conv["id"], "Back? ").status_code == 200, timeout=20, desc="sends work again")
