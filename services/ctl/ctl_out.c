@@ -26,6 +26,11 @@ ctl_table_new(const char *const *headers)
     t->headers = headers;
     while (t->ncols < CTL_OUT_MAX_COLS && headers[t->ncols])
         t->ncols++;
+    if (t->ncols == 0) {
+        /* A table needs a column: realloc of 0 bytes would free the rows. */
+        free(t);
+        return NULL;
+    }
     return t;
 }
 

@@ -14,7 +14,7 @@ typedef struct ctl_table ctl_table_t;
 
 /* A table with ncols columns titled by the NULL-terminated headers (copied
  * by reference: they must outlive the table). Returns NULL when out of
- * memory. */
+ * memory or when headers is empty. */
 ctl_table_t *ctl_table_new(const char *const *headers);
 
 /* Adds a row of ncols cells (copied; NULL prints as "-"). Returns 0 or -1. */

@@ -102,10 +102,10 @@ edge_routes_match(const char *method, const char *path, const edge_route_t **rou
             return EDGE_ROUTE_FOUND;
         }
         path_found = 1;
-        int w = snprintf(allow + used, allow_len > used ? allow_len - used : 0, "%s%s",
-                         used ? ", " : "", s_routes[i].method);
-        if (w > 0 && used + (size_t)w < allow_len)
-            used += (size_t)w;
+        size_t need = (used ? 2 : 0) + strlen(s_routes[i].method);
+        if (used + need < allow_len) /* whole method names only */
+            used += (size_t)snprintf(allow + used, allow_len - used, "%s%s", used ? ", " : "",
+                                     s_routes[i].method);
     }
     return path_found ? EDGE_ROUTE_BAD_METHOD : EDGE_ROUTE_NOT_FOUND;
 }
