@@ -40,7 +40,12 @@ echo "deps.sh: installing ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq >/dev/null
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-# Debian starts a system redis-server on install; Pegasus runs its own.
-if command -v systemctl >/dev/null 2>&1; then systemctl disable --now redis-server >/dev/null 2>&1 || true; fi
-pkill -x redis-server >/dev/null 2>&1 || true
+# Debian may start its own redis-server (127.0.0.1:6379) on install. Pegasus
+# runs one per system on a unix socket and never uses it: stop the service,
+# and only it (other Pegasus systems' servers may be running).
+if command -v systemctl >/dev/null 2>&1 && systemctl is-system-running >/dev/null 2>&1; then
+  systemctl disable --now redis-server >/dev/null 2>&1 || true
+elif [ -x /etc/init.d/redis-server ]; then
+  /etc/init.d/redis-server stop >/dev/null 2>&1 || true
+fi
 exit 0
