@@ -6,6 +6,7 @@
 #ifndef PGS_TEST_H
 #define PGS_TEST_H
 
+#include <fcntl.h>
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,6 +60,42 @@ static inline int
 pgs_test_rmtree(const char *dir)
 {
     return nftw(dir, pgs_test_rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* Capture of what a piece of code writes to fd 1 or 2 (into a temp file). */
+typedef struct {
+    int fd, saved;
+    char path[64];
+} pgs_test_capture_t;
+
+static inline void
+pgs_test_capture_start(pgs_test_capture_t *c, int fd)
+{
+    fflush(stdout);
+    fflush(stderr);
+    snprintf(c->path, sizeof c->path, "/tmp/pgs-test-cap-%d-%d.txt", (int)getpid(), fd);
+    c->fd = fd;
+    c->saved = dup(fd);
+    int f = open(c->path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    dup2(f, fd);
+    close(f);
+}
+
+/* Restores the descriptor; returns what was written, in buf. */
+static inline const char *
+pgs_test_capture_end(pgs_test_capture_t *c, char *buf, size_t len)
+{
+    fflush(stdout);
+    fflush(stderr);
+    dup2(c->saved, c->fd);
+    close(c->saved);
+    FILE *f = fopen(c->path, "r");
+    size_t n = f ? fread(buf, 1, len - 1, f) : 0;
+    buf[n] = '\0';
+    if (f)
+        fclose(f);
+    unlink(c->path);
+    return buf;
 }
 
 #endif

@@ -16,40 +16,7 @@
 
 static const ctl_t s_ctl = {.json = 0, .home = "./var", .config = NULL, .command = "user add"};
 
-/* ---- capture of fd 1 or 2 ---- */
-
-static int s_saved = -1, s_fd = -1;
-static char s_path[64];
-
-static void
-s_capture(int fd)
-{
-    fflush(stdout);
-    fflush(stderr);
-    snprintf(s_path, sizeof s_path, "/tmp/pgs-test-ctl-%d-%d.txt", (int)getpid(), fd);
-    s_fd = fd;
-    s_saved = dup(fd);
-    int f = open(s_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    dup2(f, fd);
-    close(f);
-}
-
-/* Restores the descriptor; returns what was written into buf. */
-static const char *
-s_captured(char *buf, size_t len)
-{
-    fflush(stdout);
-    fflush(stderr);
-    dup2(s_saved, s_fd);
-    close(s_saved);
-    FILE *f = fopen(s_path, "r");
-    size_t n = f ? fread(buf, 1, len - 1, f) : 0;
-    buf[n] = '\0';
-    if (f)
-        fclose(f);
-    unlink(s_path);
-    return buf;
-}
+static pgs_test_capture_t s_cap;
 
 static void
 test_parse(void **state)
@@ -103,9 +70,9 @@ test_parse(void **state)
         const char *pos[2] = {NULL, NULL};
         int npos = -1;
         char err[1024];
-        s_capture(2);
+        pgs_test_capture_start(&s_cap, 2);
         int rc = ctl_args_parse(&s_ctl, argc, argv, opts, pos, 2, &npos);
-        s_captured(err, sizeof err);
+        pgs_test_capture_end(&s_cap, err, sizeof err);
         char what[300];
         snprintf(what, sizeof what, "parse(%s)", cases[i].args);
         PGS_EXPECT_INT(what, rc, cases[i].rc);
@@ -151,9 +118,9 @@ test_parse(void **state)
     char *argv[] = {a0};
     int npos = -1;
     char err[512];
-    s_capture(2);
+    pgs_test_capture_start(&s_cap, 2);
     PGS_EXPECT_INT("maxpos 0", ctl_args_parse(&s_ctl, 1, argv, opts, NULL, 0, &npos), 2);
-    s_captured(err, sizeof err);
+    pgs_test_capture_end(&s_cap, err, sizeof err);
 }
 
 static void
@@ -166,10 +133,10 @@ test_require(void **state)
     int npos;
     ctl_args_parse(&s_ctl, 1, argv, opts, NULL, 0, &npos);
     char err[512];
-    s_capture(2);
+    pgs_test_capture_start(&s_cap, 2);
     PGS_EXPECT_INT("require(admin)", ctl_args_require(&s_ctl, opts, "admin"), 0);
     PGS_EXPECT_INT("require(email)", ctl_args_require(&s_ctl, opts, "email"), 2);
-    s_captured(err, sizeof err);
+    pgs_test_capture_end(&s_cap, err, sizeof err);
     PGS_EXPECT_STR("require(email) message", err,
                    "pegasusctl user add: --email is required (see pegasusctl user add --help)\n");
 }
@@ -205,9 +172,9 @@ test_int(void **state)
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         long long out = 12345;
         char err[512], what[128];
-        s_capture(2);
+        pgs_test_capture_start(&s_cap, 2);
         int rc = ctl_args_int(&s_ctl, "--seats", cases[i].text, cases[i].min, cases[i].max, &out);
-        s_captured(err, sizeof err);
+        pgs_test_capture_end(&s_cap, err, sizeof err);
         snprintf(what, sizeof what, "int(\"%s\", %lld..%lld)", cases[i].text, cases[i].min,
                  cases[i].max);
         PGS_EXPECT_INT(what, rc, cases[i].rc);
@@ -225,9 +192,9 @@ test_int(void **state)
     }
     long long out = 5;
     char err[512];
-    s_capture(2);
+    pgs_test_capture_start(&s_cap, 2);
     PGS_EXPECT_INT("int(NULL)", ctl_args_int(&s_ctl, "--seats", NULL, 0, 10, &out), 2);
-    s_captured(err, sizeof err);
+    pgs_test_capture_end(&s_cap, err, sizeof err);
 }
 
 static void
@@ -242,9 +209,9 @@ test_onoff_oneof(void **state)
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         int out = 7;
         char err[512], what[64];
-        s_capture(2);
+        pgs_test_capture_start(&s_cap, 2);
         int rc = ctl_args_onoff(&s_ctl, "--quota", cases[i].text, &out);
-        s_captured(err, sizeof err);
+        pgs_test_capture_end(&s_cap, err, sizeof err);
         snprintf(what, sizeof what, "onoff(%s)", cases[i].text ? cases[i].text : "NULL");
         PGS_EXPECT_INT(what, rc, cases[i].rc);
         PGS_EXPECT_INT(what, out, rc == 0 ? cases[i].want : 7);
@@ -260,9 +227,9 @@ test_onoff_oneof(void **state)
     } one[] = {{"free", 1}, {"team", 1}, {"Pro", 0}, {"", 0}, {"pro ", 0}, {NULL, 0}};
     for (size_t i = 0; i < sizeof one / sizeof one[0]; i++) {
         char err[512], what[64];
-        s_capture(2);
+        pgs_test_capture_start(&s_cap, 2);
         int rc = ctl_args_oneof(&s_ctl, "--plan", one[i].text, words);
-        s_captured(err, sizeof err);
+        pgs_test_capture_end(&s_cap, err, sizeof err);
         snprintf(what, sizeof what, "oneof(%s)", one[i].text ? one[i].text : "NULL");
         PGS_EXPECT_INT(what, rc, one[i].want);
         PGS_EXPECT_STR(what, err,
@@ -272,9 +239,9 @@ test_onoff_oneof(void **state)
     }
     static const char *const none[] = {NULL};
     char err[512];
-    s_capture(2);
+    pgs_test_capture_start(&s_cap, 2);
     PGS_EXPECT_INT("oneof(empty list)", ctl_args_oneof(&s_ctl, "--x", "a", none), 0);
-    s_captured(err, sizeof err);
+    pgs_test_capture_end(&s_cap, err, sizeof err);
     PGS_EXPECT_STR("oneof(empty list) message", err,
                    "pegasusctl user add: --x must be one of:  (see pegasusctl user add --help)\n");
 }

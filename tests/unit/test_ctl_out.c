@@ -15,40 +15,7 @@
 
 #include <fcntl.h>
 
-/* ---- capture of fd 1 or 2 ---- */
-
-static int s_saved = -1, s_fd = -1;
-static char s_path[64];
-
-static void
-s_capture(int fd)
-{
-    fflush(stdout);
-    fflush(stderr);
-    snprintf(s_path, sizeof s_path, "/tmp/pgs-test-ctl-%d-%d.txt", (int)getpid(), fd);
-    s_fd = fd;
-    s_saved = dup(fd);
-    int f = open(s_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    dup2(f, fd);
-    close(f);
-}
-
-/* Restores the descriptor; returns what was written into buf. */
-static const char *
-s_captured(char *buf, size_t len)
-{
-    fflush(stdout);
-    fflush(stderr);
-    dup2(s_saved, s_fd);
-    close(s_saved);
-    FILE *f = fopen(s_path, "r");
-    size_t n = f ? fread(buf, 1, len - 1, f) : 0;
-    buf[n] = '\0';
-    if (f)
-        fclose(f);
-    unlink(s_path);
-    return buf;
-}
+static pgs_test_capture_t s_cap;
 
 static void
 test_table(void **state)
@@ -63,9 +30,9 @@ test_table(void **state)
     PGS_EXPECT_INT("row 2", ctl_table_row(t, r2), 0);
     PGS_EXPECT_INT("row 3", ctl_table_row(t, r3), 0);
     char out[1024];
-    s_capture(1);
+    pgs_test_capture_start(&s_cap, 1);
     ctl_table_print(&t);
-    s_captured(out, sizeof out);
+    pgs_test_capture_end(&s_cap, out, sizeof out);
     PGS_EXPECT_NULL("print frees the table", t);
     PGS_EXPECT_STR("table", out,
                    "ID         NAME                STATE\n"
@@ -83,9 +50,9 @@ test_table(void **state)
     /* A table with no rows prints its header. */
     static const char *const one[] = {"ONLY", NULL};
     t = ctl_table_new(one);
-    s_capture(1);
+    pgs_test_capture_start(&s_cap, 1);
     ctl_table_print(&t);
-    s_captured(out, sizeof out);
+    pgs_test_capture_end(&s_cap, out, sizeof out);
     PGS_EXPECT_STR("header only", out, "ONLY\n");
 }
 
@@ -106,23 +73,23 @@ test_out(void **state)
         {"{\"a\":1}XYZ", 7, "{\"a\":1}\n"},
     };
     for (size_t i = 0; i < sizeof raw / sizeof raw[0]; i++) {
-        s_capture(1);
+        pgs_test_capture_start(&s_cap, 1);
         ctl_out_raw(raw[i].body, raw[i].len);
-        s_captured(out, sizeof out);
+        pgs_test_capture_end(&s_cap, out, sizeof out);
         char what[64];
         snprintf(what, sizeof what, "raw case %zu", i);
         PGS_EXPECT_STR(what, out, raw[i].want);
     }
     json_t *v = json_pack("{s:s,s:i}", "a", "b", "n", 3);
-    s_capture(1);
+    pgs_test_capture_start(&s_cap, 1);
     ctl_out_json(v);
-    s_captured(out, sizeof out);
+    pgs_test_capture_end(&s_cap, out, sizeof out);
     if (strcmp(out, "{\"a\":\"b\",\"n\":3}\n") != 0 && strcmp(out, "{\"n\":3,\"a\":\"b\"}\n") != 0)
         fail_msg("json: got \"%s\", want a compact object", out);
     json_decref(v);
-    s_capture(2);
+    pgs_test_capture_start(&s_cap, 2);
     PGS_EXPECT_INT("fail returns 1", ctl_out_fail("bad %s %d", "thing", 7), 1);
-    s_captured(out, sizeof out);
+    pgs_test_capture_end(&s_cap, out, sizeof out);
     PGS_EXPECT_STR("fail message", out, "pegasusctl: bad thing 7\n");
 
     json_t *o = json_loads("{\"s\":\"text\",\"i\":-42,\"r\":1.5,\"t\":true,\"f\":false,\"n\":null,"
