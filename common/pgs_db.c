@@ -4,9 +4,13 @@
 #include "pgs_db.h"
 #include "pgs_log.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #define S_CACHE_MAX 128
 
@@ -43,8 +47,36 @@ s_user_version(pgs_db_t *db)
     return v;
 }
 
-pgs_db_t *
-pgs_db_open(const char *path, const char *const *migrations, int nmigrations, int synchronous_full)
+/* The processes of a service start together and open the same file: the
+ * first must not be changing the journal mode or migrating while the others
+ * do. SQLite answers some of these collisions (the switch to WAL among them)
+ * with SQLITE_BUSY at once, without calling the busy handler, so opening is
+ * serialised with flock() on a lock file beside the database. (Not on the
+ * database itself: closing any descriptor of it would drop SQLite's own
+ * POSIX locks.) Returns the descriptor to close when done, or -1. */
+static int
+s_open_lock(const char *path)
+{
+    char lock[4200];
+    snprintf(lock, sizeof lock, "%s.open-lock", path);
+    int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0) {
+        pgs_error("cannot open %s: %s", lock, strerror(errno));
+        return -1;
+    }
+    while (flock(fd, LOCK_EX) < 0) {
+        if (errno != EINTR) {
+            pgs_error("cannot lock %s: %s", lock, strerror(errno));
+            close(fd);
+            return -1;
+        }
+    }
+    return fd;
+}
+
+static pgs_db_t *
+s_open_locked(const char *path, const char *const *migrations, int nmigrations,
+              int synchronous_full)
 {
     pgs_db_t *db = calloc(1, sizeof *db);
     if (!db)
@@ -57,23 +89,16 @@ pgs_db_open(const char *path, const char *const *migrations, int nmigrations, in
         pgs_db_destroy(&db);
         return NULL;
     }
-    /* Opening (journal mode, migrations) may wait for the other processes
-     * of the service starting at the same moment; after it the busy timeout
-     * is short, since the worker loop must keep heartbeating. */
+    /* A process already running (a restart of one of several) may hold the
+     * write lock for a while; after opening the busy timeout is short,
+     * since the worker loop must keep heartbeating. */
     sqlite3_busy_timeout(db->handle, 10000);
     if (pgs_db_exec(db, "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON;") < 0 ||
         pgs_db_exec(db, synchronous_full ? "PRAGMA synchronous=FULL;"
-                                         : "PRAGMA synchronous=NORMAL;") < 0) {
+                                         : "PRAGMA synchronous=NORMAL;") < 0 ||
+        pgs_db_begin(db) < 0) {
         pgs_db_destroy(&db);
         return NULL;
-    }
-    for (int tries = 0;; tries++) {
-        if (pgs_db_begin(db) == 0)
-            break;
-        if (tries > 2) {
-            pgs_db_destroy(&db);
-            return NULL;
-        }
     }
     int version = s_user_version(db);
     for (int i = version; i >= 0 && i < nmigrations; i++) {
@@ -92,6 +117,17 @@ pgs_db_open(const char *path, const char *const *migrations, int nmigrations, in
         return NULL;
     }
     sqlite3_busy_timeout(db->handle, 300);
+    return db;
+}
+
+pgs_db_t *
+pgs_db_open(const char *path, const char *const *migrations, int nmigrations, int synchronous_full)
+{
+    int lock = s_open_lock(path);
+    if (lock < 0)
+        return NULL;
+    pgs_db_t *db = s_open_locked(path, migrations, nmigrations, synchronous_full);
+    close(lock);
     return db;
 }
 

@@ -15,7 +15,8 @@
 typedef struct pgs_db pgs_db_t;
 
 /* Opens (creating) the database at path and applies migrations[i] for every
- * i >= user_version, each in its own transaction. synchronous_full selects
+ * i >= user_version, all in one transaction. Processes opening the same path
+ * at once take turns (flock on "<path>.open-lock"). synchronous_full selects
  * synchronous=FULL (for databases whose commits acknowledge someone else's
  * data) over NORMAL. Returns an owned handle or NULL (reason logged). */
 pgs_db_t *pgs_db_open(const char *path, const char *const *migrations, int nmigrations,

@@ -62,8 +62,7 @@ pgs_token_hash_hex(const unsigned char pepper[PGS_TOKEN_PEPPER_LEN], const char 
                    char out[PGS_TOKEN_HASH_HEX_LEN + 1])
 {
     unsigned char h[PGS_TOKEN_HASH_LEN];
-    crypto_generichash(h, sizeof h, (const unsigned char *)tok, len, pepper,
-                       PGS_TOKEN_PEPPER_LEN);
+    crypto_generichash(h, sizeof h, (const unsigned char *)tok, len, pepper, PGS_TOKEN_PEPPER_LEN);
     sodium_bin2hex(out, PGS_TOKEN_HASH_HEX_LEN + 1, h, sizeof h);
 }
 
@@ -74,6 +73,43 @@ s_pepper_from_hex(const char *hex, unsigned char pepper[PGS_TOKEN_PEPPER_LEN])
     if (sodium_hex2bin(pepper, PGS_TOKEN_PEPPER_LEN, hex, strlen(hex), NULL, &got, NULL) != 0 ||
         got != PGS_TOKEN_PEPPER_LEN)
         return -1;
+    return 0;
+}
+
+/* First start: writes a fresh pepper to a private file, then links it into
+ * place. link() fails on an existing name, so of two processes racing here
+ * one wins and the other reads the winner's file; and since the file is
+ * complete before it has its name, no reader ever sees it half written. */
+static int
+s_pepper_create(const char *path)
+{
+    char tmp[4200];
+    snprintf(tmp, sizeof tmp, "%s.%ld.tmp", path, (long)getpid());
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        pgs_error("cannot create %s: %s", tmp, strerror(errno));
+        return -1;
+    }
+    unsigned char fresh[PGS_TOKEN_PEPPER_LEN];
+    char hex[PGS_TOKEN_PEPPER_LEN * 2 + 2];
+    randombytes_buf(fresh, sizeof fresh);
+    sodium_bin2hex(hex, sizeof hex - 1, fresh, sizeof fresh);
+    size_t n = strlen(hex);
+    hex[n++] = '\n';
+    int ok = write(fd, hex, n) == (ssize_t)n && fsync(fd) == 0;
+    int saved = errno;
+    close(fd);
+    sodium_memzero(fresh, sizeof fresh);
+    sodium_memzero(hex, sizeof hex);
+    if (ok && link(tmp, path) < 0 && errno != EEXIST) {
+        saved = errno;
+        ok = 0;
+    }
+    unlink(tmp);
+    if (!ok) {
+        pgs_error("cannot write %s: %s", path, strerror(saved));
+        return -1;
+    }
     return 0;
 }
 
@@ -92,30 +128,8 @@ pgs_token_pepper_load(const char *home, unsigned char pepper[PGS_TOKEN_PEPPER_LE
     snprintf(path, sizeof path, "%s/pepper", home);
     int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0 && errno == ENOENT) {
-        /* First start: create it exclusively so two processes racing here
-         * agree on one pepper (the loser reads the winner's file). */
-        int wfd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-        if (wfd >= 0) {
-            unsigned char fresh[PGS_TOKEN_PEPPER_LEN];
-            char hex[PGS_TOKEN_PEPPER_LEN * 2 + 2];
-            randombytes_buf(fresh, sizeof fresh);
-            sodium_bin2hex(hex, sizeof hex - 1, fresh, sizeof fresh);
-            size_t n = strlen(hex);
-            hex[n++] = '\n';
-            ssize_t w = write(wfd, hex, n);
-            int ok = w == (ssize_t)n && fsync(wfd) == 0;
-            close(wfd);
-            sodium_memzero(fresh, sizeof fresh);
-            sodium_memzero(hex, sizeof hex);
-            if (!ok) {
-                pgs_error("cannot write %s: %s", path, strerror(errno));
-                unlink(path);
-                return -1;
-            }
-        } else if (errno != EEXIST) {
-            pgs_error("cannot create %s: %s", path, strerror(errno));
+        if (s_pepper_create(path) < 0)
             return -1;
-        }
         fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
     }
     if (fd < 0) {
@@ -129,14 +143,7 @@ pgs_token_pepper_load(const char *home, unsigned char pepper[PGS_TOKEN_PEPPER_LE
         return -1;
     }
     char hex[PGS_TOKEN_PEPPER_LEN * 2 + 8] = {0};
-    ssize_t n = 0;
-    for (int tries = 0; tries < 50; tries++) {
-        /* A racing creator may not have written it yet. */
-        n = pread(fd, hex, sizeof hex - 1, 0);
-        if (n >= PGS_TOKEN_PEPPER_LEN * 2)
-            break;
-        usleep(10000);
-    }
+    ssize_t n = pread(fd, hex, sizeof hex - 1, 0);
     close(fd);
     if (n < PGS_TOKEN_PEPPER_LEN * 2) {
         pgs_error("%s is empty or short", path);

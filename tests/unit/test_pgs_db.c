@@ -12,6 +12,9 @@
 #include "pgs_db.h"
 #include "pgs_test.h"
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 typedef struct {
     char dir[64];
     char path[128];
@@ -276,6 +279,52 @@ test_transactions(void **state)
     pgs_db_destroy(&db);
 }
 
+/* The processes of a service open a database that does not exist yet at the
+ * same moment (every start of the system): all of them succeed, and each
+ * migration runs once. Before the open lock, one of them now and then got
+ * "database is locked" from the switch to WAL and failed to start. */
+static void
+test_concurrent_open(void **state)
+{
+    s_fixture_t *f = *state;
+    enum { N = 6, ROUNDS = 15 };
+    for (int round = 0; round < ROUNDS; round++) {
+        char path[160];
+        snprintf(path, sizeof path, "%s/race%d.db", f->dir, round);
+        pid_t kids[N];
+        int go[2]; /* closed by the parent once all are forked: a start line */
+        assert_int_equal(pipe(go), 0);
+        for (int i = 0; i < N; i++) {
+            kids[i] = fork();
+            assert_true(kids[i] >= 0);
+            if (kids[i] == 0) {
+                char c;
+                close(go[1]);
+                (void)!read(go[0], &c, 1);
+                pgs_db_t *db = pgs_db_open(path, s_migrations, 3, i % 2);
+                int ok = db != NULL;
+                pgs_db_destroy(&db);
+                _exit(ok ? 0 : 1);
+            }
+        }
+        close(go[0]);
+        close(go[1]);
+        for (int i = 0; i < N; i++) {
+            int status = 0;
+            assert_int_equal(waitpid(kids[i], &status, 0), kids[i]);
+            if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+                fail_msg("round %d: process %d of %d failed to open a new database opened by all "
+                         "at once",
+                         round, i + 1, N);
+        }
+        pgs_db_t *db = pgs_db_open(path, s_migrations, 3, 0);
+        assert_non_null(db);
+        PGS_EXPECT_INT("migration runs after a concurrent first open",
+                       s_int(db, "SELECT count(*) FROM runs"), 3);
+        pgs_db_destroy(&db);
+    }
+}
+
 int
 main(void)
 {
@@ -283,6 +332,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_migrations, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_stmt_cache, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_transactions, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_concurrent_open, s_setup, s_teardown),
     };
     return cmocka_run_group_tests_name("pgs_db", tests, NULL, NULL);
 }

@@ -12,8 +12,11 @@
 #include "pgs_test.h"
 #include "pgs_token.h"
 
+#include <dirent.h>
 #include <sodium.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <zlib.h>
 
 /* The base62 alphabet of SPEC §2, spelled out independently of the module. */
@@ -408,6 +411,57 @@ test_pepper_file(void **state)
     assert_int_equal(pgs_test_rmtree(dir), 0);
 }
 
+/* Processes starting together in a fresh home (the auth workers do) all get
+ * the one pepper that ends up in the file, and none fails. */
+static void
+test_pepper_race(void **state)
+{
+    (void)state;
+    enum { N = 8, ROUNDS = 20 };
+    unsetenv("PEGASUS_AUTH_PEPPER");
+    for (int round = 0; round < ROUNDS; round++) {
+        char dir[64];
+        assert_non_null(pgs_test_tmpdir(dir));
+        int fds[N][2];
+        pid_t kids[N];
+        for (int i = 0; i < N; i++) {
+            assert_int_equal(pipe(fds[i]), 0);
+            kids[i] = fork();
+            assert_true(kids[i] >= 0);
+            if (kids[i] == 0) {
+                unsigned char p[PGS_TOKEN_PEPPER_LEN];
+                int rc = pgs_token_pepper_load(dir, p);
+                ssize_t w = rc == 0 ? write(fds[i][1], p, sizeof p) : 0;
+                _exit(rc == 0 && w == (ssize_t)sizeof p ? 0 : 1);
+            }
+            close(fds[i][1]);
+        }
+        unsigned char got[N][PGS_TOKEN_PEPPER_LEN];
+        for (int i = 0; i < N; i++) {
+            int status = 0;
+            assert_int_equal(waitpid(kids[i], &status, 0), kids[i]);
+            PGS_EXPECT_INT("racing pepper_load exit status",
+                           WIFEXITED(status) ? WEXITSTATUS(status) : -1, 0);
+            PGS_EXPECT_INT("pepper bytes read from the racer",
+                           read(fds[i][0], got[i], sizeof got[i]), PGS_TOKEN_PEPPER_LEN);
+            close(fds[i][0]);
+        }
+        unsigned char stored[PGS_TOKEN_PEPPER_LEN];
+        PGS_EXPECT_INT("pepper_load after the race", pgs_token_pepper_load(dir, stored), 0);
+        for (int i = 0; i < N; i++)
+            if (memcmp(got[i], stored, sizeof stored) != 0)
+                fail_msg("round %d: racer %d got another pepper than the stored one", round, i);
+        DIR *d = opendir(dir);
+        assert_non_null(d);
+        int files = 0;
+        for (struct dirent *e; (e = readdir(d));)
+            files += e->d_name[0] != '.';
+        closedir(d);
+        PGS_EXPECT_INT("files in the home after the race (the pepper, no temporary one)", files, 1);
+        assert_int_equal(pgs_test_rmtree(dir), 0);
+    }
+}
+
 int
 main(void)
 {
@@ -415,6 +469,7 @@ main(void)
         cmocka_unit_test(test_generate_format), cmocka_unit_test(test_checksum_vectors),
         cmocka_unit_test(test_check_rejects),   cmocka_unit_test(test_hash),
         cmocka_unit_test(test_pepper_env),      cmocka_unit_test(test_pepper_file),
+        cmocka_unit_test(test_pepper_race),
     };
     return cmocka_run_group_tests_name("pgs_token", tests, s_setup, NULL);
 }
