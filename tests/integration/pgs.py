@@ -267,6 +267,16 @@ class Raw:
 # the system under test
 
 
+def process_group(pid):
+    """The process group of pid, from /proc (None when it is gone)."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            st = f.read()
+        return int(st[st.rindex(")") + 2:].split()[2])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 def _die_with_parent():
     """In the child before exec: SIGTERM when the test runner dies, so a
     killed pytest leaves no system behind (run.sh's trap stops the rest)."""
@@ -336,11 +346,28 @@ class System:
                                    % (self.proc.returncode, self.tail()))
             try:
                 if requests.get(self.url + "/readyz", timeout=2).status_code == 200:
+                    self._check_clean_start()
                     return
             except requests.RequestException:
                 pass
             time.sleep(0.2)
         raise RuntimeError("/readyz was not 200 within %ds\n%s" % (READY_TIMEOUT, self.tail()))
+
+    def _check_clean_start(self):
+        """Every configured process is up, and none died on the way: a
+        process that needed a restart to start is a bug, and the tests that
+        pick a process to kill need every pid."""
+        deadline = time.monotonic() + READY_TIMEOUT
+        while True:
+            procs = self.status()
+            died = [p for p in procs if p["restarts"]]
+            if died:
+                raise RuntimeError("processes died during start: %r\n%s" % (died, self.tail()))
+            if all(p["state"] == "running" and p["pid"] > 1 for p in procs):
+                return
+            if time.monotonic() > deadline:
+                raise RuntimeError("processes not running %ds after /readyz: %r" % (READY_TIMEOUT, procs))
+            time.sleep(0.2)
 
     def tail(self, n=40):
         parts = []
@@ -404,14 +431,12 @@ class System:
         for pid in os.listdir("/proc"):
             if not pid.isdigit():
                 continue
+            if process_group(int(pid)) != self.pgid:
+                continue
             try:
-                with open("/proc/%s/stat" % pid) as f:
-                    st = f.read()
-                fields = st[st.rindex(")") + 2:].split()
-                if int(fields[2]) == self.pgid:
-                    with open("/proc/%s/cmdline" % pid, "rb") as f:
-                        out.append((int(pid), f.read().replace(b"\0", b" ").decode(errors="replace")[:100]))
-            except (OSError, ValueError):
+                with open("/proc/%s/cmdline" % pid, "rb") as f:
+                    out.append((int(pid), f.read().replace(b"\0", b" ").decode(errors="replace")[:100]))
+            except OSError:
                 pass
         return out
 
@@ -491,6 +516,27 @@ class System:
 
     def procs(self, service):
         return [p for p in self.status() if p.get("service") == service]
+
+    def running(self, service, n=None, timeout=30):
+        """The service's processes once every one of them is running with a
+        pid (a slot being restarted shows pid 0 for a moment)."""
+        def ok():
+            procs = self.procs(service)
+            if procs and all(p["state"] == "running" and p["pid"] > 1 for p in procs) and \
+                    (n is None or len(procs) == n):
+                return procs
+        return poll(ok, timeout=timeout, interval=0.2, desc="%s processes running" % service)
+
+    def signal(self, pid, sig):
+        """Send sig to one process of this system and nothing else: a pid of
+        0 or -1, or one outside the system's process group, would signal the
+        test runner itself (kill(0, …) is the caller's own group)."""
+        assert isinstance(pid, int) and pid > 1, "refusing to signal pid %r" % (pid,)
+        pgid = process_group(pid)
+        if pgid is None:
+            raise ProcessLookupError(pid)
+        assert pgid == self.pgid, "pid %d is not in this system's process group (%d)" % (pid, self.pgid)
+        os.kill(pid, sig)
 
     # ---- accounts
     def user(self, plan="pro", name=None):

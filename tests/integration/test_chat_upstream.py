@@ -261,7 +261,7 @@ def test_client_disconnect_still_stores_the_reply(system):
 def test_kill_chat_worker_mid_stream(system):
     a, bot = setup_chat(system)
     conv = a.conv(bot["id"])
-    old = {p["pid"] for p in system.procs("chat")}
+    old = {p["pid"] for p in system.running("chat")}
     r = a.stream(conv["id"], "Talk slowly #slow")
     assert r.status_code == 200
     lines = r.iter_lines()
@@ -269,7 +269,7 @@ def test_kill_chat_worker_mid_stream(system):
         if line.startswith(b"data:"):
             break
     for pid in old:
-        os.kill(pid, signal.SIGKILL)
+        system.signal(pid, signal.SIGKILL)
     t0 = time.monotonic()
     rest = []
     try:

@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from pgs import User, assert_error, find_key, poll, uniq
+from pgs import User, assert_error, find_key, poll, process_group, uniq
 
 
 def test_healthz(system):
@@ -36,9 +36,8 @@ def test_status_json_shape(system):
 
 
 def test_status_pids_are_live_processes(system):
-    import os
     for p in system.status():
-        os.kill(p["pid"], 0)  # raises if the pid is not alive
+        assert process_group(p["pid"]) == system.pgid, p  # alive, and one of this system's
 
 
 def test_ctl_unknown_command_fails(system):

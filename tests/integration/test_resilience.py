@@ -85,24 +85,22 @@ def traffic_setup(system):
 
 
 def auth_pids(system):
-    return {p["pid"] for p in system.procs("auth")}
+    return {p["pid"] for p in system.running("auth", n=2)}
 
 
 def wait_all_auth_new(system, old, n=2):
     def ok():
         procs = system.procs("auth")
         pids = {p["pid"] for p in procs}
-        for pid in pids:
-            os.kill(pid, 0)  # alive
-        return len(procs) == n and not (pids & old)
+        alive = all(p["pid"] > 1 and os.path.exists("/proc/%d" % p["pid"]) for p in procs)
+        return alive and len(procs) == n and not (pids & old)
     poll(ok, timeout=60, interval=0.3, desc="auth workers restarted")
 
 
 def test_supervisor_restarts_killed_worker(system, traffic_setup):
     tok, _ = traffic_setup
-    procs = system.procs("auth")
-    victim = procs[0]
-    os.kill(victim["pid"], signal.SIGKILL)
+    victim = system.running("auth", n=2)[0]
+    system.signal(victim["pid"], signal.SIGKILL)
 
     def restarted():
         for p in system.procs("auth"):
@@ -119,8 +117,8 @@ def test_kill_one_auth_worker_under_traffic(system, traffic_setup):
     tr = Traffic(system, tok, s)
     tr.start()
     time.sleep(1.0)
-    victim = system.procs("auth")[0]
-    os.kill(victim["pid"], signal.SIGKILL)
+    victim = system.running("auth", n=2)[0]
+    system.signal(victim["pid"], signal.SIGKILL)
     time.sleep(5.0)
     results = tr.finish()
     assert len(results) > 20, "traffic did not flow"
@@ -138,7 +136,7 @@ def test_kill_all_auth_workers_under_traffic(system, traffic_setup):
     tr.start()
     time.sleep(1.0)
     for pid in old:
-        os.kill(pid, signal.SIGKILL)
+        system.signal(pid, signal.SIGKILL)
     time.sleep(6.0)
     results = tr.finish()
     check_outcomes(results, {200, 201, 503})
@@ -152,8 +150,8 @@ def test_kill_all_auth_workers_under_traffic(system, traffic_setup):
 
 def test_kill_edge(system, traffic_setup):
     tok, s = traffic_setup
-    edge = system.procs("edge")[0]
-    os.kill(edge["pid"], signal.SIGKILL)
+    edge = system.running("edge", n=1)[0]
+    system.signal(edge["pid"], signal.SIGKILL)
 
     def back():
         p = [x for x in system.procs("edge") if x["pid"] != edge["pid"]]
@@ -235,7 +233,7 @@ def redis_pid(system):
 def test_redis_not_answering(system, traffic_setup):
     tok, _ = traffic_setup
     pid = redis_pid(system)
-    os.kill(pid, signal.SIGSTOP)
+    system.signal(pid, signal.SIGSTOP)
     try:
         poll(lambda: system.get("/readyz").status_code != 200, timeout=15, desc="/readyz not 200 while Redis hangs")
         for _ in range(10):
@@ -245,7 +243,7 @@ def test_redis_not_answering(system, traffic_setup):
             assert r.status_code in (200, 503), r.status_code
         assert system.get("/healthz").status_code == 200, "the edge is up"
     finally:
-        os.kill(pid, signal.SIGCONT)
+        system.signal(pid, signal.SIGCONT)
     poll(lambda: system.get("/readyz").status_code == 200, timeout=30, desc="ready again")
     poll(lambda: system.api(tok, "GET", "/v1/me").status_code == 200, timeout=15, desc="served again")
 
@@ -256,7 +254,7 @@ def test_readyz_needs_a_live_auth_worker(system, traffic_setup):
     tok, _ = traffic_setup
     pids = sorted(auth_pids(system))
     for pid in pids:
-        os.kill(pid, signal.SIGSTOP)
+        system.signal(pid, signal.SIGSTOP)
     try:
         poll(lambda: system.get("/readyz").status_code != 200, timeout=20, desc="/readyz not 200 without auth workers")
         assert system.get("/healthz").status_code == 200
@@ -268,7 +266,7 @@ def test_readyz_needs_a_live_auth_worker(system, traffic_setup):
     finally:
         for pid in pids:
             try:
-                os.kill(pid, signal.SIGCONT)
+                system.signal(pid, signal.SIGCONT)
             except ProcessLookupError:
                 pass
     poll(lambda: system.get("/readyz").status_code == 200, timeout=45, desc="ready again")

@@ -115,6 +115,12 @@ export class System {
   async stop() {
     if (!this.proc) return;
     const pgid = this.proc.pid;
+    // run.sh leads its own group (detached); without a pid, -pgid would be
+    // 0 or NaN, and kill(0) signals the test runner's own group
+    if (!Number.isInteger(pgid) || pgid <= 1) {
+      this.proc = null;
+      return;
+    }
     try {
       process.kill(-pgid, 'SIGTERM');
     } catch {
