@@ -336,3 +336,50 @@ auth_api_token_touch(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
     }
     pgs_res_empty(res, 204);
 }
+
+/* labels (internal, the usage service): {"workspace_id","tokens":[ids],
+ * "users":[ids]} → {"tokens":{id:name},"users":{id:name}}. Tokens only of
+ * that workspace; ids that are unknown are left out. */
+void
+auth_api_labels(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
+{
+    auth_t *a = auth_state(w);
+    json_t *body = req->body_len ? json_loadb(req->body, req->body_len, 0, NULL) : NULL;
+    const char *ws = json_string_value(json_object_get(body, "workspace_id"));
+    if (!ws) {
+        json_decref(body);
+        pgs_res_error(res, req, 400, "invalid_request", "'workspace_id' is required.",
+                      "workspace_id");
+        return;
+    }
+    json_t *tokens = json_object(), *users = json_object();
+    size_t i;
+    json_t *v;
+    int failed = 0;
+    json_array_foreach(json_object_get(body, "tokens"), i, v)
+    {
+        const char *id = json_string_value(v);
+        auth_tok_t t;
+        int rc = id && pgs_id_valid(id, "tok") ? auth_store_tok_by_id(a->db, id, &t) : 0;
+        failed |= rc < 0;
+        if (rc == 1 && strcmp(t.ws, ws) == 0)
+            json_object_set_new(tokens, id, json_string(t.name));
+    }
+    json_array_foreach(json_object_get(body, "users"), i, v)
+    {
+        const char *id = json_string_value(v);
+        auth_user_t u;
+        int rc = id && pgs_id_valid(id, "usr") ? auth_store_user_by_id(a->db, id, &u) : 0;
+        failed |= rc < 0;
+        if (rc == 1)
+            json_object_set_new(users, id, json_string(u.name));
+    }
+    json_decref(body);
+    if (failed) {
+        json_decref(tokens);
+        json_decref(users);
+        auth_req_fail_db(a->db, req, res);
+        return;
+    }
+    pgs_res_json(res, 200, json_pack("{s:o,s:o}", "tokens", tokens, "users", users));
+}

@@ -456,3 +456,16 @@ auth_session_scopes(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
         res, 200,
         json_pack("{s:o,s:o,s:o}", "scopes", scopes, "presets", presets, "expires_in_days", days));
 }
+
+void
+auth_session_context(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
+{
+    auth_t *a = auth_state(w);
+    auth_app_t app;
+    if (auth_session_require(a, req, res, 0, &app) < 0)
+        return;
+    pgs_res_json(res, 200,
+                 json_pack("{s:s,s:s,s:s,s:s,s:b,s:s}", "user_id", app.user.id, "workspace_id",
+                           app.ws.id, "workspace_type", app.ws.type, "role", app.mem.role, "seat",
+                           app.mem.seat, "plan", app.ws.plan));
+}

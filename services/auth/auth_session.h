@@ -64,4 +64,10 @@ void auth_session_switch(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res);
  * description,scopes}], expires_in_days:[30,60,90,180,365]}. */
 void auth_session_scopes(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res);
 
+/* session.context (internal, for services serving /app/api routes): the
+ * session of the request's cookie as the edge's context for a token:
+ * {"user_id","workspace_id","workspace_type","role","seat","plan"} for the
+ * active workspace; 401 like app.session without a valid session. */
+void auth_session_context(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res);
+
 #endif

@@ -31,6 +31,9 @@ static const pgs_route_t s_routes[] = {
     /* internal: the edge */
     {"token.lookup", auth_api_token_lookup},
     {"token.touch", auth_api_token_touch},
+    /* internal: the usage service */
+    {"labels", auth_api_labels},
+    {"session.context", auth_session_context},
     /* internal: pegasusctl */
     {"admin.user.add", auth_admin_user_add},
     {"admin.user.list", auth_admin_user_list},

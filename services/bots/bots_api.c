@@ -362,3 +362,33 @@ bots_api_get(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
         bot.obj = NULL;
     }
 }
+
+void
+bots_api_labels(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
+{
+    bots_t *b = bots_state(w);
+    json_t *body = req->body_len ? json_loadb(req->body, req->body_len, 0, NULL) : NULL;
+    const char *ws = json_string_value(json_object_get(body, "workspace_id"));
+    json_t *names = json_object();
+    size_t i;
+    json_t *v;
+    int failed = 0;
+    json_array_foreach(json_object_get(body, "bots"), i, v)
+    {
+        bots_bot_t bot;
+        const char *id = json_string_value(v);
+        int rc = ws && id ? bots_store_bot_find(b->db, ws, id, &bot) : 0;
+        failed |= rc < 0;
+        if (rc == 1) {
+            json_object_set(names, id, json_object_get(bot.obj, "name"));
+            bots_store_bot_clear(&bot);
+        }
+    }
+    json_decref(body);
+    if (failed) {
+        json_decref(names);
+        pgs_idem_fail_db(b->db, req, res);
+        return;
+    }
+    pgs_res_json(res, 200, json_pack("{s:o}", "bots", names));
+}

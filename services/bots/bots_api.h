@@ -33,4 +33,8 @@ void bots_api_delete(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res);
  * not_found (never existed in that workspace) or 410 bot_deleted. */
 void bots_api_get(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res);
 
+/* labels (internal, the usage service): {"workspace_id","bots":[ids]} →
+ * {"bots":{id:name}}, deleted bots included, other workspaces' left out. */
+void bots_api_labels(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res);
+
 #endif

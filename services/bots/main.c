@@ -26,6 +26,7 @@ static const pgs_route_t s_routes[] = {
     /* internal: chat */
     {"bots.get", bots_api_get},
     {"bots.retrieve", bots_docs_retrieve},
+    {"labels", bots_api_labels},
     {NULL, NULL},
 };
 

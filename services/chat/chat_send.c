@@ -37,7 +37,7 @@ struct chat_job {
     int stream, began;
     int64_t last_chunk;
     char request_id[80];
-    char ws[PGS_ID_MAX], conv[PGS_ID_MAX], model[80];
+    char ws[PGS_ID_MAX], conv[PGS_ID_MAX], bot[PGS_ID_MAX], model[80];
     char *question; /* stored with the answer when not streaming */
     char *citations;
     long long input_est;
@@ -48,13 +48,17 @@ struct chat_job {
 
 /* ---- event stream ---- */
 
+/* usage: the x-pgs-usage value for the edge's usage event (its token
+ * counts come from the message.completed event), or NULL. */
 static json_t *
-s_sse_headers(int replayed)
+s_sse_headers(int replayed, const char *usage)
 {
     json_t *h =
         json_pack("{s:s,s:s}", "Content-Type", "text/event-stream", "Cache-Control", "no-store");
     if (replayed)
         json_object_set_new(h, "Idempotent-Replayed", json_string("true"));
+    if (usage)
+        json_object_set_new(h, "x-pgs-usage", json_string(usage));
     return h;
 }
 
@@ -128,7 +132,8 @@ s_stream_message(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res, json_t *
         pgs_res_json(res, 200, json_incref(msg));
         return;
     }
-    json_t *h = s_sse_headers(replayed);
+    json_t *h =
+        s_sse_headers(replayed, json_string_value(json_object_get(res->headers, "x-pgs-usage")));
     pgs_deferred_stream_begin(d, 200, h);
     json_decref(h);
     json_t *content = json_object_get(msg, "content");
@@ -159,7 +164,7 @@ s_replay(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res, int stream)
 /* ---- storage ---- */
 
 typedef struct {
-    const char *ws, *conv, *model;
+    const char *ws, *conv, *bot, *model;
     const char *question; /* NULL: already stored */
     const char *answer;
     const char *citations;
@@ -206,6 +211,9 @@ s_store(chat_t *c, const pgs_req_t *req, const pgs_idem_t *idem, const s_answer_
     }
     json_t *m = chat_store_msg_json(&am);
     pgs_res_json(res, 200, json_incref(m));
+    char usage[128];
+    snprintf(usage, sizeof usage, "bot=%s msgs=1 in=%lld out=%lld", a->bot, a->in, a->out);
+    pgs_res_header(res, "x-pgs-usage", usage);
     if (idem->active) {
         if (pgs_idem_commit(c->db, idem, req, res) < 0) {
             json_decref(m);
@@ -274,7 +282,9 @@ s_on_start(void *arg)
     chat_job_t *j = arg;
     if (!j->stream || j->began)
         return;
-    json_t *h = s_sse_headers(0);
+    char usage[80];
+    snprintf(usage, sizeof usage, "bot=%s msgs=1", j->bot);
+    json_t *h = s_sse_headers(0, usage);
     pgs_deferred_stream_begin(j->d, 200, h);
     json_decref(h);
     j->began = 1;
@@ -369,6 +379,7 @@ s_on_done(void *arg, const chat_call_result_t *r)
     const char *answer = j->content ? j->content : "";
     s_answer_t a = {.ws = j->ws,
                     .conv = j->conv,
+                    .bot = j->bot,
                     .model = j->model,
                     .question = j->stream ? NULL : j->question,
                     .answer = answer,
@@ -539,6 +550,7 @@ s_upstream(chat_t *c, pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res,
     snprintf(j->request_id, sizeof j->request_id, "%s", req->request_id);
     snprintf(j->ws, sizeof j->ws, "%s", conv->workspace_id);
     snprintf(j->conv, sizeof j->conv, "%s", conv->id);
+    snprintf(j->bot, sizeof j->bot, "%s", conv->bot_id);
     snprintf(j->model, sizeof j->model, "%s", m->id);
     j->question = strdup(question);
     j->citations = s_passage_citations(passages);
@@ -637,6 +649,7 @@ s_builtin(chat_t *c, pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res, cons
     char *cites = pgs_json_dump(ans.citations);
     s_answer_t a = {.ws = conv->workspace_id,
                     .conv = conv->id,
+                    .bot = conv->bot_id,
                     .model = m->id,
                     .question = question,
                     .answer = ans.content,

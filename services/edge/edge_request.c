@@ -2,6 +2,7 @@
  * edge_request — see edge_request.h.
  */
 #include "edge_request.h"
+#include "edge_usage.h"
 #include "pgs_json.h"
 #include "pgs_log.h"
 #include "pgs_time.h"
@@ -98,6 +99,8 @@ s_respond(edge_req_t *r, int status, char *body, const char *content_type)
                  "Retry-After, Pegasus-Token-Expires, Idempotent-Replayed");
     }
     r->resp_ready = 1;
+    if (!r->streaming)
+        edge_usage_emit(r, status); /* a stream's outcome is known at its end */
 }
 
 static void
@@ -172,7 +175,9 @@ s_local(edge_req_t *r)
         s_respond(r, 200, copy, "application/json");
         return;
     }
-    default: edge_request_error(r, 404, "not_found", "No such route."); return;
+    default:
+        edge_request_error(r, 404, "not_found", "No such route.");
+        return;
     }
 }
 
@@ -214,7 +219,6 @@ s_touch(edge_req_t *r)
     edge_broker_submit(c->broker, &req, s_touch_done, NULL);
     free(params);
 }
-
 
 /* ---- check 11: the monthly message quota ---- */
 
@@ -269,8 +273,7 @@ s_on_quota(void *arg, redisReply *reply)
     } else if (reply->integer == 0) {
         int64_t now = pgs_time_now_ms() / 1000;
         char retry[24];
-        snprintf(retry, sizeof retry, "%lld",
-                 (long long)(pgs_time_next_month_start(now) - now));
+        snprintf(retry, sizeof retry, "%lld", (long long)(pgs_time_next_month_start(now) - now));
         s_header(r, "Retry-After", retry);
         edge_request_error(r, 429, "quota_exceeded",
                            "This workspace has used its messages for this month.");
@@ -287,7 +290,8 @@ s_reserve_message(edge_req_t *r, const edge_plan_t *plan)
     s_quota_key(r, key, sizeof key);
     int64_t now = pgs_time_now_ms() / 1000;
     snprintf(limit, sizeof limit, "%ld", plan->messages_per_month);
-    snprintf(ttl, sizeof ttl, "%lld", (long long)(pgs_time_next_month_start(now) - now + 40 * 86400));
+    snprintf(ttl, sizeof ttl, "%lld",
+             (long long)(pgs_time_next_month_start(now) - now + 40 * 86400));
     const char *argv[] = {"EVAL", s_quota_script, "1", key, limit, ttl};
     size_t lens[] = {4, sizeof s_quota_script - 1, 1, strlen(key), strlen(limit), strlen(ttl)};
     if (edge_redis_command(r->ctx->redis, s_on_quota, r, 6, argv, lens) < 0) {
@@ -315,8 +319,7 @@ s_after_lookup(edge_req_t *r)
     const edge_plan_t *plan = s_plan(c, t->plan);
     r->rl_limit = plan ? plan->requests_per_minute : 0;
     if (!plan || !plan->api_access) {
-        edge_ratelimit_peek(c->ratelimit, t->token_id, r->rl_limit, &r->rl_remaining,
-                            &r->rl_reset);
+        edge_ratelimit_peek(c->ratelimit, t->token_id, r->rl_limit, &r->rl_remaining, &r->rl_reset);
         edge_request_error(r, 403, "upgrade_required", "Upgrade to use the API");
         return;
     }
@@ -327,8 +330,7 @@ s_after_lookup(edge_req_t *r)
     if (team && (!t->role[0] || !t->seat)) {
         code = "seat_required";
         message = "You need a seat in this team to use the API.";
-    } else if (route->scope &&
-               !(t->scopes & pgs_scope_bit(route->scope, strlen(route->scope)))) {
+    } else if (route->scope && !(t->scopes & pgs_scope_bit(route->scope, strlen(route->scope)))) {
         code = "insufficient_scope";
         message = "This token does not have the scope this route needs.";
         extra = json_pack("{s:s}", "required_scope", route->scope);
@@ -340,8 +342,7 @@ s_after_lookup(edge_req_t *r)
         message = "Team API access is read-only";
     }
     if (code) {
-        edge_ratelimit_peek(c->ratelimit, t->token_id, r->rl_limit, &r->rl_remaining,
-                            &r->rl_reset);
+        edge_ratelimit_peek(c->ratelimit, t->token_id, r->rl_limit, &r->rl_remaining, &r->rl_reset);
         s_error_x(r, 403, code, message, extra);
         json_decref(extra);
         return;
@@ -410,12 +411,18 @@ s_check_token(edge_req_t *r)
     pgs_token_hash_hex(r->ctx->pepper, tok, len, r->token_hash);
     switch (edge_tokens_lookup(r->ctx->tokens, r->token_hash, &r->tok, s_on_token, r,
                                &r->tokens_handle)) {
-    case EDGE_TOKENS_FOUND: s_after_lookup(r); return;
+    case EDGE_TOKENS_FOUND:
+        s_after_lookup(r);
+        return;
     case EDGE_TOKENS_UNKNOWN:
         edge_request_error(r, 401, "invalid_token", "The token is invalid.");
         return;
-    case EDGE_TOKENS_PENDING: r->pending = 1; return;
-    default: s_unavailable(r); return;
+    case EDGE_TOKENS_PENDING:
+        r->pending = 1;
+        return;
+    default:
+        s_unavailable(r);
+        return;
     }
 }
 
@@ -435,8 +442,9 @@ edge_request_headers_done(edge_req_t *r)
 {
     char allow[64];
     const edge_route_t *route = NULL;
-    edge_route_result_t m = edge_routes_match(r->method, r->path, &route, r->params, &r->nparams,
-                                              allow, sizeof allow);
+    r->started_ms = pgs_time_mono_ms();
+    edge_route_result_t m =
+        edge_routes_match(r->method, r->path, &route, r->params, &r->nparams, allow, sizeof allow);
     if (m == EDGE_ROUTE_BAD_METHOD && strcmp(r->method, "OPTIONS") == 0 && s_cors_allowed(r)) {
         s_header(r, "Access-Control-Allow-Methods", allow);
         s_header(r, "Access-Control-Allow-Headers",
@@ -618,7 +626,8 @@ s_params(edge_req_t *r)
             pgs_jbuf_member(&b, n++ > 0, names[i], values[i]);
     }
     pgs_jbuf_raw(&b, "},\"cookies\":{", 13);
-    if (r->session_cookie && pgs_json_utf8_length(r->session_cookie, strlen(r->session_cookie)) >= 0)
+    if (r->session_cookie &&
+        pgs_json_utf8_length(r->session_cookie, strlen(r->session_cookie)) >= 0)
         pgs_jbuf_member(&b, 0, "pegasus_session", r->session_cookie);
     pgs_jbuf_raw(&b, "}}", 2);
     return pgs_jbuf_take(&b);
@@ -655,8 +664,10 @@ s_on_reply(void *arg, int status, const char *headers, const void *body, size_t 
     r->pending = 0;
     json_t *h = json_loads(headers, 0, NULL);
     r->streaming = json_object_get(h, "x-pgs-stream") != NULL;
-    if (json_object_get(h, "Idempotent-Replayed"))
+    if (json_object_get(h, "Idempotent-Replayed")) {
         s_release_message(r); /* a replay does no work twice, and counts once */
+        r->usage.replayed = 1;
+    }
     if (!r->streaming) {
         r->broker_handle = 0;
         if (status >= 400)
@@ -670,13 +681,18 @@ s_on_reply(void *arg, int status, const char *headers, const void *body, size_t 
     const char *key;
     json_t *val;
     const char *content_type = NULL;
-    json_object_foreach(h, key, val) {
+    json_object_foreach(h, key, val)
+    {
         const char *v = json_string_value(val);
         if (!v)
             continue;
         if (strcasecmp(key, "x-pgs-invalidate") == 0) {
             /* Before relaying: the caller's very next request must see it. */
             edge_tokens_invalidate(r->ctx->tokens, v);
+            continue;
+        }
+        if (strcasecmp(key, "x-pgs-usage") == 0) {
+            edge_usage_note_header(r, v);
             continue;
         }
         if (strncasecmp(key, "x-pgs-", 6) == 0)
@@ -709,6 +725,7 @@ s_on_chunk(void *arg, const void *data, size_t len)
      * stream's terminal event, and the send then did not count. */
     if (len >= 12 && memcmp(data, "event: error", 12) == 0)
         r->stream_failed = 1;
+    edge_usage_note_chunk(r, data, len);
     edge_http_stream_push(r, data, len);
 }
 
@@ -719,9 +736,9 @@ s_on_end(void *arg, int ok)
     r->broker_handle = 0;
     if (!ok) {
         /* The worker died or went silent: end with an error event. */
-        char *err = pgs_json_error_body("service_unavailable",
-                                        "The stream was interrupted. Try again.", r->request_id,
-                                        NULL, NULL);
+        char *err =
+            pgs_json_error_body("service_unavailable", "The stream was interrupted. Try again.",
+                                r->request_id, NULL, NULL);
         char event[1024];
         int n = snprintf(event, sizeof event, "event: error\ndata: %s\n\n", err ? err : "{}");
         free(err);
@@ -736,6 +753,7 @@ s_on_end(void *arg, int ok)
         r->stream_slot = 0;
         edge_ratelimit_stream_release(r->ctx->ratelimit, r->tok.token_id);
     }
+    edge_usage_emit(r, r->status);
     edge_http_stream_end(r);
 }
 
@@ -794,8 +812,8 @@ edge_request_body_done(edge_req_t *r)
                              .params = params,
                              .body = forward_body ? r->body : NULL,
                              .body_len = forward_body ? r->body_len : 0,
-                             .deadline_ms = route->deadline_ms ? route->deadline_ms
-                                                               : r->ctx->deadline_ms,
+                             .deadline_ms =
+                                 route->deadline_ms ? route->deadline_ms : r->ctx->deadline_ms,
                              .retryable = strcmp(r->method, "GET") == 0,
                              .request_id = r->request_id,
                              .on_chunk = s_on_chunk,
@@ -814,6 +832,8 @@ edge_request_body_done(edge_req_t *r)
 void
 edge_request_release(edge_req_t *r)
 {
+    /* Not yet counted: the client left before the response (or mid-stream). */
+    edge_usage_emit(r, r->status ? r->status : 499);
     if (r->tokens_handle)
         edge_tokens_cancel(r->ctx->tokens, r->tokens_handle);
     if (r->broker_handle) {

@@ -93,6 +93,13 @@ typedef struct edge_req {
     int stream_slot;    /* one of the token's concurrent streams is held */
     int streaming;      /* the reply is an event stream */
     int stream_failed;  /* it ended with an error */
+    int64_t started_ms; /* monotonic, when the headers were in */
+    struct {
+        char bot[48];       /* the bot the request concerned, if any */
+        long msgs, in, out; /* messages counted, input and output tokens */
+        int replayed;       /* an idempotent replay: no work, nothing counted */
+        int sent;           /* the event is out */
+    } usage;
 
     /* body, filled by edge_http */
     char *body;

@@ -40,6 +40,12 @@ static const edge_route_t s_routes[] = {
     {"GET", "/v1/conversations/{conversation_id}/messages", "chat", "messages.list", "conversations:read", 0, EDGE_AUTH_TOKEN, EDGE_BODY_NONE, 0, 0, 0, 0},
     {"POST", "/v1/conversations/{conversation_id}/messages", "chat", "messages.create", "chat:send", 1, EDGE_AUTH_TOKEN, EDGE_BODY_JSON, 0, 120000, 256 * KB, 1},
 
+    /* usage analytics (SPEC §5); creating a report only reads, so it is no write route */
+    {"GET", "/v1/usage", "usage", "usage.query", "usage:read", 0, EDGE_AUTH_TOKEN, EDGE_BODY_NONE, 0, 0, 0, 0},
+    {"GET", "/v1/usage/reports", "usage", "reports.list", "usage:read", 0, EDGE_AUTH_TOKEN, EDGE_BODY_NONE, 0, 0, 0, 0},
+    {"POST", "/v1/usage/reports", "usage", "reports.create", "usage:read", 0, EDGE_AUTH_TOKEN, EDGE_BODY_JSON, 0, 0, 16 * KB, 0},
+    {"GET", "/v1/usage/reports/{report_id}", "usage", "reports.show", "usage:read", 0, EDGE_AUTH_TOKEN, EDGE_BODY_NONE, 0, 0, 0, 0},
+
     {"POST", "/app/api/login", "auth", "app.login", NULL, 0, EDGE_AUTH_SESSION, EDGE_BODY_RAW, 0, 0, 16 * KB, 0},
     {"POST", "/app/api/logout", "auth", "app.logout", NULL, 0, EDGE_AUTH_SESSION, EDGE_BODY_RAW, 0, 0, 16 * KB, 0},
     {"GET", "/app/api/session", "auth", "app.session", NULL, 0, EDGE_AUTH_SESSION, EDGE_BODY_NONE, 0, 0, 0, 0},
@@ -48,6 +54,7 @@ static const edge_route_t s_routes[] = {
     {"GET", "/app/api/tokens", "auth", "app.tokens.list", NULL, 0, EDGE_AUTH_SESSION, EDGE_BODY_NONE, 0, 0, 0, 0},
     {"POST", "/app/api/tokens", "auth", "app.tokens.create", NULL, 0, EDGE_AUTH_SESSION, EDGE_BODY_RAW, 0, 0, 16 * KB, 0},
     {"DELETE", "/app/api/tokens/{token_id}", "auth", "app.tokens.revoke", NULL, 0, EDGE_AUTH_SESSION, EDGE_BODY_NONE, 0, 0, 0, 0},
+    {"GET", "/app/api/usage", "usage", "app.usage", NULL, 0, EDGE_AUTH_SESSION, EDGE_BODY_NONE, 0, 0, 0, 0},
 };
 #define S_NROUTES (sizeof s_routes / sizeof s_routes[0])
 

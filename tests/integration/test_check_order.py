@@ -263,8 +263,6 @@ def test_row7_insufficient_scope(system, pro, path, scope):
     others = [x for x in ("profile:read", "models:read", "chat:send") if x != scope]
     tok = s.create_token(scopes=others)
     r = system.api(tok, "GET", path)
-    if r.status_code == 404 and path in ("/v1/bots", "/v1/conversations", "/v1/usage"):
-        pytest.skip("%s is not routed yet (later issue)" % path)
     e = assert_error(r, 403, "insufficient_scope")
     assert e.get("required_scope") == scope, e
     for h in ("X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset"):
@@ -311,6 +309,10 @@ def test_row9_team_read_only(system, write_route, state):
         system.team_state(team, quota_disabled=True)
     assert_error(write(system, tok, write_route), 403, "team_read_only", "Team API access is read-only")
     assert system.api(tok, "GET", "/v1/me").status_code == 200, "reads work in a read-only team"
+    # asking for a usage report only reads (SPEC §2): it works in a read-only team
+    r = system.api(tok, "POST", "/v1/usage/reports", json={"start": "2026-11-01", "end": "2026-11-02"})
+    assert r.status_code == 202, r.text
+    assert r.json()["object"] == "usage_report" and r.json()["scope"] == "user", r.json()
 
 
 def test_viewer_write_and_read_only_is_role_forbidden(system, write_route):

@@ -1,0 +1,138 @@
+/*
+ * edge_usage — see edge_usage.h.
+ */
+#include "edge_usage.h"
+#include "pgs_id.h"
+#include "pgs_log.h"
+#include "pgs_time.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void
+s_copy_bot(edge_req_t *r, const char *id, size_t len)
+{
+    char buf[sizeof r->usage.bot];
+    if (len >= sizeof buf)
+        return;
+    memcpy(buf, id, len);
+    buf[len] = '\0';
+    if (pgs_id_valid(buf, "bot"))
+        memcpy(r->usage.bot, buf, len + 1);
+}
+
+void
+edge_usage_note_header(edge_req_t *r, const char *value)
+{
+    for (const char *p = value; *p;) {
+        while (*p == ' ')
+            p++;
+        size_t n = strcspn(p, " ");
+        const char *eq = memchr(p, '=', n);
+        if (eq) {
+            size_t klen = (size_t)(eq - p);
+            const char *v = eq + 1;
+            size_t vlen = n - klen - 1;
+            long num = strtol(v, NULL, 10);
+            if (num < 0)
+                num = 0;
+            if (klen == 3 && memcmp(p, "bot", 3) == 0)
+                s_copy_bot(r, v, vlen);
+            else if (klen == 4 && memcmp(p, "msgs", 4) == 0)
+                r->usage.msgs = num;
+            else if (klen == 2 && memcmp(p, "in", 2) == 0)
+                r->usage.in = num;
+            else if (klen == 3 && memcmp(p, "out", 3) == 0)
+                r->usage.out = num;
+        }
+        p += n;
+    }
+}
+
+void
+edge_usage_note_chunk(edge_req_t *r, const void *data, size_t len)
+{
+    static const char event[] = "event: message.completed\n";
+    if (len < sizeof event - 1 || memcmp(data, event, sizeof event - 1) != 0)
+        return;
+    const char *d = memmem(data, len, "\ndata: ", 7);
+    if (!d)
+        return;
+    d += 7;
+    json_t *j = json_loadb(d, len - (size_t)(d - (const char *)data), JSON_DISABLE_EOF_CHECK, NULL);
+    json_t *u = json_object_get(j, "usage");
+    json_int_t in = json_integer_value(json_object_get(u, "input_tokens"));
+    json_int_t out = json_integer_value(json_object_get(u, "output_tokens"));
+    if (u) {
+        r->usage.in = in > 0 ? (long)in : 0;
+        r->usage.out = out > 0 ? (long)out : 0;
+    }
+    json_decref(j);
+}
+
+static void
+s_on_xadd(void *arg, redisReply *reply)
+{
+    (void)arg;
+    static int64_t last_warn;
+    if (reply && reply->type != REDIS_REPLY_ERROR)
+        return;
+    int64_t now = pgs_time_mono_ms();
+    if (now - last_warn >= 10000) {
+        last_warn = now;
+        pgs_warn("usage event not stored: %s", reply ? reply->str : "redis unavailable");
+    }
+}
+
+void
+edge_usage_emit(edge_req_t *r, int status)
+{
+    if (r->usage.sent || !r->route || r->route->auth != EDGE_AUTH_TOKEN || !r->past_check4)
+        return;
+    r->usage.sent = 1;
+    int err = status >= 400 || r->stream_failed;
+    if (!r->usage.bot[0] && !err) {
+        for (int i = 0; i < r->nparams; i++) {
+            const edge_route_param_t *p = &r->params[i];
+            if (p->name_len == 6 && memcmp(p->name, "bot_id", 6) == 0)
+                s_copy_bot(r, p->value, p->value_len);
+        }
+    }
+    long msgs = r->usage.msgs, in = r->usage.in, out = r->usage.out;
+    if (err || r->usage.replayed)
+        msgs = in = out = 0; /* nothing was done, or it was done before */
+
+    char ts[24], st[8], ms[24], nmsgs[24], nin[24], nout[24], route[96];
+    snprintf(ts, sizeof ts, "%lld", (long long)pgs_time_now_ms());
+    snprintf(st, sizeof st, "%d", status);
+    long long latency = r->started_ms ? (long long)(pgs_time_mono_ms() - r->started_ms) : 0;
+    snprintf(ms, sizeof ms, "%lld", latency < 0 ? 0 : latency);
+    snprintf(nmsgs, sizeof nmsgs, "%ld", msgs);
+    snprintf(nin, sizeof nin, "%ld", in);
+    snprintf(nout, sizeof nout, "%ld", out);
+    snprintf(route, sizeof route, "%s %s", r->route->method, r->route->pattern);
+    const char *argv[] = {"XADD",    "pgs:usage",
+                          "MAXLEN",  "~",
+                          "1000000", "*",
+                          "ts",      ts,
+                          "ws",      r->tok.workspace_id,
+                          "user",    r->tok.user_id,
+                          "tok",     r->tok.token_id,
+                          "bot",     r->usage.bot,
+                          "route",   route,
+                          "status",  st,
+                          "err",     err ? "1" : "0",
+                          "ms",      ms,
+                          "msgs",    nmsgs,
+                          "in",      nin,
+                          "out",     nout,
+                          "rid",     r->request_id};
+    enum { N = sizeof argv / sizeof argv[0] };
+    size_t lens[N];
+    for (int i = 0; i < N; i++)
+        lens[i] = strlen(argv[i]);
+    if (edge_redis_command(r->ctx->redis, s_on_xadd, NULL, N, argv, lens) < 0)
+        s_on_xadd(NULL, NULL);
+}

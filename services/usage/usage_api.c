@@ -1,0 +1,296 @@
+/*
+ * usage_api — see usage_api.h.
+ */
+#include "usage_api.h"
+#include "pgs_idem.h"
+#include "pgs_json.h"
+#include "pgs_log.h"
+#include "pgs_page.h"
+#include "pgs_time.h"
+#include "usage_query.h"
+#include "usage_reports.h"
+#include "usage_state.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#define S_SESSION_TIMEOUT_MS 2000
+
+static void
+s_malformed(const pgs_req_t *req, pgs_res_t *res)
+{
+    pgs_res_error(res, req, 400, "invalid_request", "Malformed internal request.", NULL);
+}
+
+static void
+s_unavailable(const pgs_req_t *req, pgs_res_t *res)
+{
+    pgs_res_error(res, req, 503, "service_unavailable", "Usage is unavailable. Try again shortly.",
+                  NULL);
+    pgs_res_header(res, "Retry-After", "1");
+}
+
+static void
+s_query(usage_t *u, const pgs_req_t *req, pgs_res_t *res, const usage_who_t *who)
+{
+    usage_range_t q;
+    if (usage_query_parse(req, res, json_object_get(req->params, "query"), 1, &q) < 0)
+        return;
+    json_t *o = usage_query_run(u, req, res, who, &q);
+    if (o)
+        pgs_res_json(res, 200, o);
+}
+
+void
+usage_api_query(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
+{
+    usage_who_t who;
+    if (usage_query_who(req, &who) < 0) {
+        s_malformed(req, res);
+        return;
+    }
+    s_query(usage_state(w), req, res, &who);
+}
+
+void
+usage_api_app(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
+{
+    usage_t *u = usage_state(w);
+    /* Auth owns sessions: it answers with the session's context, or with
+     * the 401 every /app/api route gives without one. */
+    pgs_res_t out = {0};
+    if (pgs_worker_call(w, "auth", "session.context", req->ctx, req->params, NULL, 0,
+                        S_SESSION_TIMEOUT_MS, &out) < 0) {
+        pgs_res_clear(&out);
+        s_unavailable(req, res);
+        return;
+    }
+    if (out.status != 200) {
+        pgs_res_clear(res);
+        *res = out; /* auth's error, as it is */
+        return;
+    }
+    json_t *ctx = json_loadb(out.body, out.body_len, 0, NULL);
+    pgs_res_clear(&out);
+    usage_who_t who = {json_string_value(json_object_get(ctx, "workspace_id")),
+                       json_string_value(json_object_get(ctx, "user_id")),
+                       json_string_value(json_object_get(ctx, "workspace_type")),
+                       json_string_value(json_object_get(ctx, "role"))};
+    if (!who.ws || !who.user)
+        s_unavailable(req, res);
+    else
+        s_query(u, req, res, &who);
+    json_decref(ctx);
+    pgs_res_header(res, "Cache-Control", "no-store");
+}
+
+/* ---- reports ---- */
+
+/* The reports a caller may see: all of the workspace's, or their own. */
+static const char *
+s_report_owner(const usage_who_t *who)
+{
+    return usage_query_sees_all(who) ? NULL : who->user;
+}
+
+void
+usage_api_report_create(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
+{
+    usage_t *u = usage_state(w);
+    usage_who_t who;
+    if (usage_query_who(req, &who) < 0) {
+        s_malformed(req, res);
+        return;
+    }
+    static const pgs_json_field_t fields[] = {
+        {"start", PGS_JSON_STRING, 1},
+        {"end", PGS_JSON_STRING, 1},
+        {NULL, 0, 0},
+    };
+    pgs_json_err_t err = {0};
+    json_t *body = pgs_json_parse_object(req->body, req->body_len, &err);
+    if (!body || pgs_json_check_fields(body, fields, &err) < 0) {
+        json_decref(body);
+        pgs_res_error(res, req, 400, err.code ? err.code : "invalid_request", err.message,
+                      err.param[0] ? err.param : NULL);
+        return;
+    }
+    usage_range_t q;
+    int bad = usage_query_parse(req, res, body, 0, &q);
+    json_decref(body);
+    if (bad < 0)
+        return;
+    pgs_idem_t idem;
+    if (pgs_idem_init(&idem, req, res) < 0 || pgs_idem_begin(u->db, &idem, req, res) != 0)
+        return;
+    usage_report_t r = {.created_ms = pgs_time_now_ms()};
+    pgs_id_new("urep", r.id);
+    snprintf(r.ws, sizeof r.ws, "%s", who.ws);
+    snprintf(r.user, sizeof r.user, "%s", who.user);
+    snprintf(r.scope, sizeof r.scope, "%s", usage_query_sees_all(&who) ? "workspace" : "user");
+    snprintf(r.kind, sizeof r.kind, "requested");
+    snprintf(r.start, sizeof r.start, "%s", q.start);
+    snprintf(r.end, sizeof r.end, "%s", q.end);
+    snprintf(r.status, sizeof r.status, "pending");
+    if (usage_store_report_insert(u->db, &r) < 0) {
+        pgs_idem_fail_db(u->db, req, res);
+        return;
+    }
+    pgs_res_json(res, 202, usage_reports_json(&r));
+    if (pgs_idem_commit(u->db, &idem, req, res) == 0)
+        PGS_LOG(PGS_LOG_INFO, req->request_id, "usage report %s requested workspace=%s %s..%s",
+                r.id, r.ws, r.start, r.end);
+}
+
+typedef struct {
+    json_t *data;
+    usage_report_t last;
+    int n;
+} s_list_t;
+
+static void
+s_list_each(const usage_report_t *r, void *arg)
+{
+    s_list_t *l = arg;
+    json_t *o = usage_reports_json(r);
+    /* A list shows what each report is, not its rows: GET one for those. */
+    json_object_del(o, "rows");
+    json_array_append_new(l->data, o);
+    l->last = *r;
+    l->last.rows = l->last.totals = NULL;
+    l->n++;
+}
+
+void
+usage_api_report_list(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
+{
+    usage_t *u = usage_state(w);
+    usage_who_t who;
+    pgs_page_t page;
+    if (usage_query_who(req, &who) < 0) {
+        s_malformed(req, res);
+        return;
+    }
+    if (pgs_page_parse(req, res, &page) < 0)
+        return;
+    s_list_t l = {.data = json_array()};
+    if (usage_store_report_list(u->db, who.ws, s_report_owner(&who), page.has_after, page.after_ts,
+                                page.after_id, page.limit + 1, s_list_each, &l) < 0) {
+        json_decref(l.data);
+        s_unavailable(req, res);
+        return;
+    }
+    int more = l.n > page.limit;
+    char cursor[PGS_PAGE_CURSOR_MAX] = "";
+    if (more) {
+        json_array_remove(l.data, (size_t)page.limit);
+        json_t *lastobj = json_array_get(l.data, (size_t)page.limit - 1);
+        usage_report_t r;
+        const char *id = json_string_value(json_object_get(lastobj, "id"));
+        if (id && usage_store_report_get(u->db, who.ws, id, &r) == 1) {
+            pgs_page_cursor(r.created_ms, r.id, cursor, sizeof cursor);
+            usage_report_clear(&r);
+        }
+    }
+    pgs_res_json(res, 200, pgs_page_list(l.data, more, cursor));
+}
+
+/* 1 when the Accept header asks for CSV rather than JSON. */
+static int
+s_wants_csv(const pgs_req_t *req)
+{
+    const char *accept =
+        json_string_value(json_object_get(json_object_get(req->params, "headers"), "accept"));
+    return accept && strncasecmp(accept, "text/csv", 8) == 0;
+}
+
+void
+usage_api_report_show(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
+{
+    usage_t *u = usage_state(w);
+    usage_who_t who;
+    if (usage_query_who(req, &who) < 0) {
+        s_malformed(req, res);
+        return;
+    }
+    const char *id =
+        json_string_value(json_object_get(json_object_get(req->params, "path"), "report_id"));
+    usage_report_t r;
+    int rc = id && pgs_id_valid(id, "urep") ? usage_store_report_get(u->db, who.ws, id, &r) : 0;
+    if (rc < 0) {
+        s_unavailable(req, res);
+        return;
+    }
+    const char *owner = s_report_owner(&who);
+    if (rc == 1 && owner && strcmp(r.user, owner) != 0) {
+        usage_report_clear(&r);
+        rc = 0; /* another member's report: as if it did not exist */
+    }
+    if (rc == 0) {
+        pgs_res_error(res, req, 404, "not_found", "No such usage report.", NULL);
+        return;
+    }
+    if (!s_wants_csv(req)) {
+        pgs_res_json(res, 200, usage_reports_json(&r));
+    } else if (strcmp(r.status, "ready") != 0) {
+        pgs_res_error(res, req, 409, "conflict", "The report is not ready yet.", NULL);
+    } else {
+        size_t len = 0;
+        char *csv = usage_reports_csv(&r, &len);
+        if (!csv) {
+            pgs_res_error(res, req, 500, "internal_error", "Internal error.", NULL);
+        } else {
+            pgs_res_clear(res);
+            res->status = 200;
+            res->body = csv;
+            res->body_len = len;
+            res->headers = json_object();
+            pgs_res_header(res, "Content-Type", "text/csv; charset=utf-8");
+            char disp[96];
+            snprintf(disp, sizeof disp, "attachment; filename=\"usage-%s.csv\"", r.id);
+            pgs_res_header(res, "Content-Disposition", disp);
+        }
+    }
+    usage_report_clear(&r);
+}
+
+void
+usage_api_admin_report(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
+{
+    usage_t *u = usage_state(w);
+    json_t *body = req->body_len ? json_loadb(req->body, req->body_len, 0, NULL) : NULL;
+    const char *ws = json_string_value(json_object_get(body, "workspace_id"));
+    const char *month = json_string_value(json_object_get(body, "month"));
+    char start[USAGE_DAY_LEN], end[USAGE_DAY_LEN];
+    if (!ws || !pgs_id_valid(ws, "ws")) {
+        pgs_res_error(res, req, 400, "invalid_request", "--workspace needs a workspace id (ws_…).",
+                      "workspace_id");
+    } else if (usage_reports_month(month, start, end) < 0) {
+        pgs_res_error(res, req, 400, "invalid_request", "--month needs a month as YYYY-MM.",
+                      "month");
+    } else {
+        usage_report_t r;
+        int rc = usage_store_report_monthly(u->db, ws, start, &r);
+        if (rc == 0) {
+            r = (usage_report_t){.created_ms = pgs_time_now_ms()};
+            pgs_id_new("urep", r.id);
+            snprintf(r.ws, sizeof r.ws, "%s", ws);
+            snprintf(r.scope, sizeof r.scope, "workspace");
+            snprintf(r.kind, sizeof r.kind, "monthly");
+            snprintf(r.start, sizeof r.start, "%s", start);
+            snprintf(r.end, sizeof r.end, "%s", end);
+            snprintf(r.status, sizeof r.status, "pending");
+            rc = usage_store_report_insert(u->db, &r) == 0 ? 1 : -1;
+        }
+        /* Made now, at the operator's request: fresh numbers even when the
+         * month's report existed. */
+        if (rc == 1 && usage_reports_generate(u, &r) == 0)
+            pgs_res_json(res, 200, usage_reports_json(&r));
+        else
+            s_unavailable(req, res);
+        if (rc == 1)
+            usage_report_clear(&r);
+    }
+    json_decref(body);
+}

@@ -1,0 +1,238 @@
+/*
+ * usage_consume — see usage_consume.h.
+ */
+#include "usage_consume.h"
+#include "pgs_log.h"
+#include "pgs_time.h"
+#include "usage_store.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define S_STREAM "pgs:usage"
+#define S_GROUP "usage"
+#define S_BATCH 500
+#define S_READ_EVERY_MS 100    /* how often an idle consumer looks for events */
+#define S_CLAIM_EVERY_MS 10000 /* how often stale entries of others are claimed */
+#define S_CLAIM_IDLE_MS 30000  /* pending this long on another consumer: take it over */
+#define S_SEEN_KEEP_MS (7LL * 86400 * 1000)
+#define S_MAX_BATCHES 4 /* per pump, so the loop keeps serving */
+
+static int
+s_is_error(const redisReply *r, const char *prefix)
+{
+    return r && r->type == REDIS_REPLY_ERROR && strncmp(r->str, prefix, strlen(prefix)) == 0;
+}
+
+static int
+s_ensure_group(usage_t *u)
+{
+    if (u->group_ready)
+        return 0;
+    /* From the stream's start: entries added before the group existed (a
+     * first start, or after a FLUSHALL) are counted too. */
+    redisReply *r =
+        pgs_redis_command(u->redis, "XGROUP CREATE " S_STREAM " " S_GROUP " 0 MKSTREAM");
+    int ok = r && (r->type == REDIS_REPLY_STATUS || s_is_error(r, "BUSYGROUP"));
+    if (r && !ok)
+        pgs_warn("usage: XGROUP CREATE: %s", r->type == REDIS_REPLY_ERROR ? r->str : "?");
+    freeReplyObject(r);
+    if (!ok)
+        return -1;
+    u->group_ready = 1;
+    u->own_pending = 1;
+    return 0;
+}
+
+static const redisReply *
+s_field(const redisReply *fields, const char *name)
+{
+    for (size_t i = 0; i + 1 < fields->elements; i += 2) {
+        const redisReply *k = fields->element[i];
+        if (k->type == REDIS_REPLY_STRING && strcmp(k->str, name) == 0)
+            return fields->element[i + 1];
+    }
+    return NULL;
+}
+
+static void
+s_copy(char *dst, size_t len, const redisReply *v)
+{
+    snprintf(dst, len, "%s", v && v->type == REDIS_REPLY_STRING ? v->str : "");
+}
+
+static long long
+s_num(const redisReply *v)
+{
+    if (!v || v->type != REDIS_REPLY_STRING)
+        return 0;
+    long long n = strtoll(v->str, NULL, 10);
+    return n > 0 ? n : 0;
+}
+
+/* Fills e from one stream entry [id, [field, value, …]]. 0, or -1 when the
+ * entry is not an event (it is acknowledged and skipped). */
+static int
+s_event(const redisReply *entry, usage_event_t *e)
+{
+    memset(e, 0, sizeof *e);
+    if (entry->type != REDIS_REPLY_ARRAY || entry->elements != 2 ||
+        entry->element[0]->type != REDIS_REPLY_STRING)
+        return -1;
+    s_copy(e->id, sizeof e->id, entry->element[0]);
+    const redisReply *f = entry->element[1];
+    if (f->type != REDIS_REPLY_ARRAY) /* an entry deleted meanwhile: nil */
+        return -1;
+    s_copy(e->ws, sizeof e->ws, s_field(f, "ws"));
+    s_copy(e->user, sizeof e->user, s_field(f, "user"));
+    s_copy(e->tok, sizeof e->tok, s_field(f, "tok"));
+    s_copy(e->bot, sizeof e->bot, s_field(f, "bot"));
+    s_copy(e->route, sizeof e->route, s_field(f, "route"));
+    e->ts_ms = s_num(s_field(f, "ts"));
+    e->err = s_num(s_field(f, "err")) != 0;
+    e->msgs = s_num(s_field(f, "msgs"));
+    e->in = s_num(s_field(f, "in"));
+    e->out = s_num(s_field(f, "out"));
+    return e->ws[0] && e->user[0] && e->tok[0] && e->route[0] && e->ts_ms > 0 ? 0 : -1;
+}
+
+/* Counts the entries (an array of [id, fields]) and acknowledges them.
+ * Returns how many entries there were, or -1 (nothing acknowledged: they
+ * stay pending and are read again). */
+static int
+s_apply(usage_t *u, const redisReply *entries)
+{
+    if (!entries || entries->type != REDIS_REPLY_ARRAY || entries->elements == 0)
+        return 0;
+    size_t n = entries->elements;
+    usage_event_t *ev = calloc(n, sizeof *ev);
+    const char **argv = calloc(n + 3, sizeof *argv);
+    if (!ev || !argv) {
+        free(ev);
+        free(argv);
+        return -1;
+    }
+    int nev = 0, nids = 0, skipped = 0;
+    argv[nids++] = "XACK";
+    argv[nids++] = S_STREAM;
+    argv[nids++] = S_GROUP;
+    for (size_t i = 0; i < n; i++) {
+        const redisReply *entry = entries->element[i];
+        if (s_event(entry, &ev[nev]) == 0) {
+            argv[nids++] = ev[nev].id;
+            nev++;
+        } else if (entry->type == REDIS_REPLY_ARRAY && entry->elements >= 1 &&
+                   entry->element[0]->type == REDIS_REPLY_STRING) {
+            argv[nids++] = entry->element[0]->str;
+            skipped++;
+        }
+    }
+    int fresh = usage_store_apply(u->db, ev, nev, pgs_time_now_ms());
+    int rc = -1;
+    if (fresh >= 0) {
+        u->consumed += fresh;
+        if (skipped)
+            pgs_warn("usage: skipped %d stream entries that are not usage events", skipped);
+        redisReply *r = nids > 3 ? pgs_redis_argv(u->redis, nids, argv, NULL) : NULL;
+        if (nids > 3 && (!r || r->type == REDIS_REPLY_ERROR))
+            u->own_pending = 1; /* read them again; usage_seen skips them */
+        freeReplyObject(r);
+        rc = (int)n;
+    }
+    free(ev);
+    free(argv);
+    return rc;
+}
+
+/* XREADGROUP from id ("0": our own pending entries, ">": new ones). Returns
+ * the number of entries handled, or -1. */
+static int
+s_read(usage_t *u, const char *id)
+{
+    redisReply *r = pgs_redis_command(
+        u->redis, "XREADGROUP GROUP " S_GROUP " %s COUNT %d STREAMS " S_STREAM " %s", u->consumer,
+        S_BATCH, id);
+    if (!r)
+        return -1;
+    if (s_is_error(r, "NOGROUP")) {
+        u->group_ready = 0; /* Redis lost it (a FLUSHALL): make it again */
+        freeReplyObject(r);
+        return -1;
+    }
+    int n = 0;
+    if (r->type == REDIS_REPLY_ARRAY && r->elements >= 1) {
+        const redisReply *stream = r->element[0];
+        if (stream->type == REDIS_REPLY_ARRAY && stream->elements == 2)
+            n = s_apply(u, stream->element[1]);
+    } else if (r->type == REDIS_REPLY_ERROR) {
+        pgs_warn("usage: XREADGROUP: %s", r->str);
+        n = -1;
+    }
+    freeReplyObject(r);
+    if (n < 0)
+        u->own_pending = 1; /* what was delivered and not counted is pending on us */
+    return n;
+}
+
+/* Takes over entries that other consumers (a dead or removed process) left
+ * pending. */
+static void
+s_claim(usage_t *u)
+{
+    char idle[24];
+    snprintf(idle, sizeof idle, "%d", S_CLAIM_IDLE_MS);
+    for (int i = 0; i < S_MAX_BATCHES; i++) {
+        redisReply *r =
+            pgs_redis_command(u->redis, "XAUTOCLAIM " S_STREAM " " S_GROUP " %s %s 0-0 COUNT %d",
+                              u->consumer, idle, S_BATCH);
+        if (!r)
+            return;
+        int n = 0;
+        if (r->type == REDIS_REPLY_ARRAY && r->elements >= 2)
+            n = s_apply(u, r->element[1]);
+        else if (s_is_error(r, "NOGROUP"))
+            u->group_ready = 0;
+        freeReplyObject(r);
+        if (n < S_BATCH)
+            return;
+    }
+}
+
+void
+usage_consume_pump(usage_t *u)
+{
+    int64_t now = pgs_time_mono_ms();
+    if (now < u->next_read)
+        return;
+    u->next_read = now + S_READ_EVERY_MS;
+    if (s_ensure_group(u) < 0)
+        return;
+    if (now >= u->next_claim) {
+        u->next_claim = now + S_CLAIM_EVERY_MS;
+        s_claim(u);
+    }
+    for (int i = 0; i < S_MAX_BATCHES; i++) {
+        int own = u->own_pending;
+        int n = s_read(u, own ? "0" : ">");
+        if (n < 0)
+            return;
+        if (own && n == 0)
+            u->own_pending = 0; /* none left: on to new entries */
+        else if (!own && n < S_BATCH)
+            break;
+        pgs_worker_keepalive(u->w);
+    }
+    if (now >= u->next_prune) {
+        u->next_prune = now + 60000;
+        usage_store_prune_seen(u->db, pgs_time_now_ms() - S_SEEN_KEEP_MS, 5000);
+    }
+}
+
+int
+usage_consume_wait_ms(const usage_t *u)
+{
+    int64_t left = u->next_read - pgs_time_mono_ms();
+    return left < 0 ? 0 : left > S_READ_EVERY_MS ? S_READ_EVERY_MS : (int)left;
+}

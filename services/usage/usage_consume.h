@@ -1,0 +1,22 @@
+/*
+ * usage_consume — reads the edges' usage events from the Redis stream
+ * pgs:usage in the consumer group "usage" and counts each exactly once
+ * (docs/internals.md, "Usage analytics"): own pending entries first (left
+ * by a crash of this instance), then new ones; every 10 s the entries other
+ * consumers left pending for over 30 s are claimed. A batch is counted in
+ * one SQLite transaction that also records the entry ids; XACK follows the
+ * commit, so a crash in between only re-delivers what usage_seen skips.
+ */
+#ifndef USAGE_CONSUME_H
+#define USAGE_CONSUME_H
+
+#include "usage_state.h"
+
+/* Does the consumer's due work, a few batches at most. Called on every
+ * loop turn (cheap when nothing is due). */
+void usage_consume_pump(usage_t *u);
+
+/* Milliseconds until the consumer wants to run again. */
+int usage_consume_wait_ms(const usage_t *u);
+
+#endif
