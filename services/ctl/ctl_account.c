@@ -24,39 +24,10 @@
 static const char *const s_plans[] = {"free", "pro", "ultra", NULL};
 static const char *const s_roles[] = {"owner", "admin", "member", "viewer", NULL};
 
-/* Sends body (stolen) to the auth route. With --json, prints the raw reply
- * (success or not). On an error status prints its message. On success,
- * *reply_out (when not NULL) gets the parsed reply body (owned; NULL when
- * empty). Returns the exit code. */
 static int
 s_admin(const ctl_t *c, const char *route, json_t *body, json_t **reply_out)
 {
-    if (reply_out)
-        *reply_out = NULL;
-    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
-    json_decref(body);
-    if (!text)
-        return ctl_out_fail("out of memory");
-    ctl_reply_t r;
-    char err[512];
-    int rc = ctl_broker_call(c, "auth", route, text, &r, err, sizeof err);
-    /* The body may hold a password: wipe it before it goes back to malloc. */
-    sodium_memzero(text, strlen(text));
-    free(text);
-    if (rc < 0)
-        return ctl_out_fail("%s", err);
-    if (c->json)
-        ctl_out_raw(r.body, r.body_len);
-    if (r.status >= 400) {
-        char msg[512];
-        ctl_out_fail("%s", ctl_reply_error(&r, msg, sizeof msg));
-        ctl_reply_clear(&r);
-        return 1;
-    }
-    if (reply_out && r.body_len)
-        *reply_out = json_loadb(r.body, r.body_len, 0, NULL);
-    ctl_reply_clear(&r);
-    return 0;
+    return ctl_broker_request(c, "auth", route, body, reply_out);
 }
 
 /* Reads one line from stdin into buf (the newline dropped). Returns its

@@ -6,6 +6,7 @@
  * from a slow one within CTL_BROKER_CONNECT_MS.
  */
 #include "ctl_broker.h"
+#include "ctl_out.h"
 
 #include "pgs_config.h"
 #include "pgs_proto.h"
@@ -219,4 +220,35 @@ ctl_reply_error(const ctl_reply_t *r, char *buf, size_t len)
         snprintf(buf, len, "the request failed with status %d", r->status);
     json_decref(o);
     return buf;
+}
+
+int
+ctl_broker_request(const ctl_t *c, const char *service, const char *route, json_t *body,
+                   json_t **reply_out)
+{
+    if (reply_out)
+        *reply_out = NULL;
+    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    json_decref(body);
+    if (!text)
+        return ctl_out_fail("out of memory");
+    ctl_reply_t r;
+    char err[512];
+    int rc = ctl_broker_call(c, service, route, text, &r, err, sizeof err);
+    sodium_memzero(text, strlen(text));
+    free(text);
+    if (rc < 0)
+        return ctl_out_fail("%s", err);
+    if (c->json)
+        ctl_out_raw(r.body, r.body_len);
+    if (r.status >= 400) {
+        char msg[512];
+        ctl_out_fail("%s", ctl_reply_error(&r, msg, sizeof msg));
+        ctl_reply_clear(&r);
+        return 1;
+    }
+    if (reply_out && r.body_len)
+        *reply_out = json_loadb(r.body, r.body_len, 0, NULL);
+    ctl_reply_clear(&r);
+    return 0;
 }

@@ -9,6 +9,7 @@
 
 #include "ctl_args.h"
 
+#include <jansson.h>
 #include <stddef.h>
 
 #define CTL_BROKER_CONNECT_MS 5000 /* "the system is not running" past this */
@@ -37,5 +38,13 @@ void ctl_reply_clear(ctl_reply_t *out);
 /* The message of an error reply ({"error":{"message"}}), or a generic one
  * naming the status; written into buf. */
 const char *ctl_reply_error(const ctl_reply_t *r, char *buf, size_t len);
+
+/* One command's request: sends body (stolen) to route of service. With
+ * --json prints the raw reply (success or not); on an error status prints
+ * its message. On success *reply_out (when not NULL) gets the parsed reply
+ * body (owned; NULL when empty). The body text is wiped after sending (it
+ * may hold a password). Returns the exit code. */
+int ctl_broker_request(const ctl_t *c, const char *service, const char *route, json_t *body,
+                       json_t **reply_out);
 
 #endif

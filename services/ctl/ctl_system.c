@@ -96,12 +96,3 @@ ctl_system_scale(const ctl_t *c, int argc, char **argv)
         printf("%s scaled to %lld process%s\n", pos[0], n, n == 1 ? "" : "es");
     return rc;
 }
-
-int
-ctl_system_usage_report(const ctl_t *c, int argc, char **argv)
-{
-    (void)c;
-    (void)argc;
-    (void)argv;
-    return ctl_out_fail("usage report: not available yet");
-}

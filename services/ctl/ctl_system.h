@@ -1,6 +1,6 @@
 /*
  * ctl_system — the commands that talk to the supervisor: status, restart,
- * scale (and usage report, not available yet). Each takes the arguments
+ * scale. Each takes the arguments
  * after its command words and returns the process exit code (0 success,
  * 1 failure, 2 usage error), having printed any error once on stderr.
  */
@@ -17,8 +17,5 @@ int ctl_system_restart(const ctl_t *c, int argc, char **argv);
 
 /* pegasusctl scale SERVICE N */
 int ctl_system_scale(const ctl_t *c, int argc, char **argv);
-
-/* pegasusctl usage report … */
-int ctl_system_usage_report(const ctl_t *c, int argc, char **argv);
 
 #endif

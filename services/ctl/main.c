@@ -15,6 +15,7 @@
 #include "ctl_args.h"
 #include "ctl_out.h"
 #include "ctl_system.h"
+#include "ctl_usage.h"
 
 #include <jansson.h>
 #include <malloc.h>
@@ -87,8 +88,10 @@ static const s_cmd_t s_cmds[] = {
     {"scale", ctl_system_scale, "SERVICE N",
      "Runs N (1-64) processes of a service; extra ones are stopped, highest instance\n"
      "first. The edge cannot be scaled."},
-    {"usage report", ctl_system_usage_report, "--workspace WS --month YYYY-MM",
-     "Generates a workspace's usage report for a month (not available yet)."},
+    {"usage report", ctl_usage_report, "--workspace WS --month YYYY-MM",
+     "Makes a workspace's usage report for a calendar month (UTC) now, from the counted\n"
+     "events, and prints a line per day with the totals. WS is a ws_ id. The month's\n"
+     "report is stored: the API lists it as the monthly report (kind monthly)."},
 };
 #define S_NCMDS (sizeof s_cmds / sizeof s_cmds[0])
 
