@@ -1,9 +1,10 @@
 // app.js — the Pegasus web app: session, header with the workspace switcher,
-// client-side routes (/signin, /settings/…, /docs).
+// client-side routes (/signin, /usage, /settings/…, /docs).
 import { h, clear, add } from './dom.js';
 import { api, setCsrf, ApiError } from './api.js';
 import { renderTokensTab } from './tokens.js';
 import { renderDocs } from './docs.js';
+import { renderUsage } from './usage.js';
 
 const PLAN_LABEL = { free: 'Free', pro: 'Pro', ultra: 'Ultra' };
 const ROLE_LABEL = { owner: 'Owner', admin: 'Admin', member: 'Member', viewer: 'Viewer' };
@@ -183,6 +184,7 @@ function header(current) {
   const nav = h(
     'nav',
     { class: 'main-nav', 'aria-label': 'Main' },
+    s ? link('/usage', 'Usage', { 'aria-current': current === 'usage' ? 'page' : null }) : null,
     s ? link('/settings/tokens', 'Settings', { 'aria-current': current === 'settings' ? 'page' : null }) : null,
     link('/docs', 'API docs', { 'aria-current': current === 'docs' ? 'page' : null }),
   );
@@ -395,6 +397,15 @@ function render() {
     }
     page = signInPage();
     document.title = 'Sign in · Pegasus';
+  } else if (path === '/usage') {
+    if (!state.session) {
+      navigate('/signin?next=' + encodeURIComponent(path + location.search), { replace: true });
+      return;
+    }
+    current = 'usage';
+    page = h('main', { id: 'main', class: 'page page-usage' });
+    renderUsage(page, { session: state.session, workspace: activeWorkspace(), handleError, announce, switchWorkspace, planLabel, roleLabel, link });
+    document.title = 'Usage · Pegasus';
   } else if (path === '/docs') {
     current = 'docs';
     page = h('main', { id: 'main', class: 'page page-docs' });
