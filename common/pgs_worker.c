@@ -216,8 +216,7 @@ pgs_deferred_reply(pgs_deferred_t **dp, pgs_res_t *res)
     pgs_deferred_t *d = *dp;
     if (res->status < 100 || res->status > 599)
         pgs_res_error(res, NULL, 500, "internal_error", "Internal error.", NULL);
-    if (s_send_reply(d->w, d->edge, d->id, res->status, res->headers, res->body, res->body_len) <
-        0)
+    if (s_send_reply(d->w, d->edge, d->id, res->status, res->headers, res->body, res->body_len) < 0)
         PGS_LOG(PGS_LOG_WARN, d->request_id, "deferred reply not sent: %s", zmq_strerror(errno));
     pgs_res_clear(res);
     free(d);
@@ -325,8 +324,11 @@ s_parse_endpoints(pgs_worker_t *w)
 static void
 s_dispatch(pgs_worker_t *w, int e, const pgs_proto_msg_t *msg)
 {
-    pgs_req_t req = {.id = msg->id, .route = msg->route, .body = msg->body,
-                     .body_len = msg->body_len, .request_id = ""};
+    pgs_req_t req = {.id = msg->id,
+                     .route = msg->route,
+                     .body = msg->body,
+                     .body_len = msg->body_len,
+                     .request_id = ""};
     pgs_res_t res = {0};
     req.ctx = json_loads(msg->context, 0, NULL);
     req.params = json_loads(msg->params, 0, NULL);
@@ -380,12 +382,15 @@ s_handle_inbox(pgs_worker_t *w, int e, pgs_proto_inbox_t *in)
         return;
     }
     switch (msg.cmd) {
-    case PGS_PROTO_REQUEST: s_dispatch(w, e, &msg); break;
+    case PGS_PROTO_REQUEST:
+        s_dispatch(w, e, &msg);
+        break;
     case PGS_PROTO_DISCONNECT:
         /* The edge does not know us (it restarted): introduce ourselves. */
         s_edge_connect(w, e);
         break;
-    default: break; /* HEARTBEAT (liveness already noted), stale REPLY */
+    default:
+        break; /* HEARTBEAT (liveness already noted), stale REPLY */
     }
 }
 
@@ -439,8 +444,7 @@ s_heartbeat(pgs_worker_t *w)
     int64_t now = pgs_time_mono_ms();
     for (int e = 0; e < w->nedges; e++) {
         if (now - w->edges[e].last_seen > S_LIVENESS_MS) {
-            pgs_warn("edge %s silent for %d ms; reconnecting", w->edges[e].endpoint,
-                     S_LIVENESS_MS);
+            pgs_warn("edge %s silent for %d ms; reconnecting", w->edges[e].endpoint, S_LIVENESS_MS);
             s_edge_connect(w, e);
             continue;
         }
@@ -510,8 +514,7 @@ s_poll(pgs_worker_t *w, int timeout_ms, uint64_t want_id, pgs_res_t *out)
 
 int
 pgs_worker_call(pgs_worker_t *w, const char *service, const char *route, json_t *ctx,
-                json_t *params, const char *body, size_t body_len, int timeout_ms,
-                pgs_res_t *out)
+                json_t *params, const char *body, size_t body_len, int timeout_ms, pgs_res_t *out)
 {
     memset(out, 0, sizeof *out);
     char *ctx_text = ctx ? pgs_json_dump(ctx) : NULL;
@@ -563,10 +566,17 @@ pgs_worker_main(const pgs_service_t *svc, int argc, char **argv)
     int opt;
     while ((opt = getopt(argc, argv, "c:i:n")) != -1) {
         switch (opt) {
-        case 'c': config_path = optarg; break;
-        case 'i': instance = optarg; break;
-        case 'n': check_only = 1; break;
-        default: return s_usage(argv[0]);
+        case 'c':
+            config_path = optarg;
+            break;
+        case 'i':
+            instance = optarg;
+            break;
+        case 'n':
+            check_only = 1;
+            break;
+        default:
+            return s_usage(argv[0]);
         }
     }
     if (!config_path)
@@ -653,4 +663,12 @@ pgs_worker_main(const pgs_service_t *svc, int argc, char **argv)
     free(w);
     pgs_info("stopped");
     return 0;
+}
+
+void
+pgs_res_usage_bot(pgs_res_t *res, const char *bot_id)
+{
+    char v[80];
+    snprintf(v, sizeof v, "bot=%s", bot_id);
+    pgs_res_header(res, "x-pgs-usage", v);
 }

@@ -58,8 +58,8 @@ typedef struct {
 } pgs_route_t;
 
 typedef struct {
-    const char *name;          /* "auth": config section service.auth */
-    const pgs_route_t *routes; /* terminated by {NULL, NULL} */
+    const char *name;              /* "auth": config section service.auth */
+    const pgs_route_t *routes;     /* terminated by {NULL, NULL} */
     int (*init)(pgs_worker_t *w);  /* after config and logging; 0 or -1 */
     void (*tick)(pgs_worker_t *w); /* about every 250 ms, between requests */
     void (*fini)(pgs_worker_t *w);
@@ -136,6 +136,9 @@ void pgs_res_error(pgs_res_t *res, const pgs_req_t *req, int status, const char 
 void pgs_res_empty(pgs_res_t *res, int status);
 /* Adds or replaces one header. */
 void pgs_res_header(pgs_res_t *res, const char *name, const char *value);
+/* Names the bot the request concerned, for the edge's usage event (the
+ * reply header x-pgs-usage, docs/internals.md "Usage analytics"). */
+void pgs_res_usage_bot(pgs_res_t *res, const char *bot_id);
 /* Frees what the reply holds and zeroes it. */
 void pgs_res_clear(pgs_res_t *res);
 

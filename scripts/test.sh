@@ -31,7 +31,7 @@ web_rc=0
 if [ "${PEGASUS_WEB_TESTS:-1}" != 0 ]; then
   echo "== browser tests (tests/web)"
   if ./scripts/web.sh --strict >/dev/null; then
-    node --test tests/web/app.test.mjs || web_rc=$?
+    node --test tests/web/app.test.mjs tests/web/usage.test.mjs || web_rc=$?
   else
     web_rc=1
   fi

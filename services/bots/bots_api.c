@@ -74,14 +74,13 @@ s_fields(bots_t *b, const pgs_req_t *req, pgs_res_t *res, json_t *body, s_fields
 {
     pgs_json_err_t err = {0};
     memset(f, 0, sizeof *f);
-    if (bots_req_text(json_object_get(body, "name"), "name", 1, S_NAME_MAX, 1, 0, &f->name,
-                      &err) < 0 ||
-        bots_req_text(json_object_get(body, "description"), "description", 0, S_DESCRIPTION_MAX,
-                      1, 1, &f->description, &err) < 0 ||
-        bots_req_text(json_object_get(body, "model"), "model", 1, 64, 1, 0, &f->model, &err) <
+    if (bots_req_text(json_object_get(body, "name"), "name", 1, S_NAME_MAX, 1, 0, &f->name, &err) <
             0 ||
-        bots_req_text(json_object_get(body, "instructions"), "instructions", 0,
-                      S_INSTRUCTIONS_MAX, 0, 1, &f->instructions, &err) < 0) {
+        bots_req_text(json_object_get(body, "description"), "description", 0, S_DESCRIPTION_MAX, 1,
+                      1, &f->description, &err) < 0 ||
+        bots_req_text(json_object_get(body, "model"), "model", 1, 64, 1, 0, &f->model, &err) < 0 ||
+        bots_req_text(json_object_get(body, "instructions"), "instructions", 0, S_INSTRUCTIONS_MAX,
+                      0, 1, &f->instructions, &err) < 0) {
         s_fields_free(f);
         bots_req_fail(req, res, &err);
         return -1;
@@ -206,6 +205,7 @@ bots_api_create(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
     }
     pgs_res_json(res, 201, bot.obj);
     bot.obj = NULL;
+    pgs_res_usage_bot(res, id);
     if (pgs_idem_commit(b->db, &idem, req, res) == 0)
         PGS_LOG(PGS_LOG_INFO, req->request_id, "bot created id=%s workspace=%s", id, ws);
 }

@@ -110,6 +110,7 @@ chat_api_conv_create(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
         return;
     }
     pgs_res_json(res, 201, chat_store_conv_json(&conv));
+    pgs_res_usage_bot(res, conv.bot_id);
     pgs_idem_commit(c->db, &idem, req, res);
 }
 
@@ -117,8 +118,10 @@ void
 chat_api_conv_show(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
 {
     chat_conv_t conv;
-    if (chat_req_conversation(chat_state(w), req, res, &conv))
+    if (chat_req_conversation(chat_state(w), req, res, &conv)) {
         pgs_res_json(res, 200, chat_store_conv_json(&conv));
+        pgs_res_usage_bot(res, conv.bot_id);
+    }
 }
 
 void
@@ -134,6 +137,7 @@ chat_api_conv_delete(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
         return;
     }
     pgs_res_empty(res, 204);
+    pgs_res_usage_bot(res, conv.bot_id);
 }
 
 void
@@ -205,4 +209,5 @@ chat_api_msg_list(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
     }
     (void)last_seq;
     pgs_res_json(res, 200, pgs_page_list(data, more, cursor));
+    pgs_res_usage_bot(res, conv.bot_id);
 }
