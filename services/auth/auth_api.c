@@ -257,9 +257,9 @@ auth_api_models(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
     char cursor[PGS_PAGE_CURSOR_MAX] = "";
     if (more && json_array_size(page))
         pgs_page_cursor(0,
-                               json_string_value(json_object_get(
-                                   json_array_get(page, json_array_size(page) - 1), "id")),
-                               cursor, sizeof cursor);
+                        json_string_value(
+                            json_object_get(json_array_get(page, json_array_size(page) - 1), "id")),
+                        cursor, sizeof cursor);
     json_decref(m.data);
     pgs_res_json(res, 200, pgs_page_list(page, more, cursor));
 }
@@ -338,8 +338,9 @@ auth_api_token_touch(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
 }
 
 /* labels (internal, the usage service): {"workspace_id","tokens":[ids],
- * "users":[ids]} → {"tokens":{id:name},"users":{id:name}}. Tokens only of
- * that workspace; ids that are unknown are left out. */
+ * "users":[ids],"workspaces":[ids]} → {"tokens":{id:name},"users":{id:name},
+ * "workspaces":{id:name}}. Tokens only of that workspace; ids that are
+ * unknown are left out. */
 void
 auth_api_labels(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
 {
@@ -352,7 +353,7 @@ auth_api_labels(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
                       "workspace_id");
         return;
     }
-    json_t *tokens = json_object(), *users = json_object();
+    json_t *tokens = json_object(), *users = json_object(), *spaces = json_object();
     size_t i;
     json_t *v;
     int failed = 0;
@@ -374,12 +375,24 @@ auth_api_labels(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
         if (rc == 1)
             json_object_set_new(users, id, json_string(u.name));
     }
+    json_array_foreach(json_object_get(body, "workspaces"), i, v)
+    {
+        const char *id = json_string_value(v);
+        auth_ws_t ws_row;
+        int rc = id && pgs_id_valid(id, "ws") ? auth_store_ws_get(a->db, id, &ws_row) : 0;
+        failed |= rc < 0;
+        if (rc == 1)
+            json_object_set_new(spaces, id, json_string(ws_row.name));
+    }
     json_decref(body);
     if (failed) {
         json_decref(tokens);
         json_decref(users);
+        json_decref(spaces);
         auth_req_fail_db(a->db, req, res);
         return;
     }
-    pgs_res_json(res, 200, json_pack("{s:o,s:o}", "tokens", tokens, "users", users));
+    pgs_res_json(
+        res, 200,
+        json_pack("{s:o,s:o,s:o}", "tokens", tokens, "users", users, "workspaces", spaces));
 }

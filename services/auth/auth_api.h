@@ -37,9 +37,10 @@ void auth_api_token_lookup(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res
  * most once per [auth] touch_interval_s. */
 void auth_api_token_touch(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res);
 
-/* labels (internal, for usage reports): {"workspace_id","tokens":[ids],
- * "users":[ids]} → {"tokens":{id:name},"users":{id:name}}; tokens only of
- * that workspace, unknown ids left out. */
+/* labels (internal, for the usage service): {"workspace_id","tokens":[ids],
+ * "users":[ids],"workspaces":[ids]} → {"tokens":{id:name},"users":{id:name},
+ * "workspaces":{id:name}}; tokens only of that workspace, unknown ids left
+ * out. */
 void auth_api_labels(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res);
 
 #endif

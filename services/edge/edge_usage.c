@@ -104,35 +104,50 @@ edge_usage_emit(edge_req_t *r, int status)
     if (err || r->usage.replayed)
         msgs = in = out = 0; /* nothing was done, or it was done before */
 
-    char ts[24], st[8], ms[24], nmsgs[24], nin[24], nout[24], route[96];
-    snprintf(ts, sizeof ts, "%lld", (long long)pgs_time_now_ms());
+    /* The entry's id is its time; fields that are empty or 0 are left out
+     * (the usage service reads them as such): the event is on every
+     * request's path, so it is kept small. */
+    char st[8], ms[24], nmsgs[24], nin[24], nout[24], route[96];
     snprintf(st, sizeof st, "%d", status);
     long long latency = r->started_ms ? (long long)(pgs_time_mono_ms() - r->started_ms) : 0;
     snprintf(ms, sizeof ms, "%lld", latency < 0 ? 0 : latency);
-    snprintf(nmsgs, sizeof nmsgs, "%ld", msgs);
-    snprintf(nin, sizeof nin, "%ld", in);
-    snprintf(nout, sizeof nout, "%ld", out);
     snprintf(route, sizeof route, "%s %s", r->route->method, r->route->pattern);
-    const char *argv[] = {"XADD",    "pgs:usage",
-                          "MAXLEN",  "~",
-                          "1000000", "*",
-                          "ts",      ts,
-                          "ws",      r->tok.workspace_id,
-                          "user",    r->tok.user_id,
-                          "tok",     r->tok.token_id,
-                          "bot",     r->usage.bot,
-                          "route",   route,
-                          "status",  st,
-                          "err",     err ? "1" : "0",
-                          "ms",      ms,
-                          "msgs",    nmsgs,
-                          "in",      nin,
-                          "out",     nout,
-                          "rid",     r->request_id};
-    enum { N = sizeof argv / sizeof argv[0] };
-    size_t lens[N];
-    for (int i = 0; i < N; i++)
+    const char *argv[32] = {"XADD",    "pgs:usage",
+                            "MAXLEN",  "~",
+                            "1000000", "*",
+                            "ws",      r->tok.workspace_id,
+                            "user",    r->tok.user_id,
+                            "tok",     r->tok.token_id,
+                            "route",   route,
+                            "status",  st,
+                            "ms",      ms};
+    int n = 18;
+    if (r->usage.bot[0]) {
+        argv[n++] = "bot";
+        argv[n++] = r->usage.bot;
+    }
+    if (err) {
+        argv[n++] = "err";
+        argv[n++] = "1";
+    }
+    if (msgs) {
+        snprintf(nmsgs, sizeof nmsgs, "%ld", msgs);
+        argv[n++] = "msgs";
+        argv[n++] = nmsgs;
+    }
+    if (in) {
+        snprintf(nin, sizeof nin, "%ld", in);
+        argv[n++] = "in";
+        argv[n++] = nin;
+    }
+    if (out) {
+        snprintf(nout, sizeof nout, "%ld", out);
+        argv[n++] = "out";
+        argv[n++] = nout;
+    }
+    size_t lens[32];
+    for (int i = 0; i < n; i++)
         lens[i] = strlen(argv[i]);
-    if (edge_redis_command(r->ctx->redis, s_on_xadd, NULL, N, argv, lens) < 0)
+    if (edge_redis_command(r->ctx->redis, s_on_xadd, NULL, n, argv, lens) < 0)
         s_on_xadd(NULL, NULL);
 }

@@ -259,16 +259,33 @@ void
 usage_api_admin_report(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
 {
     usage_t *u = usage_state(w);
+    const char *actor = pgs_req_ctx(req, "actor");
+    if (!actor || strcmp(actor, "pegasusctl") != 0) {
+        pgs_res_error(res, req, 403, "forbidden", "Admin routes are for pegasusctl only.", NULL);
+        return;
+    }
     json_t *body = req->body_len ? json_loadb(req->body, req->body_len, 0, NULL) : NULL;
     const char *ws = json_string_value(json_object_get(body, "workspace_id"));
     const char *month = json_string_value(json_object_get(body, "month"));
     char start[USAGE_DAY_LEN], end[USAGE_DAY_LEN];
+    int known = -1; /* does auth know the workspace? */
+    if (ws && pgs_id_valid(ws, "ws")) {
+        json_t *ids = json_pack("[s]", ws);
+        json_t *names = usage_query_labels(u, "auth", ws, "workspaces", ids);
+        known = names ? json_object_get(names, ws) != NULL : -1;
+        json_decref(ids);
+        json_decref(names);
+    }
     if (!ws || !pgs_id_valid(ws, "ws")) {
         pgs_res_error(res, req, 400, "invalid_request", "--workspace needs a workspace id (ws_…).",
                       "workspace_id");
     } else if (usage_reports_month(month, start, end) < 0) {
         pgs_res_error(res, req, 400, "invalid_request", "--month needs a month as YYYY-MM.",
                       "month");
+    } else if (known < 0) {
+        s_unavailable(req, res);
+    } else if (!known) {
+        pgs_res_error(res, req, 404, "not_found", "No such workspace.", "workspace_id");
     } else {
         usage_report_t r;
         int rc = usage_store_report_monthly(u->db, ws, start, &r);

@@ -90,7 +90,7 @@ s_event(const redisReply *entry, usage_event_t *e)
     s_copy(e->tok, sizeof e->tok, s_field(f, "tok"));
     s_copy(e->bot, sizeof e->bot, s_field(f, "bot"));
     s_copy(e->route, sizeof e->route, s_field(f, "route"));
-    e->ts_ms = s_num(s_field(f, "ts"));
+    e->ts_ms = strtoll(e->id, NULL, 10); /* an entry id is "<unix ms>-<seq>" */
     e->err = s_num(s_field(f, "err")) != 0;
     e->msgs = s_num(s_field(f, "msgs"));
     e->in = s_num(s_field(f, "in"));

@@ -188,10 +188,8 @@ usage_query_days(usage_t *u, const char *ws, const char *user, const char *start
     return 0;
 }
 
-/* Asks service's labels route for names; an object of kind → {id: name},
- * or NULL when it did not answer (the ids then stand for themselves). */
-static json_t *
-s_labels(usage_t *u, const char *service, const char *ws, const char *kind, json_t *ids)
+json_t *
+usage_query_labels(usage_t *u, const char *service, const char *ws, const char *kind, json_t *ids)
 {
     json_t *body = json_pack("{s:s,s:O}", "workspace_id", ws, kind, ids);
     char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
@@ -234,7 +232,8 @@ s_label_rows(usage_t *u, const usage_who_t *who, usage_group_t group, json_t *ro
             const char *kind = group == USAGE_BY_TOKEN  ? "tokens"
                                : group == USAGE_BY_USER ? "users"
                                                         : "bots";
-            names = s_labels(u, group == USAGE_BY_BOT ? "bots" : "auth", who->ws, kind, ids);
+            names =
+                usage_query_labels(u, group == USAGE_BY_BOT ? "bots" : "auth", who->ws, kind, ids);
         }
         json_decref(ids);
     }

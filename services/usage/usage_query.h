@@ -47,6 +47,12 @@ int usage_query_parse(const pgs_req_t *req, pgs_res_t *res, json_t *src, int wit
 json_t *usage_query_run(usage_t *u, const pgs_req_t *req, pgs_res_t *res, const usage_who_t *who,
                         const usage_range_t *q);
 
+/* Asks service's internal labels route for the names of ids (an array) of
+ * kind ("tokens", "users", "workspaces" of auth; "bots" of bots): an owned
+ * object id → name, or NULL when the service did not answer. */
+json_t *usage_query_labels(usage_t *u, const char *service, const char *ws, const char *kind,
+                           json_t *ids);
+
 /* The day rows (zeros included) and the totals of ws between start and
  * end, of one user when user is not NULL. 0 (both owned), or -1. */
 int usage_query_days(usage_t *u, const char *ws, const char *user, const char *start,

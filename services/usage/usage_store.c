@@ -81,11 +81,46 @@ static const char S_SQL_SEEN[] =
     "INSERT OR IGNORE INTO usage_seen(event_id, seen_at) VALUES (?1, ?2)";
 static const char S_SQL_ADD[] =
     "INSERT INTO usage_daily(ws, day, user_id, token_id, bot_id, route, requests, messages,"
-    " input_tokens, output_tokens, errors) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, ?7, ?8, ?9, ?10)"
+    " input_tokens, output_tokens, errors) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
     " ON CONFLICT (ws, day, user_id, token_id, bot_id, route) DO UPDATE SET"
-    " requests = requests + 1, messages = messages + excluded.messages,"
+    " requests = requests + excluded.requests, messages = messages + excluded.messages,"
     " input_tokens = input_tokens + excluded.input_tokens,"
     " output_tokens = output_tokens + excluded.output_tokens, errors = errors + excluded.errors";
+
+/* The new events of a batch summed per row of usage_daily before they are
+ * written: a batch is mostly a few tokens on a few routes, so this saves
+ * most of the writes. */
+#define S_AGG_MAX 64
+typedef struct {
+    const usage_event_t *e; /* the first event of the row (its names) */
+    char day[USAGE_DAY_LEN];
+    usage_counts_t c;
+} s_agg_t;
+
+static int
+s_agg_same(const s_agg_t *a, const usage_event_t *e, const char *day)
+{
+    return strcmp(a->day, day) == 0 && strcmp(a->e->tok, e->tok) == 0 &&
+           strcmp(a->e->route, e->route) == 0 && strcmp(a->e->bot, e->bot) == 0 &&
+           strcmp(a->e->user, e->user) == 0 && strcmp(a->e->ws, e->ws) == 0;
+}
+
+static int
+s_agg_write(pgs_db_t *db, sqlite3_stmt *add, const s_agg_t *a)
+{
+    pgs_db_bind_text(add, 1, a->e->ws);
+    pgs_db_bind_text(add, 2, a->day);
+    pgs_db_bind_text(add, 3, a->e->user);
+    pgs_db_bind_text(add, 4, a->e->tok);
+    pgs_db_bind_text(add, 5, a->e->bot);
+    pgs_db_bind_text(add, 6, a->e->route);
+    sqlite3_bind_int64(add, 7, a->c.requests);
+    sqlite3_bind_int64(add, 8, a->c.messages);
+    sqlite3_bind_int64(add, 9, a->c.input_tokens);
+    sqlite3_bind_int64(add, 10, a->c.output_tokens);
+    sqlite3_bind_int64(add, 11, a->c.errors);
+    return s_done(add, db, "add");
+}
 
 int
 usage_store_apply(pgs_db_t *db, const usage_event_t *ev, int n, int64_t now_ms)
@@ -94,7 +129,8 @@ usage_store_apply(pgs_db_t *db, const usage_event_t *ev, int n, int64_t now_ms)
     sqlite3_stmt *add = pgs_db_stmt(db, S_SQL_ADD);
     if (!seen || !add || pgs_db_begin(db) < 0)
         return -1;
-    int fresh = 0;
+    s_agg_t agg[S_AGG_MAX];
+    int nagg = 0, fresh = 0;
     for (int i = 0; i < n; i++) {
         const usage_event_t *e = &ev[i];
         pgs_db_bind_text(seen, 1, e->id);
@@ -103,22 +139,33 @@ usage_store_apply(pgs_db_t *db, const usage_event_t *ev, int n, int64_t now_ms)
             goto fail;
         if (sqlite3_changes(pgs_db_handle(db)) == 0)
             continue; /* counted before */
+        fresh++;
         char day[USAGE_DAY_LEN];
         s_day(e->ts_ms, day);
-        pgs_db_bind_text(add, 1, e->ws);
-        pgs_db_bind_text(add, 2, day);
-        pgs_db_bind_text(add, 3, e->user);
-        pgs_db_bind_text(add, 4, e->tok);
-        pgs_db_bind_text(add, 5, e->bot);
-        pgs_db_bind_text(add, 6, e->route);
-        sqlite3_bind_int64(add, 7, e->msgs);
-        sqlite3_bind_int64(add, 8, e->in);
-        sqlite3_bind_int64(add, 9, e->out);
-        sqlite3_bind_int64(add, 10, e->err ? 1 : 0);
-        if (s_done(add, db, "add") < 0)
-            goto fail;
-        fresh++;
+        int k = 0;
+        while (k < nagg && !s_agg_same(&agg[k], e, day))
+            k++;
+        if (k == nagg) {
+            if (nagg == S_AGG_MAX) {
+                for (k = 0; k < nagg; k++)
+                    if (s_agg_write(db, add, &agg[k]) < 0)
+                        goto fail;
+                nagg = k = 0;
+            }
+            agg[k] = (s_agg_t){.e = e};
+            memcpy(agg[k].day, day, sizeof day);
+            nagg++;
+        }
+        usage_counts_t *c = &agg[k].c;
+        c->requests++;
+        c->messages += e->msgs;
+        c->input_tokens += e->in;
+        c->output_tokens += e->out;
+        c->errors += e->err ? 1 : 0;
     }
+    for (int k = 0; k < nagg; k++)
+        if (s_agg_write(db, add, &agg[k]) < 0)
+            goto fail;
     if (pgs_db_commit(db) < 0)
         goto fail;
     return fresh;

@@ -230,6 +230,26 @@ test_exactly_once(void **state)
     free(csv);
     usage_report_clear(&r);
 
+    /* A batch of more distinct rows than are summed in memory at once. */
+    enum { MANY = 150 };
+    usage_event_t many[MANY];
+    for (int i = 0; i < MANY; i++) {
+        char id[16], tok[16];
+        snprintf(id, sizeof id, "3-%d", i);
+        snprintf(tok, sizeof tok, "tok_m%d", i % 100);
+        many[i] = s_event(id, "2026-11-03", tok, "", 0, 1);
+    }
+    PGS_EXPECT_INT("apply(150 events on 100 rows)", usage_store_apply(db, many, MANY, 3500), MANY);
+    t = s_totals(db, "ws_A", NULL);
+    PGS_EXPECT_INT("requests after the big batch", t.requests, 4 + MANY);
+    PGS_EXPECT_INT("messages after the big batch", t.messages, 2 + MANY);
+    usage_counts_t one = {0};
+    if (usage_store_query(db, "ws_A", NULL, "2026-11-03", "2026-11-03", USAGE_BY_DAY, s_sum, &one) <
+        0)
+        fail_msg("query of 2026-11-03 failed");
+    PGS_EXPECT_INT("requests on 2026-11-03", one.requests, MANY);
+    PGS_EXPECT_INT("input tokens on 2026-11-03", one.input_tokens, 10 * MANY);
+
     /* Old ids are forgotten by the housekeeping, recent ones kept. */
     usage_store_prune_seen(db, 2500, 100);
     PGS_EXPECT_INT("apply(an id pruned: counted again)", usage_store_apply(db, batch1, 1, 4000), 1);
