@@ -200,6 +200,45 @@ s_claim(usage_t *u)
     }
 }
 
+/* Drops the entries every consumer is done with (older than both the
+ * group's last delivered entry and its oldest pending one), so the stream
+ * holds only what is still to count; the edges' MAXLEN caps it while no
+ * usage process runs. */
+static void
+s_trim(usage_t *u)
+{
+    char min_id[64] = "";
+    redisReply *g = pgs_redis_command(u->redis, "XINFO GROUPS " S_STREAM);
+    for (size_t i = 0; g && g->type == REDIS_REPLY_ARRAY && i < g->elements; i++) {
+        const redisReply *info = g->element[i];
+        if (info->type != REDIS_REPLY_ARRAY)
+            continue;
+        const redisReply *name = s_field(info, "name");
+        const redisReply *last = s_field(info, "last-delivered-id");
+        if (name && name->type == REDIS_REPLY_STRING && strcmp(name->str, S_GROUP) == 0 && last &&
+            last->type == REDIS_REPLY_STRING)
+            snprintf(min_id, sizeof min_id, "%s", last->str);
+    }
+    freeReplyObject(g);
+    if (!min_id[0] || strcmp(min_id, "0-0") == 0)
+        return;
+    redisReply *p = pgs_redis_command(u->redis, "XPENDING " S_STREAM " " S_GROUP);
+    int ok = p && p->type == REDIS_REPLY_ARRAY && p->elements >= 2;
+    if (ok && p->element[1]->type == REDIS_REPLY_STRING) {
+        /* Entry ids compare as (ms, seq) pairs, not as strings. */
+        unsigned long long pm = 0, ps = 0, lm = 0, ls = 0;
+        sscanf(p->element[1]->str, "%llu-%llu", &pm, &ps);
+        sscanf(min_id, "%llu-%llu", &lm, &ls);
+        if (pm < lm || (pm == lm && ps < ls))
+            snprintf(min_id, sizeof min_id, "%s", p->element[1]->str);
+    }
+    freeReplyObject(p);
+    if (!ok)
+        return;
+    redisReply *t = pgs_redis_command(u->redis, "XTRIM " S_STREAM " MINID ~ %s", min_id);
+    freeReplyObject(t);
+}
+
 void
 usage_consume_pump(usage_t *u)
 {
@@ -212,6 +251,7 @@ usage_consume_pump(usage_t *u)
     if (now >= u->next_claim) {
         u->next_claim = now + S_CLAIM_EVERY_MS;
         s_claim(u);
+        s_trim(u);
     }
     for (int i = 0; i < S_MAX_BATCHES; i++) {
         int own = u->own_pending;
