@@ -125,7 +125,7 @@ usage_api_report_create(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
     if (pgs_idem_init(&idem, req, res) < 0 || pgs_idem_begin(u->db, &idem, req, res) != 0)
         return;
     usage_report_t r = {.created_ms = pgs_time_now_ms()};
-    pgs_id_new("urep", r.id);
+    pgs_id_new("rep", r.id);
     snprintf(r.ws, sizeof r.ws, "%s", who.ws);
     snprintf(r.user, sizeof r.user, "%s", who.user);
     snprintf(r.scope, sizeof r.scope, "%s", usage_query_sees_all(&who) ? "workspace" : "user");
@@ -217,7 +217,7 @@ usage_api_report_show(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
     const char *id =
         json_string_value(json_object_get(json_object_get(req->params, "path"), "report_id"));
     usage_report_t r;
-    int rc = id && pgs_id_valid(id, "urep") ? usage_store_report_get(u->db, who.ws, id, &r) : 0;
+    int rc = id && pgs_id_valid(id, "rep") ? usage_store_report_get(u->db, who.ws, id, &r) : 0;
     if (rc < 0) {
         s_unavailable(req, res);
         return;
@@ -291,7 +291,7 @@ usage_api_admin_report(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
         int rc = usage_store_report_monthly(u->db, ws, start, &r);
         if (rc == 0) {
             r = (usage_report_t){.created_ms = pgs_time_now_ms()};
-            pgs_id_new("urep", r.id);
+            pgs_id_new("rep", r.id);
             snprintf(r.ws, sizeof r.ws, "%s", ws);
             snprintf(r.scope, sizeof r.scope, "workspace");
             snprintf(r.kind, sizeof r.kind, "monthly");

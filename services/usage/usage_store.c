@@ -443,7 +443,7 @@ usage_store_report_monthly_due(pgs_db_t *db, const char *start, const char *end,
     sqlite3_reset(st);
     for (int i = 0; i < n; i++) {
         usage_report_t r = {.created_ms = now_ms};
-        pgs_id_new("urep", r.id);
+        pgs_id_new("rep", r.id);
         memcpy(r.ws, ws[i], sizeof r.ws);
         snprintf(r.scope, sizeof r.scope, "workspace");
         snprintf(r.kind, sizeof r.kind, "monthly");
