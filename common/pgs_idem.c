@@ -4,6 +4,7 @@
 #include "pgs_idem.h"
 #include "pgs_json.h"
 #include "pgs_log.h"
+#include "pgs_time.h"
 
 #include <sodium.h>
 #include <stdio.h>
@@ -24,9 +25,8 @@ const char PGS_IDEM_MIGRATION[] =
     ") WITHOUT ROWID;"
     "CREATE INDEX idempotency_keys_created ON idempotency_keys (created_at);";
 
-static const char S_SQL_GET[] =
-    "SELECT hash, status, headers, body FROM idempotency_keys "
-    "WHERE token_id = ?1 AND key = ?2 AND created_at > ?3";
+static const char S_SQL_GET[] = "SELECT hash, status, headers, body FROM idempotency_keys "
+                                "WHERE token_id = ?1 AND key = ?2 AND created_at > ?3";
 static const char S_SQL_PUT[] =
     "INSERT OR REPLACE INTO idempotency_keys (token_id, key, hash, status, headers, body, "
     "created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
@@ -236,8 +236,7 @@ pgs_idem_begin(pgs_db_t *db, const pgs_idem_t *idem, const pgs_req_t *req, pgs_r
 int
 pgs_idem_commit(pgs_db_t *db, const pgs_idem_t *idem, const pgs_req_t *req, pgs_res_t *res)
 {
-    if (pgs_idem_save(db, idem, s_now(), res->status, res->headers, res->body, res->body_len) <
-            0 ||
+    if (pgs_idem_save(db, idem, s_now(), res->status, res->headers, res->body, res->body_len) < 0 ||
         pgs_db_commit(db) < 0) {
         pgs_idem_fail_db(db, req, res);
         return -1;
@@ -275,4 +274,16 @@ pgs_idem_purge(pgs_db_t *db, int64_t now_s, int max_rows)
         return -1;
     }
     return n;
+}
+
+void
+pgs_idem_tick(pgs_db_t *db, int64_t *last_ms)
+{
+    int64_t now = pgs_time_mono_ms();
+    if (*last_ms && now - *last_ms < 60000)
+        return;
+    *last_ms = now;
+    int n = pgs_idem_purge(db, pgs_time_now_ms() / 1000, 500);
+    if (n > 0)
+        pgs_debug("purged %d expired idempotency keys", n);
 }

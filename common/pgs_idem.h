@@ -85,8 +85,8 @@ pgs_idem_state_t pgs_idem_lookup(pgs_db_t *db, const pgs_idem_t *idem, int64_t n
  * headers (borrowed, may be NULL) and body (len bytes, may be NULL). Call
  * inside the transaction of the write. 0, or -1 (logged). No-op (0) when
  * the idem is not active. */
-int pgs_idem_save(pgs_db_t *db, const pgs_idem_t *idem, int64_t now_s, int status,
-                  json_t *headers, const char *body, size_t len);
+int pgs_idem_save(pgs_db_t *db, const pgs_idem_t *idem, int64_t now_s, int status, json_t *headers,
+                  const char *body, size_t len);
 
 /* BEGIN IMMEDIATE, then pgs_idem_lookup. Returns 0 (NEW: the transaction is
  * open, do the work), 1 when res holds the answer (a replay with
@@ -105,6 +105,10 @@ void pgs_idem_abort(pgs_db_t *db);
 /* Fills res with 503 (Retry-After: 1) when the database was busy, else 500,
  * and rolls back any open transaction. For storage failures of handlers. */
 void pgs_idem_fail_db(pgs_db_t *db, const pgs_req_t *req, pgs_res_t *res);
+
+/* For a service's tick: at most once a minute (*last_ms, monotonic, is the
+ * last time), purges up to 500 expired keys. */
+void pgs_idem_tick(pgs_db_t *db, int64_t *last_ms);
 
 /* Deletes up to max_rows keys older than PGS_IDEM_TTL_S, in its own
  * transaction. Returns the number deleted, or -1. */

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zmq.h>
 
@@ -671,4 +672,28 @@ pgs_res_usage_bot(pgs_res_t *res, const char *bot_id)
     char v[80];
     snprintf(v, sizeof v, "bot=%s", bot_id);
     pgs_res_header(res, "x-pgs-usage", v);
+}
+
+void
+pgs_worker_db_path(const pgs_worker_t *w, const char *name, char *out, size_t len)
+{
+    snprintf(out, len, "%s/data", pgs_worker_home(w));
+    mkdir(out, 0700);
+    snprintf(out, len, "%s/data/%s.db", pgs_worker_home(w), name);
+}
+
+pgs_redis_t *
+pgs_worker_redis(const pgs_worker_t *w)
+{
+    const pgs_config_t *cfg = pgs_worker_config(w);
+    long long timeout_ms = 500;
+    if (pgs_config_int(cfg, "redis", "timeout_ms", 500, 10, 60000, &timeout_ms) < 0)
+        return NULL;
+    char where[1200];
+    const char *addr = pgs_config_str(cfg, "redis", "address", "");
+    if (*addr)
+        snprintf(where, sizeof where, "%s", addr);
+    else
+        snprintf(where, sizeof where, "%s/redis.sock", pgs_worker_home(w));
+    return pgs_redis_new(where, (int)timeout_ms);
 }

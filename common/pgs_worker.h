@@ -24,6 +24,7 @@
 #define PGS_WORKER_H
 
 #include "pgs_config.h"
+#include "pgs_redis.h"
 
 #include <jansson.h>
 #include <stddef.h>
@@ -79,6 +80,15 @@ const char *pgs_worker_home(const pgs_worker_t *w);
 const char *pgs_worker_instance(const pgs_worker_t *w);
 void *pgs_worker_state(const pgs_worker_t *w);
 void pgs_worker_set_state(pgs_worker_t *w, void *state);
+
+/* The path of the service's database, $PEGASUS_HOME/data/<name>.db, into
+ * out (len bytes); the data directory is made (mode 0700) when missing. */
+void pgs_worker_db_path(const pgs_worker_t *w, const char *name, char *out, size_t len);
+
+/* A Redis connection as the config says: [redis] address (default the unix
+ * socket redis.sock under PEGASUS_HOME) and timeout_ms (default 500). NULL
+ * on a bad config value (logged) or out of memory. */
+pgs_redis_t *pgs_worker_redis(const pgs_worker_t *w);
 
 /* Calls another service through the broker and waits up to timeout_ms for
  * its reply, serving nothing else meanwhile (requests that arrive are kept

@@ -341,9 +341,52 @@ auth_api_token_touch(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
  * "users":[ids],"workspaces":[ids]} → {"tokens":{id:name},"users":{id:name},
  * "workspaces":{id:name}}. Tokens only of that workspace; ids that are
  * unknown are left out. */
+/* The name of one id of a kind, into name: 1, 0 (unknown, or a token of
+ * another workspace than ws) or -1. */
+typedef int (*s_name_fn)(pgs_db_t *db, const char *ws, const char *id, char *name, size_t len);
+
+static int
+s_token_name(pgs_db_t *db, const char *ws, const char *id, char *name, size_t len)
+{
+    auth_tok_t t;
+    int rc = pgs_id_valid(id, "tok") ? auth_store_tok_by_id(db, id, &t) : 0;
+    if (rc == 1 && strcmp(t.ws, ws) != 0)
+        rc = 0;
+    if (rc == 1)
+        snprintf(name, len, "%s", t.name);
+    return rc;
+}
+
+static int
+s_user_name(pgs_db_t *db, const char *ws, const char *id, char *name, size_t len)
+{
+    (void)ws;
+    auth_user_t u;
+    int rc = pgs_id_valid(id, "usr") ? auth_store_user_by_id(db, id, &u) : 0;
+    if (rc == 1)
+        snprintf(name, len, "%s", u.name);
+    return rc;
+}
+
+static int
+s_workspace_name(pgs_db_t *db, const char *ws, const char *id, char *name, size_t len)
+{
+    (void)ws;
+    auth_ws_t row;
+    int rc = pgs_id_valid(id, "ws") ? auth_store_ws_get(db, id, &row) : 0;
+    if (rc == 1)
+        snprintf(name, len, "%s", row.name);
+    return rc;
+}
+
 void
 auth_api_labels(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
 {
+    static const struct {
+        const char *kind;
+        s_name_fn fn;
+    } kinds[] = {
+        {"tokens", s_token_name}, {"users", s_user_name}, {"workspaces", s_workspace_name}};
     auth_t *a = auth_state(w);
     json_t *body = req->body_len ? json_loadb(req->body, req->body_len, 0, NULL) : NULL;
     const char *ws = json_string_value(json_object_get(body, "workspace_id"));
@@ -353,46 +396,28 @@ auth_api_labels(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
                       "workspace_id");
         return;
     }
-    json_t *tokens = json_object(), *users = json_object(), *spaces = json_object();
-    size_t i;
-    json_t *v;
+    json_t *out = json_object();
     int failed = 0;
-    json_array_foreach(json_object_get(body, "tokens"), i, v)
-    {
-        const char *id = json_string_value(v);
-        auth_tok_t t;
-        int rc = id && pgs_id_valid(id, "tok") ? auth_store_tok_by_id(a->db, id, &t) : 0;
-        failed |= rc < 0;
-        if (rc == 1 && strcmp(t.ws, ws) == 0)
-            json_object_set_new(tokens, id, json_string(t.name));
-    }
-    json_array_foreach(json_object_get(body, "users"), i, v)
-    {
-        const char *id = json_string_value(v);
-        auth_user_t u;
-        int rc = id && pgs_id_valid(id, "usr") ? auth_store_user_by_id(a->db, id, &u) : 0;
-        failed |= rc < 0;
-        if (rc == 1)
-            json_object_set_new(users, id, json_string(u.name));
-    }
-    json_array_foreach(json_object_get(body, "workspaces"), i, v)
-    {
-        const char *id = json_string_value(v);
-        auth_ws_t ws_row;
-        int rc = id && pgs_id_valid(id, "ws") ? auth_store_ws_get(a->db, id, &ws_row) : 0;
-        failed |= rc < 0;
-        if (rc == 1)
-            json_object_set_new(spaces, id, json_string(ws_row.name));
+    for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
+        json_t *names = json_object();
+        size_t i;
+        json_t *v;
+        json_array_foreach(json_object_get(body, kinds[k].kind), i, v)
+        {
+            char name[AUTH_NAME_BUF];
+            const char *id = json_string_value(v);
+            int rc = id ? kinds[k].fn(a->db, ws, id, name, sizeof name) : 0;
+            failed |= rc < 0;
+            if (rc == 1)
+                json_object_set_new(names, id, json_string(name));
+        }
+        json_object_set_new(out, kinds[k].kind, names);
     }
     json_decref(body);
     if (failed) {
-        json_decref(tokens);
-        json_decref(users);
-        json_decref(spaces);
+        json_decref(out);
         auth_req_fail_db(a->db, req, res);
         return;
     }
-    pgs_res_json(
-        res, 200,
-        json_pack("{s:o,s:o,s:o}", "tokens", tokens, "users", users, "workspaces", spaces));
+    pgs_res_json(res, 200, out);
 }

@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 auth_t *
@@ -70,28 +69,10 @@ auth_state_new(pgs_worker_t *w)
     }
     sodium_memzero(junk_hex, sizeof junk_hex);
 
-    const char *home = pgs_worker_home(w);
     char path[1200];
-    snprintf(path, sizeof path, "%s/data", home);
-    mkdir(path, 0700);
-    snprintf(path, sizeof path, "%s/data/auth.db", home);
+    pgs_worker_db_path(w, "auth", path, sizeof path);
     a->db = auth_store_open(path);
-    if (!a->db) {
-        auth_state_destroy(&a);
-        return NULL;
-    }
-    char where[1200];
-    const char *addr = pgs_config_str(a->cfg, "redis", "address", "");
-    if (*addr)
-        snprintf(where, sizeof where, "%s", addr);
-    else
-        snprintf(where, sizeof where, "%s/redis.sock", home);
-    long long timeout_ms = 500;
-    if (pgs_config_int(a->cfg, "redis", "timeout_ms", 500, 10, 60000, &timeout_ms) < 0) {
-        auth_state_destroy(&a);
-        return NULL;
-    }
-    a->redis = pgs_redis_new(where, (int)timeout_ms);
+    a->redis = a->db ? pgs_worker_redis(w) : NULL;
     if (!a->redis) {
         auth_state_destroy(&a);
         return NULL;

@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 bots_t *
 bots_state(pgs_worker_t *w)
@@ -37,11 +36,8 @@ bots_state_new(pgs_worker_t *w)
         return NULL;
     b->w = w;
     b->cfg = pgs_worker_config(w);
-    const char *home = pgs_worker_home(w);
     char path[1200];
-    snprintf(path, sizeof path, "%s/data", home);
-    mkdir(path, 0700);
-    snprintf(path, sizeof path, "%s/data/bots.db", home);
+    pgs_worker_db_path(w, "bots", path, sizeof path);
     b->db = bots_store_open(path);
     if (b->db) {
         pgs_db_progress(b->db, 100000, s_keepalive, w);
@@ -87,19 +83,13 @@ void
 bots_state_tick(bots_t *b)
 {
     int64_t now = pgs_time_now_ms();
-    if (!b->merging && now >= b->next_merge_ms &&
-        strcmp(pgs_worker_instance(b->w), "1") == 0) {
+    if (!b->merging && now >= b->next_merge_ms && strcmp(pgs_worker_instance(b->w), "1") == 0) {
         /* One process merges, and only when nobody writes (see pump). */
         int rc = bots_index_merge_step(b->ix);
         b->merging = rc == 1;
         b->next_merge_ms = now + (rc == 2 ? 500 : 5000);
     }
-    if (now - b->last_purge_ms < 60000)
-        return;
-    b->last_purge_ms = now;
-    int n = pgs_idem_purge(b->db, now / 1000, 500);
-    if (n > 0)
-        pgs_debug("purged %d expired idempotency keys", n);
+    pgs_idem_tick(b->db, &b->last_purge_ms);
 }
 
 void

@@ -13,7 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 chat_t *
@@ -32,29 +31,18 @@ chat_state_new(pgs_worker_t *w)
     c->cfg = pgs_worker_config(w);
     snprintf(c->instance, sizeof c->instance, "%s:%ld:%08x", pgs_worker_instance(w), (long)getpid(),
              (unsigned)randombytes_random());
-    long long redis_timeout = 500;
     if (pgs_config_int(c->cfg, "chat", "ping_interval_ms", 15000, 50, 600000, &c->ping_ms) < 0 ||
         pgs_config_int(c->cfg, "chat", "history_messages", 6, 0, 100, &c->history) < 0 ||
         pgs_config_int(c->cfg, "chat", "bots_timeout_ms", 5000, 100, 60000, &c->bots_timeout_ms) <
             0 ||
-        pgs_config_int(c->cfg, "redis", "timeout_ms", 500, 10, 60000, &redis_timeout) < 0 ||
         chat_state_check_models(c) < 0) {
         chat_state_destroy(&c);
         return NULL;
     }
-    const char *home = pgs_worker_home(w);
     char path[1200];
-    snprintf(path, sizeof path, "%s/data", home);
-    mkdir(path, 0700);
-    snprintf(path, sizeof path, "%s/data/chat.db", home);
+    pgs_worker_db_path(w, "chat", path, sizeof path);
     c->db = chat_store_open(path);
-    const char *addr = pgs_config_str(c->cfg, "redis", "address", "");
-    char where[1200];
-    if (*addr)
-        snprintf(where, sizeof where, "%s", addr);
-    else
-        snprintf(where, sizeof where, "%s/redis.sock", home);
-    c->redis = c->db ? pgs_redis_new(where, (int)redis_timeout) : NULL;
+    c->redis = c->db ? pgs_worker_redis(w) : NULL;
     c->up = c->redis ? chat_upstream_new() : NULL;
     if (!c->up) {
         chat_state_destroy(&c);
@@ -82,7 +70,6 @@ chat_state_model_allows(const chat_model_t *m, const char *plan)
 {
     return plan && pgs_plan_list_has(m->section_plans, plan);
 }
-
 
 int
 chat_state_model(const chat_t *c, const char *id, chat_model_t *out)

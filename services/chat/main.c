@@ -10,7 +10,6 @@
 #include "chat_send.h"
 #include "chat_state.h"
 #include "pgs_idem.h"
-#include "pgs_time.h"
 #include "pgs_worker.h"
 
 static const pgs_route_t s_routes[] = {
@@ -38,12 +37,7 @@ s_tick(pgs_worker_t *w)
 {
     chat_t *c = chat_state(w);
     chat_quota_tick(c);
-    /* Old idempotency keys, a few at a time so the loop never waits. */
-    int64_t now = pgs_time_mono_ms();
-    if (now - c->last_purge >= 60000) {
-        c->last_purge = now;
-        pgs_idem_purge(c->db, pgs_time_now_ms() / 1000, 500);
-    }
+    pgs_idem_tick(c->db, &c->last_purge);
 }
 
 static void

@@ -6,7 +6,6 @@
  * "Usage analytics".
  */
 #include "pgs_idem.h"
-#include "pgs_time.h"
 #include "pgs_worker.h"
 #include "usage_api.h"
 #include "usage_consume.h"
@@ -39,11 +38,7 @@ s_tick(pgs_worker_t *w)
 {
     usage_t *u = usage_state(w);
     usage_reports_tick(u);
-    int64_t now = pgs_time_mono_ms();
-    if (now - u->last_purge >= 60000) {
-        u->last_purge = now;
-        pgs_idem_purge(u->db, pgs_time_now_ms() / 1000, 500);
-    }
+    pgs_idem_tick(u->db, &u->last_purge);
 }
 
 static void

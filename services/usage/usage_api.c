@@ -17,10 +17,15 @@
 
 #define S_SESSION_TIMEOUT_MS 2000
 
-static void
-s_malformed(const pgs_req_t *req, pgs_res_t *res)
+/* The caller of a /v1 route from the edge's context: 0, or -1 with res
+ * filled (the context lacks it: not a request the edge checked). */
+static int
+s_who(const pgs_req_t *req, pgs_res_t *res, usage_who_t *who)
 {
+    if (usage_query_who(req, who) == 0)
+        return 0;
     pgs_res_error(res, req, 400, "invalid_request", "Malformed internal request.", NULL);
+    return -1;
 }
 
 static void
@@ -46,11 +51,8 @@ void
 usage_api_query(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
 {
     usage_who_t who;
-    if (usage_query_who(req, &who) < 0) {
-        s_malformed(req, res);
-        return;
-    }
-    s_query(usage_state(w), req, res, &who);
+    if (s_who(req, res, &who) == 0)
+        s_query(usage_state(w), req, res, &who);
 }
 
 void
@@ -99,10 +101,8 @@ usage_api_report_create(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
 {
     usage_t *u = usage_state(w);
     usage_who_t who;
-    if (usage_query_who(req, &who) < 0) {
-        s_malformed(req, res);
+    if (s_who(req, res, &who) < 0)
         return;
-    }
     static const pgs_json_field_t fields[] = {
         {"start", PGS_JSON_STRING, 1},
         {"end", PGS_JSON_STRING, 1},
@@ -168,10 +168,8 @@ usage_api_report_list(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
     usage_t *u = usage_state(w);
     usage_who_t who;
     pgs_page_t page;
-    if (usage_query_who(req, &who) < 0) {
-        s_malformed(req, res);
+    if (s_who(req, res, &who) < 0)
         return;
-    }
     if (pgs_page_parse(req, res, &page) < 0)
         return;
     s_list_t l = {.data = json_array()};
@@ -210,10 +208,8 @@ usage_api_report_show(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
 {
     usage_t *u = usage_state(w);
     usage_who_t who;
-    if (usage_query_who(req, &who) < 0) {
-        s_malformed(req, res);
+    if (s_who(req, res, &who) < 0)
         return;
-    }
     const char *id =
         json_string_value(json_object_get(json_object_get(req->params, "path"), "report_id"));
     usage_report_t r;
