@@ -126,18 +126,10 @@ main(int argc, char **argv)
     int check_only = 0, opt;
     while ((opt = getopt(argc, argv, "c:i:n")) != -1) {
         switch (opt) {
-        case 'c':
-            config_path = optarg;
-            break;
-        case 'i':
-            instance = optarg;
-            break;
-        case 'n':
-            check_only = 1;
-            break;
-        default:
-            fprintf(stderr, "usage: %s [-c CONFIG] [-i INSTANCE] [-n]\n", argv[0]);
-            return 2;
+        case 'c': config_path = optarg; break;
+        case 'i': instance = optarg; break;
+        case 'n': check_only = 1; break;
+        default: fprintf(stderr, "usage: %s [-c CONFIG] [-i INSTANCE] [-n]\n", argv[0]); return 2;
         }
     }
     if (!config_path)
@@ -219,9 +211,9 @@ main(int argc, char **argv)
     edge_loop_t *loop = edge_loop_new();
     edge_tokens_t *tokens = NULL;
     edge_redis_hooks_t hooks = {s_on_invalidate, s_on_reset, &tokens};
-    ctx.broker =
-        loop ? edge_broker_new(loop, *broker_eps ? broker_eps : broker_default, (int)max_queue)
-             : NULL;
+    ctx.broker = loop ? edge_broker_new(loop, *broker_eps ? broker_eps : broker_default,
+                                        (int)max_queue)
+                      : NULL;
     ctx.redis = ctx.broker ? edge_redis_new(loop, *redis_addr ? redis_addr : redis_default,
                                             (int)redis_to, &hooks)
                            : NULL;
