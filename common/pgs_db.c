@@ -3,6 +3,7 @@
  */
 #include "pgs_db.h"
 #include "pgs_log.h"
+#include "pgs_time.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -93,7 +94,8 @@ s_open_locked(const char *path, const char *const *migrations, int nmigrations,
      * write lock for a while; after opening the busy timeout is short,
      * since the worker loop must keep heartbeating. */
     sqlite3_busy_timeout(db->handle, 10000);
-    if (pgs_db_exec(db, "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON;") < 0 ||
+    if (pgs_db_exec(db, "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON;"
+                        " PRAGMA journal_size_limit=67108864;") < 0 ||
         pgs_db_exec(db, synchronous_full ? "PRAGMA synchronous=FULL;"
                                          : "PRAGMA synchronous=NORMAL;") < 0 ||
         pgs_db_begin(db) < 0) {
@@ -230,4 +232,26 @@ void
 pgs_db_progress(pgs_db_t *db, int n, int (*fn)(void *arg), void *arg)
 {
     sqlite3_progress_handler(db->handle, fn ? n : 0, fn, arg);
+}
+
+int
+pgs_db_wal_tick(pgs_db_t *db, int64_t *last_ms)
+{
+    int64_t now = pgs_time_mono_ms();
+    if (*last_ms && now - *last_ms < 5000)
+        return 0;
+    *last_ms = now;
+    int log = 0, done = 0;
+    if (sqlite3_wal_checkpoint_v2(db->handle, "main", SQLITE_CHECKPOINT_PASSIVE, &log, &done) !=
+            SQLITE_OK ||
+        log < PGS_DB_WAL_RESTART_FRAMES)
+        return 0;
+    int rc = sqlite3_wal_checkpoint_v2(db->handle, "main", SQLITE_CHECKPOINT_RESTART, &log, &done);
+    if (rc == SQLITE_OK) {
+        pgs_debug("wal restarted after %d frames", log);
+        return 1;
+    }
+    if (rc != SQLITE_BUSY)
+        pgs_warn("wal checkpoint: %s", sqlite3_errmsg(db->handle));
+    return 0;
 }

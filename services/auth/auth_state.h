@@ -35,6 +35,7 @@ typedef struct {
     long long touch_interval_s;
     int rebuild_needed; /* a Redis write after a commit failed */
     int64_t last_rebuild_check;
+    int64_t last_wal; /* WAL restarts (pgs_db_wal_tick) */
 } auth_t;
 
 /* Builds the state: reads [auth], loads the pepper, opens

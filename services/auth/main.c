@@ -62,7 +62,9 @@ s_init(pgs_worker_t *w)
 static void
 s_tick(pgs_worker_t *w)
 {
-    auth_cache_tick(auth_state(w));
+    auth_t *a = auth_state(w);
+    auth_cache_tick(a);
+    pgs_db_wal_tick(a->db, &a->last_wal);
 }
 
 static void

@@ -90,6 +90,7 @@ bots_state_tick(bots_t *b)
         b->next_merge_ms = now + (rc == 2 ? 500 : 5000);
     }
     pgs_idem_tick(b->db, &b->last_purge_ms);
+    pgs_db_wal_tick(b->db, &b->last_wal_ms);
 }
 
 void

@@ -20,6 +20,7 @@ typedef struct {
     pgs_db_t *db;
     bots_index_t *ix;
     int64_t last_purge_ms;
+    int64_t last_wal_ms;
     int64_t next_merge_ms; /* when to try merging the index's segments again */
     int merging;           /* the index has segments left to merge */
 } bots_t;
@@ -43,8 +44,7 @@ bots_t *bots_state(pgs_worker_t *w);
 
 /* [plan.<plan>] key as a non-negative integer; dflt when the plan or key is
  * missing or invalid (an invalid value is logged). */
-long long bots_state_plan_limit(const bots_t *b, const char *plan, const char *key,
-                                long long dflt);
+long long bots_state_plan_limit(const bots_t *b, const char *plan, const char *key, long long dflt);
 
 /* 1 when a [model.<model>] section exists and its plans list names plan,
  * else 0. */

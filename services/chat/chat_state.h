@@ -31,6 +31,7 @@ typedef struct {
     long long bots_timeout_ms;
     int64_t last_quota_check;
     int64_t last_purge;
+    int64_t last_wal;
 } chat_t;
 
 #define CHAT_MODEL_PROVIDER_BUILTIN 0

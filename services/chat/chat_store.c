@@ -45,7 +45,16 @@ static const char *const s_migrations[] = {
 pgs_db_t *
 chat_store_open(const char *path)
 {
-    return pgs_db_open(path, s_migrations, (int)(sizeof s_migrations / sizeof *s_migrations), 0);
+    pgs_db_t *db =
+        pgs_db_open(path, s_migrations, (int)(sizeof s_migrations / sizeof *s_migrations), 0);
+    /* Every send rewrites the same few pages (its conversation, the month's
+     * send count, the index tails). A checkpoint copies only the last copy
+     * of each page, so checkpointing every 8,000 pages rather than SQLite's
+     * 1,000 copies far fewer pages and syncs the disk an eighth as often;
+     * a larger cache keeps the recent messages' pages from being reread. */
+    if (db && pgs_db_exec(db, "PRAGMA wal_autocheckpoint = 8000; PRAGMA cache_size = -16384") < 0)
+        pgs_db_destroy(&db);
+    return db;
 }
 
 static int

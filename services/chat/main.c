@@ -38,6 +38,7 @@ s_tick(pgs_worker_t *w)
     chat_t *c = chat_state(w);
     chat_quota_tick(c);
     pgs_idem_tick(c->db, &c->last_purge);
+    pgs_db_wal_tick(c->db, &c->last_wal);
 }
 
 static void

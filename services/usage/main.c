@@ -39,6 +39,7 @@ s_tick(pgs_worker_t *w)
     usage_t *u = usage_state(w);
     usage_reports_tick(u);
     pgs_idem_tick(u->db, &u->last_purge);
+    pgs_db_wal_tick(u->db, &u->last_wal);
 }
 
 static void

@@ -29,6 +29,7 @@ typedef struct {
     /* reports (usage_reports) */
     int64_t next_monthly; /* monotonic ms of the next check for due monthly reports */
     int64_t last_purge;   /* idempotency keys */
+    int64_t last_wal;     /* WAL restarts (pgs_db_wal_tick) */
 } usage_t;
 
 usage_t *usage_state(pgs_worker_t *w);

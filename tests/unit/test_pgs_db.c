@@ -279,6 +279,49 @@ test_transactions(void **state)
     pgs_db_destroy(&db);
 }
 
+/* Frames in the WAL of db (a passive checkpoint reports them). */
+static int
+s_wal_frames(pgs_db_t *db)
+{
+    int log = -1, done = -1;
+    sqlite3_wal_checkpoint_v2(pgs_db_handle(db), "main", SQLITE_CHECKPOINT_PASSIVE, &log, &done);
+    return log;
+}
+
+/* The WAL is started over once it is long (SQLite's own checkpoints are
+ * turned off here, as they are in effect when readers never leave the WAL);
+ * the tick does its work at most every 5 s. */
+static void
+test_wal_tick(void **state)
+{
+    s_fixture_t *f = *state;
+    pgs_db_t *db = pgs_db_open(f->path, s_migrations, 1, 0);
+    assert_non_null(db);
+    /* No automatic checkpoints: the WAL grows as it does when readers never
+     * leave it. */
+    assert_int_equal(pgs_db_exec(db, "PRAGMA wal_autocheckpoint = 0"), 0);
+    assert_int_equal(pgs_db_exec(db,
+                                 "BEGIN; WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1"
+                                 " FROM n WHERE i < 5000) INSERT INTO t(v) SELECT zeroblob(3000)"
+                                 " FROM n; COMMIT;"),
+                     0);
+    int frames = s_wal_frames(db);
+    if (frames < PGS_DB_WAL_RESTART_FRAMES)
+        fail_msg("setup: the WAL holds %d frames, want over %d", frames, PGS_DB_WAL_RESTART_FRAMES);
+
+    int64_t last = 0;
+    PGS_EXPECT_INT("wal_tick with a long WAL", pgs_db_wal_tick(db, &last), 1);
+    if (last == 0)
+        fail_msg("wal_tick did not note when it ran");
+    PGS_EXPECT_INT("wal_tick again at once (it waits 5 s)", pgs_db_wal_tick(db, &last), 0);
+    assert_int_equal(pgs_db_exec(db, "INSERT INTO t(v) VALUES ('after')"), 0);
+    frames = s_wal_frames(db);
+    if (frames > 10)
+        fail_msg("after the restart and one write the WAL holds %d frames, want a few", frames);
+    PGS_EXPECT_INT("rows kept", s_int(db, "SELECT count(*) FROM t"), 5001);
+    pgs_db_destroy(&db);
+}
+
 /* The processes of a service open a database that does not exist yet at the
  * same moment (every start of the system): all of them succeed, and each
  * migration runs once. Before the open lock, one of them now and then got
@@ -333,6 +376,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_stmt_cache, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_transactions, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_open, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_wal_tick, s_setup, s_teardown),
     };
     return cmocka_run_group_tests_name("pgs_db", tests, NULL, NULL);
 }
