@@ -14,6 +14,8 @@
 #include <unistd.h>
 
 #define S_CACHE_MAX 128
+#define S_BUSY_MS 300        /* after opening: short, the worker loop must keep heartbeating */
+#define S_RESTART_BUSY_MS 25 /* a WAL restart holds up the writers of every process */
 
 struct pgs_db {
     sqlite3 *handle;
@@ -118,7 +120,7 @@ s_open_locked(const char *path, const char *const *migrations, int nmigrations,
         pgs_db_destroy(&db);
         return NULL;
     }
-    sqlite3_busy_timeout(db->handle, 300);
+    sqlite3_busy_timeout(db->handle, S_BUSY_MS);
     return db;
 }
 
@@ -246,7 +248,12 @@ pgs_db_wal_tick(pgs_db_t *db, int64_t *last_ms)
             SQLITE_OK ||
         log < PGS_DB_WAL_RESTART_FRAMES)
         return 0;
+    /* The restart holds the write lock while the readers of the old WAL
+     * finish (new ones read the database file): a short wait, and a later
+     * tick tries again, rather than a writer elsewhere timing out. */
+    sqlite3_busy_timeout(db->handle, S_RESTART_BUSY_MS);
     int rc = sqlite3_wal_checkpoint_v2(db->handle, "main", SQLITE_CHECKPOINT_RESTART, &log, &done);
+    sqlite3_busy_timeout(db->handle, S_BUSY_MS);
     if (rc == SQLITE_OK) {
         pgs_debug("wal restarted after %d frames", log);
         return 1;

@@ -17,8 +17,10 @@ import calendar
 import csv
 import datetime
 import io
+import os
 import re
 import signal
+import sqlite3
 import threading
 import time
 
@@ -1021,3 +1023,47 @@ def test_ctl_monthly_report(system):
                 ["--workspace", "ws_doesnotexist000000", "--month", month]):
         rc, out, errout = system.ctl_raw("usage", "report", *bad)
         assert rc != 0 and (out + errout).strip(), (bad, rc, out, errout)
+
+
+def test_monthly_reports_made_in_the_background(system):
+    """A workspace with usage last month gets its monthly report without
+    anyone asking. Last month's usage is written into usage.db (the clock
+    cannot be moved); restarted usage processes look for due reports at
+    once (then every 10 minutes)."""
+    u, s = pro_account(system)
+    t = Tok(s, scopes=["usage:read"])
+    ws = s.ws("personal")["id"]
+    first = today().replace(day=1)
+    prev_last = first - datetime.timedelta(days=1)
+    prev_first = prev_last.replace(day=1)
+    db = sqlite3.connect(os.path.join(system.home, "data", "usage.db"), timeout=10)
+    with db:
+        db.execute("INSERT INTO usage_daily(ws, day, user_id, token_id, bot_id, route, requests,"
+                   " messages, input_tokens, output_tokens, errors) VALUES (?, ?, ?, ?, '', 'GET /v1/me',"
+                   " 7, 2, 30, 40, 1)", (ws, prev_first.isoformat(), s.info["user"]["id"], t.id))
+        db.execute("INSERT INTO usage_daily(ws, day, user_id, token_id, bot_id, route, requests,"
+                   " messages, input_tokens, output_tokens, errors) VALUES (?, ?, ?, ?, '', 'GET /v1/me',"
+                   " 5, 0, 0, 0, 0)", (ws, prev_last.isoformat(), s.info["user"]["id"], t.id))
+    db.close()
+    system.ctl("restart", "usage")
+
+    def monthly():
+        r = system.api(t.secret, "GET", "/v1/usage/reports")
+        assert r.status_code == 200, r.text
+        for x in r.json()["data"]:
+            if x["kind"] == "monthly" and x["start"] == prev_first.isoformat() and x["status"] == "ready":
+                return x
+    rep = poll(monthly, timeout=30, interval=0.5, desc="the monthly report of last month")
+    report_obj_check(rep, prev_first.isoformat(), prev_last.isoformat())
+    assert rep["scope"] == "workspace", rep
+    assert rep["totals"] == {"requests": 12, "messages": 2, "input_tokens": 30, "output_tokens": 40,
+                             "errors": 1}, rep
+    full = system.api(t.secret, "GET", "/v1/usage/reports/" + rep["id"]).json()
+    assert [x["key"] for x in full["rows"]] == days(prev_first, prev_last)
+    assert full["rows"][0]["requests"] == 7 and full["rows"][-1]["requests"] == 5, full["rows"]
+    # one per workspace and month, however many processes look
+    system.ctl("restart", "usage")
+    time.sleep(2)
+    again = [x for x in system.api(t.secret, "GET", "/v1/usage/reports").json()["data"]
+             if x["kind"] == "monthly" and x["start"] == prev_first.isoformat()]
+    assert len(again) == 1, again
