@@ -248,9 +248,13 @@ pgs_db_wal_tick(pgs_db_t *db, int64_t *last_ms)
             SQLITE_OK ||
         log < PGS_DB_WAL_RESTART_FRAMES)
         return 0;
-    /* The restart holds the write lock while the readers of the old WAL
-     * finish (new ones read the database file): a short wait, and a later
-     * tick tries again, rather than a writer elsewhere timing out. */
+    /* The restart holds the write lock of every process while it copies
+     * what the passive checkpoint could not (and syncs the file) and while
+     * the old WAL's readers finish. So it waits for a tick whose passive
+     * checkpoint copied everything (then it only waits for readers, up to
+     * 25 ms), unless the WAL has grown very long. */
+    if (done < log && log < PGS_DB_WAL_FORCE_FRAMES)
+        return 0;
     sqlite3_busy_timeout(db->handle, S_RESTART_BUSY_MS);
     int rc = sqlite3_wal_checkpoint_v2(db->handle, "main", SQLITE_CHECKPOINT_RESTART, &log, &done);
     sqlite3_busy_timeout(db->handle, S_BUSY_MS);

@@ -56,11 +56,13 @@ void pgs_db_progress(pgs_db_t *db, int n, int (*fn)(void *arg), void *arg);
  * the WAL over when no reader is using it, which under steady traffic from
  * several processes is never (seen: a 3.9 GB chat.db-wal after a benchmark).
  * About every 5 s (*last_ms, monotonic, is the last time) this checkpoints
- * passively and, once the WAL holds over PGS_DB_WAL_RESTART_FRAMES frames,
- * restarts it (waiting up to the busy timeout for the readers of the old
- * WAL; new readers read the database file). The WAL file is then cut back
+ * passively and, once the WAL holds over PGS_DB_WAL_RESTART_FRAMES frames
+ * all copied into the database (or over PGS_DB_WAL_FORCE_FRAMES at all),
+ * restarts it (waiting up to 25 ms for the readers of the old WAL; new
+ * readers read the database file). The WAL file is then cut back
  * to 64 MiB (journal_size_limit). Returns 1 when it restarted the WAL. */
 #define PGS_DB_WAL_RESTART_FRAMES 4096
+#define PGS_DB_WAL_FORCE_FRAMES 65536 /* restart even when it must copy first */
 int pgs_db_wal_tick(pgs_db_t *db, int64_t *last_ms);
 
 /* Runs one or more statements without results. 0 or -1 (logged). */
