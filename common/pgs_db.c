@@ -14,11 +14,14 @@
 #include <unistd.h>
 
 #define S_CACHE_MAX 128
-#define S_BUSY_MS 300        /* after opening: short, the worker loop must keep heartbeating */
+#define S_BUSY_MS 300        /* after opening, unless the service set its own (pgs_db_busy) */
 #define S_RESTART_BUSY_MS 25 /* a WAL restart holds up the writers of every process */
 
 struct pgs_db {
     sqlite3 *handle;
+    int busy_ms;              /* how long a statement waits for a lock */
+    int (*busy_tick)(void *); /* called while it waits (heartbeats) */
+    void *busy_arg;
     struct {
         const char *sql;
         sqlite3_stmt *stmt;
@@ -36,6 +39,45 @@ pgs_db_exec(pgs_db_t *db, const char *sql)
         return -1;
     }
     return 0;
+}
+
+/* SQLite's busy handler: waits in growing steps (as its own busy timeout
+ * does) until db->busy_ms have passed, calling busy_tick meanwhile so a
+ * worker waiting for another process's write lock keeps heartbeating. */
+static int
+s_busy(void *arg, int count)
+{
+    static const int steps[] = {1, 2, 5, 10, 15, 20, 25, 25, 25, 50, 50};
+    enum { NSTEPS = sizeof steps / sizeof steps[0] };
+    pgs_db_t *db = arg;
+    long waited = 0;
+    for (int i = 0; i < count; i++)
+        waited += steps[i < NSTEPS ? i : NSTEPS - 1];
+    if (waited >= db->busy_ms)
+        return 0;
+    long step = steps[count < NSTEPS ? count : NSTEPS - 1];
+    if (waited + step > db->busy_ms)
+        step = db->busy_ms - waited;
+    if (db->busy_tick)
+        db->busy_tick(db->busy_arg);
+    usleep((useconds_t)step * 1000);
+    return 1;
+}
+
+void
+pgs_db_busy(pgs_db_t *db, int max_ms, int (*tick)(void *arg), void *arg)
+{
+    db->busy_ms = max_ms;
+    db->busy_tick = tick;
+    db->busy_arg = arg;
+}
+
+int
+pgs_db_busy_budget(pgs_db_t *db, int max_ms)
+{
+    int old = db->busy_ms;
+    db->busy_ms = max_ms;
+    return old;
 }
 
 static int
@@ -95,7 +137,8 @@ s_open_locked(const char *path, const char *const *migrations, int nmigrations,
     /* A process already running (a restart of one of several) may hold the
      * write lock for a while; after opening the busy timeout is short,
      * since the worker loop must keep heartbeating. */
-    sqlite3_busy_timeout(db->handle, 10000);
+    db->busy_ms = 10000;
+    sqlite3_busy_handler(db->handle, s_busy, db);
     if (pgs_db_exec(db, "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON;"
                         " PRAGMA journal_size_limit=67108864;") < 0 ||
         pgs_db_exec(db, synchronous_full ? "PRAGMA synchronous=FULL;"
@@ -120,7 +163,7 @@ s_open_locked(const char *path, const char *const *migrations, int nmigrations,
         pgs_db_destroy(&db);
         return NULL;
     }
-    sqlite3_busy_timeout(db->handle, S_BUSY_MS);
+    db->busy_ms = S_BUSY_MS;
     return db;
 }
 
@@ -255,9 +298,9 @@ pgs_db_wal_tick(pgs_db_t *db, int64_t *last_ms)
      * 25 ms), unless the WAL has grown very long. */
     if (done < log && log < PGS_DB_WAL_FORCE_FRAMES)
         return 0;
-    sqlite3_busy_timeout(db->handle, S_RESTART_BUSY_MS);
+    int saved = pgs_db_busy_budget(db, S_RESTART_BUSY_MS);
     int rc = sqlite3_wal_checkpoint_v2(db->handle, "main", SQLITE_CHECKPOINT_RESTART, &log, &done);
-    sqlite3_busy_timeout(db->handle, S_BUSY_MS);
+    pgs_db_busy_budget(db, saved);
     if (rc == SQLITE_OK) {
         pgs_debug("wal restarted after %d frames", log);
         return 1;

@@ -65,6 +65,14 @@ void pgs_db_progress(pgs_db_t *db, int n, int (*fn)(void *arg), void *arg);
 #define PGS_DB_WAL_FORCE_FRAMES 65536 /* restart even when it must copy first */
 int pgs_db_wal_tick(pgs_db_t *db, int64_t *last_ms);
 
+/* How long a statement waits for another connection's lock (default
+ * 300 ms after opening) and what it calls meanwhile, about every 1-50 ms
+ * (a worker's heartbeat: pgs_worker_keepalive_fn), so a writer can wait out
+ * another process's long write (an FTS5 merge) without being taken for
+ * dead. pgs_db_busy_budget changes only the time and returns the old one. */
+void pgs_db_busy(pgs_db_t *db, int max_ms, int (*tick)(void *arg), void *arg);
+int pgs_db_busy_budget(pgs_db_t *db, int max_ms);
+
 /* Runs one or more statements without results. 0 or -1 (logged). */
 int pgs_db_exec(pgs_db_t *db, const char *sql);
 

@@ -697,3 +697,10 @@ pgs_worker_redis(const pgs_worker_t *w)
         snprintf(where, sizeof where, "%s/redis.sock", pgs_worker_home(w));
     return pgs_redis_new(where, (int)timeout_ms);
 }
+
+int
+pgs_worker_keepalive_fn(void *worker)
+{
+    pgs_worker_keepalive(worker);
+    return 0;
+}

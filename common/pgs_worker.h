@@ -104,6 +104,14 @@ int pgs_worker_call(pgs_worker_t *w, const char *service, const char *route, jso
  * busy worker for a dead one; cheap enough to call in any loop. */
 void pgs_worker_keepalive(pgs_worker_t *w);
 
+/* The same as a callback for pgs_db_progress and pgs_db_busy: worker is
+ * the pgs_worker_t; returns 0 (go on). */
+int pgs_worker_keepalive_fn(void *worker);
+
+/* How long a worker's database statements wait for another process's write
+ * lock, heartbeating meanwhile (pgs_db_busy). */
+#define PGS_WORKER_DB_BUSY_MS 2000
+
 /* ---- Deferred and streamed replies ----
  *
  * A handler that cannot answer at once calls pgs_worker_defer: the reply it

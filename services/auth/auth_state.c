@@ -72,6 +72,8 @@ auth_state_new(pgs_worker_t *w)
     char path[1200];
     pgs_worker_db_path(w, "auth", path, sizeof path);
     a->db = auth_store_open(path);
+    if (a->db)
+        pgs_db_busy(a->db, PGS_WORKER_DB_BUSY_MS, pgs_worker_keepalive_fn, w);
     a->redis = a->db ? pgs_worker_redis(w) : NULL;
     if (!a->redis) {
         auth_state_destroy(&a);

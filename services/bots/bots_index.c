@@ -47,21 +47,22 @@ static const char S_SQL_PASSAGE[] = "SELECT doc_id, text FROM passages WHERE row
 
 /* English stopwords, folded as the tokenizer folds them. */
 static const char *const S_STOP[] = {
-    "a",       "about", "above",   "after",  "again", "against", "all",   "am",    "an",
-    "and",     "any",   "are",     "as",     "at",    "be",      "because", "been", "before",
-    "being",   "below", "between", "both",   "but",   "by",      "can",   "could", "did",
-    "do",      "does",  "doing",   "down",   "during", "each",   "few",   "for",   "from",
-    "further", "had",   "has",     "have",   "having", "he",     "her",   "here",  "hers",
-    "herself", "him",   "himself", "his",    "how",   "i",       "if",    "in",    "into",
-    "is",      "it",    "its",     "itself", "just",  "me",      "more",  "most",  "my",
-    "myself",  "no",    "nor",     "not",    "now",   "of",      "off",   "on",    "once",
-    "only",    "or",    "other",   "our",    "ours",  "ourselves", "out", "over",  "own",
-    "same",    "she",   "should",  "so",     "some",  "such",    "than",  "that",  "the",
-    "their",   "theirs", "them",   "themselves", "then", "there", "these", "they", "this",
-    "those",   "through", "to",    "too",    "under", "until",   "up",    "very",  "was",
-    "we",      "were",  "what",    "when",   "where", "which",   "while", "who",   "whom",
-    "why",     "will",  "with",    "would",  "you",   "your",    "yours", "yourself",
-    "yourselves", NULL};
+    "a",      "about",  "above", "after",  "again",    "against",    "all",  "am",
+    "an",     "and",    "any",   "are",    "as",       "at",         "be",   "because",
+    "been",   "before", "being", "below",  "between",  "both",       "but",  "by",
+    "can",    "could",  "did",   "do",     "does",     "doing",      "down", "during",
+    "each",   "few",    "for",   "from",   "further",  "had",        "has",  "have",
+    "having", "he",     "her",   "here",   "hers",     "herself",    "him",  "himself",
+    "his",    "how",    "i",     "if",     "in",       "into",       "is",   "it",
+    "its",    "itself", "just",  "me",     "more",     "most",       "my",   "myself",
+    "no",     "nor",    "not",   "now",    "of",       "off",        "on",   "once",
+    "only",   "or",     "other", "our",    "ours",     "ourselves",  "out",  "over",
+    "own",    "same",   "she",   "should", "so",       "some",       "such", "than",
+    "that",   "the",    "their", "theirs", "them",     "themselves", "then", "there",
+    "these",  "they",   "this",  "those",  "through",  "to",         "too",  "under",
+    "until",  "up",     "very",  "was",    "we",       "were",       "what", "when",
+    "where",  "which",  "while", "who",    "whom",     "why",        "will", "with",
+    "would",  "you",    "your",  "yours",  "yourself", "yourselves", NULL};
 
 static int
 s_stopword(const char *t)
@@ -698,9 +699,9 @@ bots_index_merge_step(bots_index_t *ix)
     if (now - ix->last_write_ms < 2000 || now - ix->quiet_since_ms < 2000)
         return 2;
     sqlite3 *h = pgs_db_handle(db);
-    sqlite3_busy_timeout(h, 0);
+    int saved = pgs_db_busy_budget(db, 0);
     int rc = sqlite3_exec(h, "BEGIN IMMEDIATE", NULL, NULL, NULL);
-    sqlite3_busy_timeout(h, 300);
+    pgs_db_busy_budget(db, saved);
     if (rc != SQLITE_OK)
         return rc == SQLITE_BUSY ? 2 : -1;
     /* A negative page count merges even levels with few segments; the

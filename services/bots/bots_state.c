@@ -19,15 +19,6 @@ bots_state(pgs_worker_t *w)
     return pgs_worker_state(w);
 }
 
-/* Long statements (deleting a large bot, indexing a large document) keep
- * the worker's heartbeats going. */
-static int
-s_keepalive(void *arg)
-{
-    pgs_worker_keepalive(arg);
-    return 0;
-}
-
 bots_t *
 bots_state_new(pgs_worker_t *w)
 {
@@ -40,7 +31,11 @@ bots_state_new(pgs_worker_t *w)
     pgs_worker_db_path(w, "bots", path, sizeof path);
     b->db = bots_store_open(path);
     if (b->db) {
-        pgs_db_progress(b->db, 100000, s_keepalive, w);
+        /* Long statements (deleting a large bot, indexing a large
+         * document) and waits for the other process's write lock keep the
+         * worker's heartbeats going. */
+        pgs_db_progress(b->db, 100000, pgs_worker_keepalive_fn, w);
+        pgs_db_busy(b->db, PGS_WORKER_DB_BUSY_MS, pgs_worker_keepalive_fn, w);
         /* A search reads a few hundred pages of the index, scattered over
          * a file of hundreds of megabytes: with SQLite's default page cache
          * (2 MB) most come through read(2) again on every search; a larger

@@ -42,6 +42,8 @@ chat_state_new(pgs_worker_t *w)
     char path[1200];
     pgs_worker_db_path(w, "chat", path, sizeof path);
     c->db = chat_store_open(path);
+    if (c->db)
+        pgs_db_busy(c->db, PGS_WORKER_DB_BUSY_MS, pgs_worker_keepalive_fn, w);
     c->redis = c->db ? pgs_worker_redis(w) : NULL;
     c->up = c->redis ? chat_upstream_new() : NULL;
     if (!c->up) {

@@ -30,6 +30,8 @@ usage_state_new(pgs_worker_t *w)
     char path[1200];
     pgs_worker_db_path(w, "usage", path, sizeof path);
     u->db = usage_store_open(path);
+    if (u->db)
+        pgs_db_busy(u->db, PGS_WORKER_DB_BUSY_MS, pgs_worker_keepalive_fn, w);
     u->redis = u->db ? pgs_worker_redis(w) : NULL;
     if (!u->redis) {
         usage_state_destroy(&u);

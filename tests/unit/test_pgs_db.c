@@ -322,6 +322,40 @@ test_wal_tick(void **state)
     pgs_db_destroy(&db);
 }
 
+static int
+s_count_tick(void *arg)
+{
+    (*(int *)arg)++;
+    return 0;
+}
+
+/* A writer waiting for another connection's write lock calls the busy tick
+ * (a worker heartbeats there) and gives up after its budget. */
+static void
+test_busy_wait(void **state)
+{
+    s_fixture_t *f = *state;
+    pgs_db_t *a = pgs_db_open(f->path, s_migrations, 1, 0);
+    pgs_db_t *b = pgs_db_open(f->path, s_migrations, 1, 0);
+    assert_non_null(a);
+    assert_non_null(b);
+    int ticks = 0;
+    pgs_db_busy(b, 60, s_count_tick, &ticks);
+    assert_int_equal(pgs_db_begin(a), 0);
+    PGS_EXPECT_INT("begin while another connection writes", pgs_db_begin(b), -1);
+    if (ticks < 2)
+        fail_msg("the busy tick ran %d times while waiting, want several", ticks);
+    PGS_EXPECT_INT("budget returned", pgs_db_busy_budget(b, 0), 60);
+    ticks = 0;
+    PGS_EXPECT_INT("begin with no budget", pgs_db_begin(b), -1);
+    PGS_EXPECT_INT("ticks with no budget", ticks, 0);
+    assert_int_equal(pgs_db_commit(a), 0);
+    PGS_EXPECT_INT("begin once the lock is free", pgs_db_begin(b), 0);
+    assert_int_equal(pgs_db_commit(b), 0);
+    pgs_db_destroy(&a);
+    pgs_db_destroy(&b);
+}
+
 /* The processes of a service open a database that does not exist yet at the
  * same moment (every start of the system): all of them succeed, and each
  * migration runs once. Before the open lock, one of them now and then got
@@ -377,6 +411,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_transactions, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_open, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_wal_tick, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_busy_wait, s_setup, s_teardown),
     };
     return cmocka_run_group_tests_name("pgs_db", tests, NULL, NULL);
 }
