@@ -37,6 +37,8 @@ PATHS = [b"/healthz", b"/readyz", b"/v1/me", b"/v1/token", b"/v1/bots", b"/v1/bo
          b"/app/api/tokens", b"/app/api/tokens/tok_1", b"/v1/openapi.json", b"/", b"/index.html",
          b"/../../etc/passwd", b"/%2e%2e/%2e%2e/etc/passwd", b"/v1/%00", b"/v1/me?limit=%ff",
          b"/app/api/tokens?limit=0&after=%%%", b"*", b"http://example.com/v1/me", b"/v1/me#frag",
+         b"/v1/usage?start=2026-02-30&group_by=%ff", b"/v1/usage/reports/rep_x",
+         b"/app/api/usage?start=1&end=2", b"/app/api/usage",
          b"/" + b"a" * 9000, b"/v1/bots/" + b"%41" * 2000, b"/v1/me?" + b"a=b&" * 2000]
 HEADER_NAMES = [b"Host", b"Content-Type", b"Content-Length", b"Transfer-Encoding", b"Authorization",
                 b"Cookie", b"Origin", b"X-Forwarded-For", b"X-Request-Id", b"Idempotency-Key",
