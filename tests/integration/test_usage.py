@@ -24,6 +24,7 @@ import sqlite3
 import threading
 import time
 
+import pytest
 import requests
 
 from pgs import HTTP_TIMEOUT, assert_error, break_checksum, err, make_token, poll, uniq
@@ -1067,3 +1068,34 @@ def test_monthly_reports_made_in_the_background(system):
     again = [x for x in system.api(t.secret, "GET", "/v1/usage/reports").json()["data"]
              if x["kind"] == "monthly" and x["start"] == prev_first.isoformat()]
     assert len(again) == 1, again
+
+
+def test_client_that_hangs_up_is_counted_once(system):
+    """A request whose client hangs up before the answer is still counted,
+    once, when it ends (with the status the worker gave it). The auth
+    workers are stopped (SIGSTOP) so that GET /v1/me waits; the client
+    gives up after a second; then auth goes on and answers."""
+    u, s = pro_account(system)
+    me = Tok(s, scopes=["profile:read"])
+    reader = Tok(s, scopes=["usage:read"])
+    assert system.api(me.secret, "GET", "/v1/me").status_code == 200  # the token is now cached
+    pids = [p["pid"] for p in system.running("auth")]
+    for pid in pids:
+        system.signal(pid, signal.SIGSTOP)
+    try:
+        with pytest.raises(requests.exceptions.Timeout):
+            system.api(me.secret, "GET", "/v1/me", timeout=1.0)
+    finally:
+        for pid in pids:
+            system.signal(pid, signal.SIGCONT)
+
+    def me_row():
+        r = system.api(reader.secret, "GET", "/v1/usage", params={"group_by": "route"})
+        assert r.status_code == 200, r.text
+        rows = {x["key"]: x for x in r.json()["data"]}
+        row = rows.get("GET /v1/me")
+        return row if row and row["requests"] >= 2 else None
+    row = poll(me_row, timeout=30, interval=0.5, desc="the abandoned request counted")
+    assert row["requests"] == 2, row
+    time.sleep(1.5)  # and not a second time
+    assert me_row()["requests"] == 2
