@@ -309,3 +309,25 @@ pgs_db_wal_tick(pgs_db_t *db, int64_t *last_ms)
         pgs_warn("wal checkpoint: %s", sqlite3_errmsg(db->handle));
     return 0;
 }
+
+int
+pgs_db_step_done(pgs_db_t *db, sqlite3_stmt *st, const char *what)
+{
+    int rc = sqlite3_step(st);
+    if (rc != SQLITE_DONE)
+        pgs_error("%s: %s", what, sqlite3_errmsg(db->handle));
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int
+pgs_db_step_row(pgs_db_t *db, sqlite3_stmt *st, const char *what)
+{
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        return 1;
+    if (rc != SQLITE_DONE)
+        pgs_error("%s: %s", what, sqlite3_errmsg(db->handle));
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? 0 : -1;
+}

@@ -73,6 +73,15 @@ int pgs_db_wal_tick(pgs_db_t *db, int64_t *last_ms);
 void pgs_db_busy(pgs_db_t *db, int max_ms, int (*tick)(void *arg), void *arg);
 int pgs_db_busy_budget(pgs_db_t *db, int max_ms);
 
+/* Steps a statement that returns no rows (INSERT, UPDATE, DELETE) and
+ * resets it. 0, or -1 (logged as "<what>: <SQLite's message>"; SQLite's
+ * error code stays readable for the caller). */
+int pgs_db_step_done(pgs_db_t *db, sqlite3_stmt *st, const char *what);
+
+/* Steps a one-row lookup: 1 (the statement is left on the row: read it,
+ * then reset it), 0 no row, -1 error (logged). Reset unless 1. */
+int pgs_db_step_row(pgs_db_t *db, sqlite3_stmt *st, const char *what);
+
 /* Runs one or more statements without results. 0 or -1 (logged). */
 int pgs_db_exec(pgs_db_t *db, const char *sql);
 

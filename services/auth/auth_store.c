@@ -89,38 +89,12 @@ s_copy(char *dst, size_t len, const char *src)
 
 #define S_COPY(dst, st, i) s_copy((dst), sizeof(dst), pgs_db_col_text((st), (i)))
 
-static int
-s_step_done(pgs_db_t *db, sqlite3_stmt *st)
-{
-    int rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE) {
-        pgs_error("sqlite: %s", sqlite3_errmsg(pgs_db_handle(db)));
-        return -1;
-    }
-    return 0;
-}
-
-/* Steps a one-row lookup: 1 row (left positioned on it), 0 none, -1 error. */
-static int
-s_step_row(pgs_db_t *db, sqlite3_stmt *st)
-{
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
-        return 1;
-    sqlite3_reset(st);
-    if (rc == SQLITE_DONE)
-        return 0;
-    pgs_error("sqlite: %s", sqlite3_errmsg(pgs_db_handle(db)));
-    return -1;
-}
-
 int
 auth_store_bump(pgs_db_t *db)
 {
     static const char sql[] = "UPDATE meta SET value = value + 1 WHERE key = 'change_seq'";
     sqlite3_stmt *st = pgs_db_stmt(db, sql);
-    return st ? s_step_done(db, st) : -1;
+    return st ? pgs_db_step_done(db, st, "auth.db") : -1;
 }
 
 int
@@ -130,7 +104,7 @@ auth_store_seq(pgs_db_t *db, int64_t *out)
     sqlite3_stmt *st = pgs_db_stmt(db, sql);
     if (!st)
         return -1;
-    int rc = s_step_row(db, st);
+    int rc = pgs_db_step_row(db, st, "auth.db");
     if (rc <= 0)
         return -1;
     *out = sqlite3_column_int64(st, 0);
@@ -184,7 +158,7 @@ s_user_one(pgs_db_t *db, const char *sql, const char *key, auth_user_t *out)
     if (!st)
         return -1;
     pgs_db_bind_text(st, 1, key);
-    int rc = s_step_row(db, st);
+    int rc = pgs_db_step_row(db, st, "auth.db");
     if (rc == 1) {
         s_user_row(st, out);
         sqlite3_reset(st);
@@ -219,7 +193,7 @@ auth_store_user_insert(pgs_db_t *db, const auth_user_t *u)
     pgs_db_bind_text(st, 3, u->name);
     pgs_db_bind_text(st, 4, u->password_hash);
     sqlite3_bind_int64(st, 5, u->created_at);
-    return s_step_done(db, st);
+    return pgs_db_step_done(db, st, "auth.db");
 }
 
 int
@@ -270,7 +244,7 @@ auth_store_ws_get(pgs_db_t *db, const char *id, auth_ws_t *out)
     if (!st)
         return -1;
     pgs_db_bind_text(st, 1, id);
-    int rc = s_step_row(db, st);
+    int rc = pgs_db_step_row(db, st, "auth.db");
     if (rc == 1) {
         s_ws_row(st, 0, out);
         sqlite3_reset(st);
@@ -296,7 +270,7 @@ auth_store_ws_insert(pgs_db_t *db, const auth_ws_t *w)
     sqlite3_bind_int(st, 7, w->quota_disabled);
     pgs_db_bind_text(st, 8, w->owner);
     sqlite3_bind_int64(st, 9, w->created_at);
-    return s_step_done(db, st);
+    return pgs_db_step_done(db, st, "auth.db");
 }
 
 int
@@ -312,7 +286,7 @@ auth_store_ws_update(pgs_db_t *db, const auth_ws_t *w)
     sqlite3_bind_int64(st, 3, w->seats);
     pgs_db_bind_text(st, 4, w->status);
     sqlite3_bind_int(st, 5, w->quota_disabled);
-    return s_step_done(db, st);
+    return pgs_db_step_done(db, st, "auth.db");
 }
 
 int
@@ -324,7 +298,7 @@ auth_store_ws_set_owner(pgs_db_t *db, const char *ws, const char *user)
         return -1;
     pgs_db_bind_text(st, 1, ws);
     pgs_db_bind_text(st, 2, user);
-    return s_step_done(db, st);
+    return pgs_db_step_done(db, st, "auth.db");
 }
 
 int
@@ -390,7 +364,7 @@ auth_store_mem_get(pgs_db_t *db, const char *ws, const char *user, auth_mem_t *o
         return -1;
     pgs_db_bind_text(st, 1, ws);
     pgs_db_bind_text(st, 2, user);
-    int rc = s_step_row(db, st);
+    int rc = pgs_db_step_row(db, st, "auth.db");
     if (rc == 1) {
         s_mem_row(st, 0, out);
         sqlite3_reset(st);
@@ -413,7 +387,7 @@ auth_store_mem_put(pgs_db_t *db, const auth_mem_t *m)
     pgs_db_bind_text(st, 3, m->role);
     sqlite3_bind_int(st, 4, m->seat ? 1 : 0);
     sqlite3_bind_int64(st, 5, m->created_at);
-    return s_step_done(db, st);
+    return pgs_db_step_done(db, st, "auth.db");
 }
 
 int
@@ -425,7 +399,7 @@ auth_store_mem_delete(pgs_db_t *db, const char *ws, const char *user)
         return -1;
     pgs_db_bind_text(st, 1, ws);
     pgs_db_bind_text(st, 2, user);
-    return s_step_done(db, st);
+    return pgs_db_step_done(db, st, "auth.db");
 }
 
 long long
@@ -437,7 +411,7 @@ auth_store_mem_seated(pgs_db_t *db, const char *ws)
     if (!st)
         return -1;
     pgs_db_bind_text(st, 1, ws);
-    if (s_step_row(db, st) != 1)
+    if (pgs_db_step_row(db, st, "auth.db") != 1)
         return -1;
     long long n = sqlite3_column_int64(st, 0);
     sqlite3_reset(st);
@@ -532,7 +506,7 @@ auth_store_tok_insert(pgs_db_t *db, const auth_tok_t *t)
     pgs_db_bind_text(st, 7, t->scopes);
     sqlite3_bind_int64(st, 8, t->created_at);
     sqlite3_bind_int64(st, 9, t->expires_at);
-    return s_step_done(db, st);
+    return pgs_db_step_done(db, st, "auth.db");
 }
 
 static int
@@ -542,7 +516,7 @@ s_tok_one(pgs_db_t *db, const char *sql, const char *key, auth_tok_t *out)
     if (!st)
         return -1;
     pgs_db_bind_text(st, 1, key);
-    int rc = s_step_row(db, st);
+    int rc = pgs_db_step_row(db, st, "auth.db");
     if (rc == 1) {
         s_tok_row(st, out);
         sqlite3_reset(st);
@@ -574,7 +548,7 @@ auth_store_tok_revoke(pgs_db_t *db, const char *id, int64_t now)
         return -1;
     pgs_db_bind_text(st, 1, id);
     sqlite3_bind_int64(st, 2, now);
-    if (s_step_done(db, st) < 0)
+    if (pgs_db_step_done(db, st, "auth.db") < 0)
         return -1;
     return sqlite3_changes(pgs_db_handle(db)) > 0;
 }
@@ -590,7 +564,7 @@ auth_store_tok_live(pgs_db_t *db, const char *user, const char *ws, int64_t now)
     pgs_db_bind_text(st, 1, user);
     pgs_db_bind_text(st, 2, ws);
     sqlite3_bind_int64(st, 3, now);
-    if (s_step_row(db, st) != 1)
+    if (pgs_db_step_row(db, st, "auth.db") != 1)
         return -1;
     long long n = sqlite3_column_int64(st, 0);
     sqlite3_reset(st);
@@ -609,7 +583,7 @@ auth_store_tok_touch(pgs_db_t *db, const char *id, const char *ip, int64_t now, 
     sqlite3_bind_int64(st, 2, now);
     pgs_db_bind_text(st, 3, ip);
     sqlite3_bind_int64(st, 4, now - interval_s);
-    if (s_step_done(db, st) < 0)
+    if (pgs_db_step_done(db, st, "auth.db") < 0)
         return -1;
     return sqlite3_changes(pgs_db_handle(db)) > 0;
 }

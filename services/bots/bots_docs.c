@@ -98,8 +98,7 @@ bots_docs_list(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
             break;
         }
         json_array_append_new(data, bots_store_doc_object(st));
-        pgs_page_cursor(sqlite3_column_int64(st, 6), pgs_db_col_text(st, 0), cursor,
-                        sizeof cursor);
+        pgs_page_cursor(sqlite3_column_int64(st, 6), pgs_db_col_text(st, 0), cursor, sizeof cursor);
         n++;
     }
     sqlite3_reset(st);
@@ -163,8 +162,7 @@ s_upload(const pgs_req_t *req, pgs_res_t *res, s_upload_t *u)
         if (memchr(u->content, '\0', u->content_len)) {
             s_upload_free(u);
             pgs_res_error(res, req, 400, "invalid_request",
-                          "'content' must be valid UTF-8 text without NUL characters.",
-                          "content");
+                          "'content' must be valid UTF-8 text without NUL characters.", "content");
             return -1;
         }
         if (bots_req_text(json_object_get(u->json, "title"), "title", 1, S_TITLE_MAX, 1, 0,
@@ -179,8 +177,7 @@ s_upload(const pgs_req_t *req, pgs_res_t *res, s_upload_t *u)
         u->content_len = req->body ? req->body_len : 0;
         if (u->content_len && pgs_json_utf8_length(u->content, u->content_len) < 0) {
             pgs_res_error(res, req, 400, "invalid_request",
-                          "The document must be valid UTF-8 text without NUL characters.",
-                          NULL);
+                          "The document must be valid UTF-8 text without NUL characters.", NULL);
             return -1;
         }
         const char *title = bots_req_get(req, "query", "title");
@@ -204,19 +201,10 @@ s_upload(const pgs_req_t *req, pgs_res_t *res, s_upload_t *u)
     }
     if (u->content_len == 0) {
         s_upload_free(u);
-        pgs_res_error(res, req, 400, "invalid_request", "'content' must not be empty.",
-                      "content");
+        pgs_res_error(res, req, 400, "invalid_request", "'content' must not be empty.", "content");
         return -1;
     }
     return 0;
-}
-
-static int
-s_step(sqlite3_stmt *st)
-{
-    int rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    return rc == SQLITE_DONE ? 0 : -1;
 }
 
 /* Stores the document, its body and its passages. In the open transaction.
@@ -236,7 +224,7 @@ s_store(bots_t *b, const bots_bot_t *bot, const char *id, const s_upload_t *u, c
     sqlite3_bind_int64(st, 6, nchunks);
     sqlite3_bind_int64(st, 7, bot->next_passage);
     sqlite3_bind_int64(st, 8, now);
-    if (s_step(st) < 0)
+    if (pgs_db_step_done(b->db, st, "bots.db document") < 0)
         return -1;
     int64_t doc_seq = sqlite3_last_insert_rowid(pgs_db_handle(b->db));
     st = pgs_db_stmt(b->db, S_SQL_INSERT_BODY);
@@ -246,7 +234,7 @@ s_store(bots_t *b, const bots_bot_t *bot, const char *id, const s_upload_t *u, c
     sqlite3_bind_text64(st, 2, u->content, (sqlite3_uint64)u->content_len, SQLITE_STATIC,
                         SQLITE_UTF8);
     sqlite3_bind_text64(st, 3, text, (sqlite3_uint64)text_len, SQLITE_STATIC, SQLITE_UTF8);
-    if (s_step(st) < 0)
+    if (pgs_db_step_done(b->db, st, "bots.db document") < 0)
         return -1;
     for (long i = 0; i < nchunks; i++)
         if (bots_index_add(b->ix, BOTS_INDEX_LO(bot->seq) + bot->next_passage + i, id,
@@ -259,7 +247,7 @@ s_store(bots_t *b, const bots_bot_t *bot, const char *id, const s_upload_t *u, c
     sqlite3_bind_int64(st, 2, nchunks);
     sqlite3_bind_int64(st, 3, nchunks);
     sqlite3_bind_int64(st, 4, bot->seq);
-    return s_step(st);
+    return pgs_db_step_done(b->db, st, "bots.db document");
 }
 
 void
@@ -294,9 +282,9 @@ bots_docs_create(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
     size_t text_len = 0;
     char *text = bots_extract_text(u.content_type, u.content, u.content_len, &text_len);
     bots_chunk_t *chunks = NULL;
-    long nchunks = text ? bots_chunk_split(text, text_len, BOTS_CHUNK_TARGET,
-                                           BOTS_CHUNK_OVERLAP, &chunks)
-                        : -1;
+    long nchunks =
+        text ? bots_chunk_split(text, text_len, BOTS_CHUNK_TARGET, BOTS_CHUNK_OVERLAP, &chunks)
+             : -1;
     pgs_idem_t idem;
     bots_bot_t bot;
     if (nchunks < 0) {
@@ -470,23 +458,24 @@ bots_docs_delete(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
         return;
     }
     json_decref(d.obj);
-    int ok = d.chunks == 0 || bots_index_delete(b->ix, BOTS_INDEX_LO(bot.seq) + d.first,
-                                                BOTS_INDEX_LO(bot.seq) + d.first + d.chunks - 1) == 0;
+    int ok =
+        d.chunks == 0 || bots_index_delete(b->ix, BOTS_INDEX_LO(bot.seq) + d.first,
+                                           BOTS_INDEX_LO(bot.seq) + d.first + d.chunks - 1) == 0;
     sqlite3_stmt *st;
     if (ok && (st = pgs_db_stmt(b->db, S_SQL_DEL_BODY))) {
         sqlite3_bind_int64(st, 1, d.seq);
-        ok = s_step(st) == 0;
+        ok = pgs_db_step_done(b->db, st, "bots.db document") == 0;
     }
     if (ok && (st = pgs_db_stmt(b->db, S_SQL_DEL_DOC))) {
         sqlite3_bind_int64(st, 1, d.seq);
-        ok = s_step(st) == 0;
+        ok = pgs_db_step_done(b->db, st, "bots.db document") == 0;
     }
     if (ok && (st = pgs_db_stmt(b->db, S_SQL_BOT_ADD))) {
         sqlite3_bind_int64(st, 1, -1);
         sqlite3_bind_int64(st, 2, -d.chunks);
         sqlite3_bind_int64(st, 3, 0);
         sqlite3_bind_int64(st, 4, bot.seq);
-        ok = s_step(st) == 0;
+        ok = pgs_db_step_done(b->db, st, "bots.db document") == 0;
     }
     if (!ok || pgs_db_commit(b->db) < 0) {
         pgs_idem_fail_db(b->db, req, res);

@@ -57,15 +57,6 @@ chat_store_open(const char *path)
     return db;
 }
 
-static int
-s_done(sqlite3_stmt *st, pgs_db_t *db, const char *what)
-{
-    if (sqlite3_step(st) == SQLITE_DONE)
-        return 0;
-    pgs_warn("chat.db %s: %s", what, sqlite3_errmsg(pgs_db_handle(db)));
-    return -1;
-}
-
 int
 chat_store_conv_insert(pgs_db_t *db, const chat_conv_t *c)
 {
@@ -83,7 +74,7 @@ chat_store_conv_insert(pgs_db_t *db, const chat_conv_t *c)
     pgs_db_bind_text(st, 6, c->has_title ? c->title : NULL);
     sqlite3_bind_int64(st, 7, c->created_ms);
     sqlite3_bind_int64(st, 8, c->updated_ms);
-    return s_done(st, db, "conversation insert");
+    return pgs_db_step_done(db, st, "chat.db conversation insert");
 }
 
 #define S_CONV_COLS                                                                                \
@@ -139,13 +130,13 @@ chat_store_conv_delete(pgs_db_t *db, const char *id)
     if (!st)
         return -1;
     pgs_db_bind_text(st, 1, id);
-    if (s_done(st, db, "messages delete") < 0)
+    if (pgs_db_step_done(db, st, "chat.db messages delete") < 0)
         return -1;
     st = pgs_db_stmt(db, del_conv);
     if (!st)
         return -1;
     pgs_db_bind_text(st, 1, id);
-    return s_done(st, db, "conversation delete");
+    return pgs_db_step_done(db, st, "chat.db conversation delete");
 }
 
 static json_t *
@@ -233,14 +224,14 @@ chat_store_msg_insert(pgs_db_t *db, const chat_msg_t *m)
         sqlite3_bind_int64(st, 8, m->output_tokens);
     }
     sqlite3_bind_int64(st, 9, m->created_ms);
-    if (s_done(st, db, "message insert") < 0)
+    if (pgs_db_step_done(db, st, "chat.db message insert") < 0)
         return -1;
     st = pgs_db_stmt(db, bump);
     if (!st)
         return -1;
     sqlite3_bind_int64(st, 1, m->created_ms);
     pgs_db_bind_text(st, 2, m->conversation_id);
-    if (s_done(st, db, "conversation bump") < 0)
+    if (pgs_db_step_done(db, st, "chat.db conversation bump") < 0)
         return -1;
     if (sqlite3_changes(pgs_db_handle(db)) != 1) {
         pgs_warn("chat.db message insert: the conversation is gone");
@@ -359,7 +350,7 @@ chat_store_count_send(pgs_db_t *db, const char *ws, const char *month)
         return -1;
     pgs_db_bind_text(st, 1, ws);
     pgs_db_bind_text(st, 2, month);
-    return s_done(st, db, "send count");
+    return pgs_db_step_done(db, st, "chat.db send count");
 }
 
 int

@@ -57,17 +57,6 @@ usage_store_open(const char *path)
     return pgs_db_open(path, s_migrations, (int)(sizeof s_migrations / sizeof *s_migrations), 1);
 }
 
-static int
-s_done(sqlite3_stmt *st, pgs_db_t *db, const char *what)
-{
-    int rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (rc == SQLITE_DONE)
-        return 0;
-    pgs_warn("usage.db %s: %s", what, sqlite3_errmsg(pgs_db_handle(db)));
-    return -1;
-}
-
 static void
 s_day(int64_t ms, char out[USAGE_DAY_LEN])
 {
@@ -119,7 +108,7 @@ s_agg_write(pgs_db_t *db, sqlite3_stmt *add, const s_agg_t *a)
     sqlite3_bind_int64(add, 9, a->c.input_tokens);
     sqlite3_bind_int64(add, 10, a->c.output_tokens);
     sqlite3_bind_int64(add, 11, a->c.errors);
-    return s_done(add, db, "add");
+    return pgs_db_step_done(db, add, "usage.db add");
 }
 
 int
@@ -135,7 +124,7 @@ usage_store_apply(pgs_db_t *db, const usage_event_t *ev, int n, int64_t now_ms)
         const usage_event_t *e = &ev[i];
         pgs_db_bind_text(seen, 1, e->id);
         sqlite3_bind_int64(seen, 2, now_ms);
-        if (s_done(seen, db, "seen") < 0)
+        if (pgs_db_step_done(db, seen, "usage.db seen") < 0)
             goto fail;
         if (sqlite3_changes(pgs_db_handle(db)) == 0)
             continue; /* counted before */
@@ -184,7 +173,7 @@ usage_store_prune_seen(pgs_db_t *db, int64_t before_ms, int max)
         return;
     sqlite3_bind_int64(st, 1, before_ms);
     sqlite3_bind_int(st, 2, max);
-    s_done(st, db, "prune seen");
+    pgs_db_step_done(db, st, "usage.db prune seen");
 }
 
 /* One statement per grouping (the statement cache is keyed by the text's
@@ -273,14 +262,10 @@ s_report_row(sqlite3_stmt *st, usage_report_t *r)
 static int
 s_report_one(pgs_db_t *db, sqlite3_stmt *st, usage_report_t *out)
 {
-    int rc = sqlite3_step(st);
-    int found = rc == SQLITE_ROW;
-    if (found)
+    int found = pgs_db_step_row(db, st, "usage.db report");
+    if (found == 1) {
         s_report_row(st, out);
-    sqlite3_reset(st);
-    if (!found && rc != SQLITE_DONE) {
-        pgs_warn("usage.db report: %s", sqlite3_errmsg(pgs_db_handle(db)));
-        return -1;
+        sqlite3_reset(st);
     }
     return found;
 }
@@ -302,7 +287,7 @@ usage_store_report_insert(pgs_db_t *db, const usage_report_t *r)
     pgs_db_bind_text(st, 6, r->start);
     pgs_db_bind_text(st, 7, r->end);
     sqlite3_bind_int64(st, 8, r->created_ms);
-    return s_done(st, db, "report insert");
+    return pgs_db_step_done(db, st, "usage.db report insert");
 }
 
 int
@@ -376,7 +361,20 @@ usage_store_report_claim(pgs_db_t *db, const char *claimer, int64_t now_ms, int6
         " SELECT id FROM usage_reports WHERE status = 'pending'"
         " AND (claimed_by IS NULL OR claimed_at < ?3) ORDER BY created_at, id LIMIT 1)"
         " RETURNING " S_REPORT_COLS;
-    sqlite3_stmt *st = pgs_db_stmt(db, sql);
+    /* Every tick of every process asks: a read first, so that the write
+     * lock is taken only when there is something to claim. */
+    static const char any[] = "SELECT 1 FROM usage_reports WHERE status = 'pending'"
+                              " AND (claimed_by IS NULL OR claimed_at < ?1) LIMIT 1";
+    sqlite3_stmt *st = pgs_db_stmt(db, any);
+    if (!st)
+        return -1;
+    sqlite3_bind_int64(st, 1, now_ms - stale_ms);
+    int pending = pgs_db_step_row(db, st, "usage.db pending reports");
+    if (pending == 1)
+        sqlite3_reset(st);
+    if (pending <= 0)
+        return pending;
+    st = pgs_db_stmt(db, sql);
     if (!st || pgs_db_begin(db) < 0)
         return -1;
     pgs_db_bind_text(st, 1, claimer);
@@ -417,7 +415,7 @@ usage_store_report_finish(pgs_db_t *db, const char *id, const char *status, json
         pgs_db_bind_text(st, 5, error);
     else
         sqlite3_bind_null(st, 5);
-    int rc = s_done(st, db, "report finish");
+    int rc = pgs_db_step_done(db, st, "usage.db report finish");
     free(r);
     free(t);
     return rc;
