@@ -83,8 +83,7 @@ usage_api_app(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
         s_unavailable(req, res);
     else
         s_query(u, req, res, &who);
-    json_decref(ctx);
-    pgs_res_header(res, "Cache-Control", "no-store");
+    json_decref(ctx); /* Cache-Control: no-store comes from the edge, as for every API answer */
 }
 
 /* ---- reports ---- */
