@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # deps.sh — install every Debian package Pegasus needs to build, run and test.
 # Idempotent and quiet when nothing is missing. Leaves an existing node/npm alone
-# (Debian's npm conflicts with other Node.js builds).
+# (Debian's npm conflicts with other Node.js builds); the project's own Node
+# comes from scripts/node.sh.
 set -euo pipefail
 
 PKGS=(
@@ -13,12 +14,14 @@ PKGS=(
   python3 python3-pytest python3-requests
   chromium fonts-dejavu-core
 )
-# The web app's npm packages (scripts/web.sh) and browser tests need Node.js.
-# An existing node/npm (any build) is left alone: Debian's npm conflicts
-# with other Node.js installations. Debian's nodejs and npm only when node
-# is missing.
-if ! command -v node >/dev/null 2>&1; then
-  PKGS+=(nodejs npm)
+# The JavaScript steps run on the project's own Node (scripts/node.sh), which
+# npm installs once from tools/node's lock. Any npm will do for that, so an
+# existing node/npm (any build) is left alone — Debian's npm conflicts with
+# other Node.js builds — and Debian's nodejs and npm come only when there is
+# no npm at all.
+if ! command -v npm >/dev/null 2>&1; then
+  command -v node >/dev/null 2>&1 || PKGS+=(nodejs)
+  PKGS+=(npm)
 fi
 if [ "${PEGASUS_DEPS_BENCH:-0}" = 1 ]; then
   PKGS+=(nginx-light wrk)

@@ -25,13 +25,14 @@ done
 py_rc=0
 /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/integration "$@" || py_rc=$?
 
-# 3. the web app in a real browser (node --test, playwright-core, Debian's
-#    chromium) against its own system; screenshots in build/web-test-output.
+# 3. the web app in a real browser (node --test on the project's own Node,
+#    scripts/node.sh; playwright-core; Debian's chromium) against its own
+#    system; screenshots in build/web-test-output.
 web_rc=0
 if [ "${PEGASUS_WEB_TESTS:-1}" != 0 ]; then
   echo "== browser tests (tests/web)"
   if ./scripts/web.sh --strict >/dev/null; then
-    node --test tests/web/app.test.mjs tests/web/usage.test.mjs || web_rc=$?
+    ./scripts/node.sh node --test tests/web/app.test.mjs tests/web/usage.test.mjs || web_rc=$?
   else
     web_rc=1
   fi

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # web.sh — assemble the web app the edge serves: build/web = web/ + the API
 # reference renderer (swagger-ui-dist) copied from node_modules. Runs
-# `npm ci` (quietly) only when node_modules is missing or package-lock.json
-# changed. Third-party code is never committed: it comes from the pinned lock.
+# `npm ci` (quietly, with the project's own Node and npm: scripts/node.sh)
+# only when node_modules is missing or package-lock.json changed. Third-party
+# code is never committed: it comes from the pinned lock.
 #
 #   scripts/web.sh            assemble; without npm the docs page says the
 #                             renderer is missing, everything else works
@@ -23,7 +24,7 @@ exec 9>"$ROOT/build/.web.lock"
 flock 9
 
 npm_ready=0
-if command -v npm >/dev/null 2>&1; then
+if "$ROOT/scripts/node.sh" check >/dev/null; then
   want=$(sha256sum package-lock.json | cut -d' ' -f1)
   have=$(cat "$STAMP" 2>/dev/null || true)
   if [ "$want" = "$have" ] && [ -d node_modules/swagger-ui-dist ] && [ -d node_modules/playwright-core ]; then
@@ -31,7 +32,7 @@ if command -v npm >/dev/null 2>&1; then
   else
     # --ignore-scripts: no package needs an install script (swagger-ui-dist's
     # telemetry dependency has one; it never runs here).
-    if SCARF_ANALYTICS=false npm ci --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null; then
+    if SCARF_ANALYTICS=false "$ROOT/scripts/node.sh" npm ci --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null; then
       echo "$want" >"$STAMP"
       npm_ready=1
     fi
