@@ -32,13 +32,17 @@ mirror=$(
   { grep -hs '^URIs:' /etc/apt/sources.list.d/*.sources | awk '{print $2}'
     grep -hs '^deb ' /etc/apt/sources.list | awk '{print $2}'; } |
     grep -v -- '-security' | grep '/debian/\?$' | head -n1
-)
+) || true
 [ -n "$mirror" ] || { echo "fresh-check.sh: no Debian mirror in /etc/apt/sources.list*" >&2; exit 1; }
 
 mounted=()
 cleanup() {
-  local i
+  local i m
   for ((i = ${#mounted[@]} - 1; i >= 0; i--)); do umount -l "${mounted[$i]}" 2>/dev/null || true; done
+  # And whatever else is mounted inside (debootstrap mounts its own /proc).
+  for m in $(awk -v d="$DEST/" 'index($2, d) == 1 {print $2}' /proc/mounts | sort -r); do
+    umount -l "$m" 2>/dev/null || true
+  done
   if [ "${FRESH_KEEP:-0}" != 1 ] && [ -d "$DEST" ]; then rm -rf --one-file-system "$DEST"; fi
 }
 trap cleanup EXIT
