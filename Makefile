@@ -8,8 +8,8 @@ CC      ?= cc
 PKGS    := libmicrohttpd libzmq hiredis sqlite3 libsodium jansson zlib
 CFLAGS  ?= -O2 -g
 WARN    := -Wall -Wextra -Wshadow -Wformat=2 -Werror
-CFLAGS  += -std=c11 -D_GNU_SOURCE $(WARN) -Icommon $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-LDLIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
+CFLAGS  += -std=c11 -D_GNU_SOURCE -pthread $(WARN) -Icommon $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LDLIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm -pthread
 
 ifeq ($(SAN),1)
 OUT     := build/san

@@ -34,7 +34,7 @@
 #define PGS_IDEM_H
 
 #include "pgs_db.h"
-#include "pgs_worker.h"
+#include "pgs_req.h"
 
 #include <jansson.h>
 #include <stddef.h>

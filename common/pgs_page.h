@@ -16,7 +16,7 @@
 #ifndef PGS_PAGE_H
 #define PGS_PAGE_H
 
-#include "pgs_worker.h"
+#include "pgs_req.h"
 
 #include <jansson.h>
 #include <stddef.h>

@@ -1,10 +1,18 @@
 /*
  * pgs_worker — see pgs_worker.h.
  *
+ * One loop turn: zmq_poll over the edge sockets, the fd watches and the
+ * thread pool's eventfd, for at most the time to the next timer; then every
+ * message waiting on every edge, the ready fds, the finished offloaded work
+ * and the due timers.
+ *
  * Liveness follows the Paranoid Pirate pattern: each side heartbeats every
- * second and treats 3 silent seconds as death. A worker that hears nothing
- * from an edge for that long drops its socket and connects afresh, so an
- * edge that restarted learns about the worker through a new READY.
+ * second and treats 3 silent seconds as death — silent meaning nothing read
+ * from the peer and nothing waiting to be read: a message still in the
+ * socket is a sign of life, so a busy worker never judges a live edge dead.
+ * A worker that hears nothing from an edge for that long drops its socket
+ * and connects afresh, so an edge that restarted learns about the worker
+ * through a new READY.
  */
 #include "pgs_worker.h"
 #include "pgs_json.h"
@@ -13,11 +21,13 @@
 #include "pgs_time.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zmq.h>
@@ -25,14 +35,9 @@
 #define S_MAX_EDGES 8
 #define S_HEARTBEAT_MS 1000
 #define S_LIVENESS_MS 3000
-#define S_TICK_MS 250
+#define S_HOUSEKEEP_MS 250
+#define S_LEAVE_MIN_MS 300 /* requests sent before the edge saw DISCONNECT */
 #define S_SCRATCH (PGS_PROTO_MAX_JSON * 3 + 4 * PGS_PROTO_MAX_NAME + 64)
-
-typedef struct s_queued {
-    struct s_queued *next;
-    int edge;
-    pgs_proto_inbox_t in;
-} s_queued_t;
 
 typedef struct {
     void *sock;
@@ -41,8 +46,69 @@ typedef struct {
     int64_t last_sent;
 } s_edge_t;
 
+typedef struct {
+    char *route;
+    pgs_handler_fn fn;
+    void *arg;
+} s_route_t;
+
+typedef struct {
+    int id;
+    int period; /* 0: one-shot */
+    int64_t due;
+    pgs_timer_fn fn;
+    void *arg;
+} s_timer_t;
+
+typedef struct {
+    int fd, events;
+    pgs_fd_fn fn;
+    void *arg;
+} s_watch_t;
+
+/* A request to another service waiting for its reply. */
+typedef struct s_out {
+    struct s_out *next, *prev;
+    pgs_worker_t *w;
+    uint64_t id;
+    int timer;
+    pgs_reply_fn fn;
+    void *arg;
+} s_out_t;
+
+/* Offloaded work. */
+typedef struct s_job {
+    struct s_job *next;
+    void (*work)(void *arg);
+    void (*done)(void *arg);
+    void *arg;
+} s_job_t;
+
+typedef struct {
+    pthread_t *threads;
+    unsigned nthreads;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    s_job_t *todo_head, *todo_tail;
+    s_job_t *done_head, *done_tail;
+    unsigned pending; /* queued or running or done but not yet delivered */
+    int quit;
+    int efd;
+} s_pool_t;
+
+struct pgs_call {
+    pgs_call_t *next, *prev; /* the worker's open calls */
+    pgs_worker_t *w;
+    int edge;
+    pgs_req_t req;
+    pgs_proto_inbox_t in; /* the message the body borrows from */
+    char route[PGS_PROTO_MAX_NAME + 1];
+    char request_id[128];
+    int in_handler, answered;
+};
+
 struct pgs_worker {
-    const pgs_service_t *svc;
+    char name[PGS_PROTO_MAX_NAME + 1];
     pgs_config_t *cfg;
     char home[1024];
     char instance[64];
@@ -50,21 +116,22 @@ struct pgs_worker {
     s_edge_t edges[S_MAX_EDGES];
     int nedges;
     unsigned capacity;
-    void *state;
-    uint64_t next_call_id;
-    s_queued_t *queue_head, *queue_tail;
+    long long stop_timeout_ms;
+    s_route_t *routes;
+    size_t nroutes;
+    s_timer_t *timers;
+    size_t ntimers, captimers;
+    int next_timer;
+    s_watch_t *watches;
+    size_t nwatches, capwatches;
+    s_out_t *outs;
+    uint64_t next_out_id;
+    pgs_call_t *calls;   /* calls not yet answered */
+    unsigned calls_open; /* how many */
+    s_pool_t pool;
+    pgs_call_t *spare; /* where the next message is received */
     char *scratch;
-    char *call_scratch; /* for replies read while a handler waits in a call */
-    int cur_edge;       /* the edge of the request being handled */
-    int cur_deferred;   /* the handler deferred its reply */
-};
-
-struct pgs_deferred {
-    pgs_worker_t *w;
-    int edge;
-    uint64_t id;
-    int streaming;
-    char request_id[80];
+    int64_t longest_turn_ms, last_stall_log;
 };
 
 static volatile sig_atomic_t s_stop;
@@ -94,104 +161,18 @@ pgs_worker_instance(const pgs_worker_t *w)
     return w->instance;
 }
 
-void *
-pgs_worker_state(const pgs_worker_t *w)
+/* ---- sending ---- */
+
+static int
+s_send(pgs_worker_t *w, int e, const pgs_proto_msg_t *msg)
 {
-    return w->state;
+    if (e < 0 || e >= w->nedges || !w->edges[e].sock)
+        return -1;
+    int rc = pgs_proto_send(w->edges[e].sock, NULL, 0, msg);
+    if (rc == 0)
+        w->edges[e].last_sent = pgs_time_mono_ms();
+    return rc;
 }
-
-void
-pgs_worker_set_state(pgs_worker_t *w, void *state)
-{
-    w->state = state;
-}
-
-/* ---- replies ---- */
-
-void
-pgs_res_clear(pgs_res_t *res)
-{
-    json_decref(res->headers);
-    free(res->body);
-    memset(res, 0, sizeof *res);
-}
-
-static void
-s_res_body(pgs_res_t *res, int status, char *body)
-{
-    free(res->body);
-    res->status = status;
-    res->body = body;
-    res->body_len = body ? strlen(body) : 0;
-}
-
-void
-pgs_res_json(pgs_res_t *res, int status, json_t *body)
-{
-    char *text = body ? pgs_json_dump(body) : NULL;
-    json_decref(body);
-    s_res_body(res, status, text);
-    pgs_res_header(res, "Content-Type", "application/json");
-}
-
-void
-pgs_res_error(pgs_res_t *res, const pgs_req_t *req, int status, const char *code,
-              const char *message, const char *param)
-{
-    s_res_body(res, status,
-               pgs_json_error_body(code, message, req ? req->request_id : "", param, NULL));
-    pgs_res_header(res, "Content-Type", "application/json");
-}
-
-void
-pgs_res_empty(pgs_res_t *res, int status)
-{
-    s_res_body(res, status, NULL);
-}
-
-void
-pgs_res_header(pgs_res_t *res, const char *name, const char *value)
-{
-    if (!res->headers)
-        res->headers = json_object();
-    json_object_set_new(res->headers, name, json_string(value));
-}
-
-const char *
-pgs_req_ctx(const pgs_req_t *req, const char *key)
-{
-    return json_string_value(json_object_get(req->ctx, key));
-}
-
-const char *
-pgs_req_param(const pgs_req_t *req, const char *key)
-{
-    return json_string_value(json_object_get(req->params, key));
-}
-
-/* ---- deferred and streamed replies ---- */
-
-pgs_deferred_t *
-pgs_worker_defer(pgs_worker_t *w, const pgs_req_t *req)
-{
-    pgs_deferred_t *d = calloc(1, sizeof *d);
-    if (!d)
-        return NULL;
-    d->w = w;
-    d->edge = w->cur_edge;
-    d->id = req->id;
-    snprintf(d->request_id, sizeof d->request_id, "%s", req->request_id);
-    w->cur_deferred = 1;
-    return d;
-}
-
-const char *
-pgs_deferred_request_id(const pgs_deferred_t *d)
-{
-    return d->request_id;
-}
-
-static int s_send(pgs_worker_t *w, int e, const pgs_proto_msg_t *msg);
 
 static int
 s_send_reply(pgs_worker_t *w, int e, uint64_t id, int status, json_t *headers, const char *body,
@@ -209,63 +190,452 @@ s_send_reply(pgs_worker_t *w, int e, uint64_t id, int status, json_t *headers, c
     return rc;
 }
 
-void
-pgs_deferred_reply(pgs_deferred_t **dp, pgs_res_t *res)
+static void
+s_heartbeats_due(pgs_worker_t *w)
 {
-    if (!dp || !*dp)
-        return;
-    pgs_deferred_t *d = *dp;
-    if (res->status < 100 || res->status > 599)
-        pgs_res_error(res, NULL, 500, "internal_error", "Internal error.", NULL);
-    if (s_send_reply(d->w, d->edge, d->id, res->status, res->headers, res->body, res->body_len) < 0)
-        PGS_LOG(PGS_LOG_WARN, d->request_id, "deferred reply not sent: %s", zmq_strerror(errno));
-    pgs_res_clear(res);
-    free(d);
-    *dp = NULL;
+    int64_t now = pgs_time_mono_ms();
+    for (int e = 0; e < w->nedges; e++) {
+        if (now - w->edges[e].last_sent >= S_HEARTBEAT_MS) {
+            pgs_proto_msg_t hb = {.cmd = PGS_PROTO_HEARTBEAT};
+            s_send(w, e, &hb);
+        }
+    }
+}
+
+void
+pgs_worker_keepalive(pgs_worker_t *w)
+{
+    s_heartbeats_due(w);
 }
 
 int
-pgs_deferred_stream_begin(pgs_deferred_t *d, int status, json_t *headers)
+pgs_worker_keepalive_fn(void *worker)
+{
+    s_heartbeats_due(worker);
+    return 0;
+}
+
+/* ---- calls: requests being answered ---- */
+
+static pgs_call_t *
+s_call_new(pgs_worker_t *w)
+{
+    pgs_call_t *c = calloc(1, sizeof *c);
+    if (c)
+        c->w = w;
+    return c;
+}
+
+static void
+s_call_free(pgs_call_t *c)
+{
+    json_decref(c->req.ctx);
+    json_decref(c->req.params);
+    pgs_proto_inbox_close(&c->in);
+    free(c);
+}
+
+static void
+s_call_open(pgs_worker_t *w, pgs_call_t *c)
+{
+    c->prev = NULL;
+    c->next = w->calls;
+    if (w->calls)
+        w->calls->prev = c;
+    w->calls = c;
+    w->calls_open++;
+}
+
+static void
+s_call_close(pgs_call_t *c)
+{
+    pgs_worker_t *w = c->w;
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        w->calls = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    w->calls_open--;
+    s_call_free(c);
+}
+
+/* The call was answered: free it now, or when its handler returns. */
+static void
+s_call_answered(pgs_call_t **cp)
+{
+    pgs_call_t *c = *cp;
+    *cp = NULL;
+    c->answered = 1;
+    if (!c->in_handler)
+        s_call_close(c);
+}
+
+const pgs_req_t *
+pgs_call_req(const pgs_call_t *call)
+{
+    return &call->req;
+}
+
+void
+pgs_call_reply(pgs_call_t **cp, pgs_res_t *res)
+{
+    if (!cp || !*cp) {
+        pgs_res_clear(res);
+        return;
+    }
+    pgs_call_t *c = *cp;
+    if (res->status < 100 || res->status > 599) {
+        pgs_error("route %s answered no status", c->route);
+        pgs_res_error(res, &c->req, 500, "internal_error", "Internal error.", NULL);
+    }
+    if (s_send_reply(c->w, c->edge, c->req.id, res->status, res->headers, res->body,
+                     res->body_len) < 0)
+        PGS_LOG(PGS_LOG_WARN, c->request_id, "reply not sent: %s", zmq_strerror(errno));
+    pgs_res_clear(res);
+    s_call_answered(cp);
+}
+
+int
+pgs_call_stream_begin(pgs_call_t *c, int status, json_t *headers)
 {
     json_t *h = headers ? json_deep_copy(headers) : json_object();
     json_object_set_new(h, "x-pgs-stream", json_string("1"));
-    int rc = s_send_reply(d->w, d->edge, d->id, status, h, NULL, 0);
+    int rc = s_send_reply(c->w, c->edge, c->req.id, status, h, NULL, 0);
     json_decref(h);
-    d->streaming = rc == 0;
     return rc;
 }
 
 int
-pgs_deferred_stream_chunk(pgs_deferred_t *d, const void *data, size_t len)
+pgs_call_stream_chunk(pgs_call_t *c, const void *data, size_t len)
 {
-    pgs_proto_msg_t m = {.cmd = PGS_PROTO_CHUNK, .id = d->id, .body = data, .body_len = len};
-    return s_send(d->w, d->edge, &m);
+    pgs_proto_msg_t m = {.cmd = PGS_PROTO_CHUNK, .id = c->req.id, .body = data, .body_len = len};
+    return s_send(c->w, c->edge, &m);
 }
 
 void
-pgs_deferred_stream_end(pgs_deferred_t **dp)
+pgs_call_stream_end(pgs_call_t **cp)
 {
-    if (!dp || !*dp)
+    if (!cp || !*cp)
         return;
-    pgs_deferred_t *d = *dp;
-    pgs_proto_msg_t m = {.cmd = PGS_PROTO_END, .id = d->id};
-    s_send(d->w, d->edge, &m);
-    free(d);
-    *dp = NULL;
+    pgs_proto_msg_t m = {.cmd = PGS_PROTO_END, .id = (*cp)->req.id};
+    s_send((*cp)->w, (*cp)->edge, &m);
+    s_call_answered(cp);
+}
+
+/* ---- registrations ---- */
+
+int
+pgs_worker_routes(pgs_worker_t *w, const pgs_route_t *routes, void *arg)
+{
+    size_t n = 0;
+    while (routes[n].route)
+        n++;
+    s_route_t *p = realloc(w->routes, (w->nroutes + n) * sizeof *p);
+    if (!p)
+        return -1;
+    w->routes = p;
+    for (size_t i = 0; i < n; i++) {
+        char *name = strdup(routes[i].route);
+        if (!name)
+            return -1;
+        w->routes[w->nroutes++] = (s_route_t){name, routes[i].fn, arg};
+    }
+    return 0;
+}
+
+static int
+s_timer_add(pgs_worker_t *w, int ms, int period, pgs_timer_fn fn, void *arg)
+{
+    if (ms < 0)
+        ms = 0;
+    if (w->ntimers == w->captimers) {
+        size_t cap = w->captimers ? w->captimers * 2 : 16;
+        s_timer_t *p = realloc(w->timers, cap * sizeof *p);
+        if (!p)
+            return -1;
+        w->timers = p;
+        w->captimers = cap;
+    }
+    if (++w->next_timer <= 0)
+        w->next_timer = 1;
+    w->timers[w->ntimers++] =
+        (s_timer_t){w->next_timer, period, pgs_time_mono_ms() + ms, fn, arg};
+    return w->next_timer;
+}
+
+int
+pgs_worker_every(pgs_worker_t *w, int ms, pgs_timer_fn fn, void *arg)
+{
+    return s_timer_add(w, ms, ms > 0 ? ms : 1, fn, arg);
+}
+
+int
+pgs_worker_after(pgs_worker_t *w, int ms, pgs_timer_fn fn, void *arg)
+{
+    return s_timer_add(w, ms, 0, fn, arg);
+}
+
+void
+pgs_worker_cancel(pgs_worker_t *w, int id)
+{
+    if (id <= 0)
+        return;
+    for (size_t i = 0; i < w->ntimers; i++) {
+        if (w->timers[i].id == id) {
+            w->timers[i].fn = NULL; /* removed after the current pass */
+            return;
+        }
+    }
+}
+
+int
+pgs_worker_watch(pgs_worker_t *w, int fd, int events, pgs_fd_fn fn, void *arg)
+{
+    for (size_t i = 0; i < w->nwatches; i++) {
+        if (w->watches[i].fd != fd)
+            continue;
+        if (events)
+            w->watches[i] = (s_watch_t){fd, events, fn, arg};
+        else
+            w->watches[i] = w->watches[--w->nwatches];
+        return 0;
+    }
+    if (!events)
+        return 0;
+    if (w->nwatches == w->capwatches) {
+        size_t cap = w->capwatches ? w->capwatches * 2 : 8;
+        s_watch_t *p = realloc(w->watches, cap * sizeof *p);
+        if (!p)
+            return -1;
+        w->watches = p;
+        w->capwatches = cap;
+    }
+    w->watches[w->nwatches++] = (s_watch_t){fd, events, fn, arg};
+    return 0;
+}
+
+/* ---- requests to other services ---- */
+
+static void
+s_out_unlink(pgs_worker_t *w, s_out_t *o)
+{
+    if (o->prev)
+        o->prev->next = o->next;
+    else
+        w->outs = o->next;
+    if (o->next)
+        o->next->prev = o->prev;
+}
+
+/* Ends a request with reply (or a 503 when reply is NULL). */
+static void
+s_out_finish(s_out_t *o, pgs_res_t *reply)
+{
+    pgs_worker_t *w = o->w;
+    s_out_unlink(w, o);
+    pgs_worker_cancel(w, o->timer);
+    pgs_res_t r = {0};
+    if (reply)
+        pgs_res_move(&r, reply);
+    else
+        pgs_res_error(&r, NULL, 503, "service_unavailable", "The service is unavailable.", NULL);
+    o->fn(o->arg, &r);
+    pgs_res_clear(&r);
+    free(o);
+}
+
+static void
+s_out_timeout(void *arg)
+{
+    s_out_t *o = arg;
+    o->timer = 0; /* a fired one-shot timer is gone */
+    s_out_finish(o, NULL);
+}
+
+int
+pgs_worker_request(pgs_worker_t *w, const char *service, const char *route, json_t *ctx,
+                   json_t *params, const char *body, size_t body_len, int timeout_ms,
+                   pgs_reply_fn fn, void *arg)
+{
+    s_out_t *o = calloc(1, sizeof *o);
+    if (!o)
+        return -1;
+    o->w = w;
+    o->id = ++w->next_out_id;
+    o->fn = fn;
+    o->arg = arg;
+    char *ctx_text = ctx ? pgs_json_dump(ctx) : NULL;
+    char *params_text = params ? pgs_json_dump(params) : NULL;
+    pgs_proto_msg_t msg = {.cmd = PGS_PROTO_REQUEST,
+                           .id = o->id,
+                           .service = service,
+                           .route = route,
+                           .context = ctx_text ? ctx_text : "{}",
+                           .params = params_text ? params_text : "{}",
+                           .body = body,
+                           .body_len = body_len};
+    int sent = -1;
+    for (int e = 0; e < w->nedges && sent < 0; e++)
+        sent = s_send(w, e, &msg);
+    free(ctx_text);
+    free(params_text);
+    /* Unsent: the 503 comes on the next turn, never from inside this call. */
+    o->timer = pgs_worker_after(w, sent == 0 ? timeout_ms : 0, s_out_timeout, o);
+    if (o->timer < 0) {
+        free(o);
+        return -1;
+    }
+    o->next = w->outs;
+    if (w->outs)
+        w->outs->prev = o;
+    w->outs = o;
+    return 0;
+}
+
+static void
+s_on_reply(pgs_worker_t *w, const pgs_proto_msg_t *m)
+{
+    s_out_t *o = w->outs;
+    while (o && o->id != m->id)
+        o = o->next;
+    if (!o)
+        return; /* late: after its timeout */
+    pgs_res_t r = {.status = m->status, .headers = json_loads(m->headers, 0, NULL)};
+    r.body = malloc(m->body_len + 1);
+    if (!r.body) {
+        pgs_res_clear(&r);
+        s_out_finish(o, NULL);
+        return;
+    }
+    memcpy(r.body, m->body, m->body_len);
+    r.body[m->body_len] = '\0';
+    r.body_len = m->body_len;
+    s_out_finish(o, &r);
+}
+
+/* ---- the thread pool ---- */
+
+static void *
+s_pool_main(void *arg)
+{
+    s_pool_t *p = arg;
+    pthread_mutex_lock(&p->mu);
+    for (;;) {
+        while (!p->todo_head && !p->quit)
+            pthread_cond_wait(&p->cv, &p->mu);
+        if (!p->todo_head)
+            break; /* quit, and nothing left to do */
+        s_job_t *j = p->todo_head;
+        p->todo_head = j->next;
+        if (!p->todo_head)
+            p->todo_tail = NULL;
+        pthread_mutex_unlock(&p->mu);
+        j->work(j->arg);
+        pthread_mutex_lock(&p->mu);
+        j->next = NULL;
+        if (p->done_tail)
+            p->done_tail->next = j;
+        else
+            p->done_head = j;
+        p->done_tail = j;
+        uint64_t one = 1;
+        ssize_t wr = write(p->efd, &one, sizeof one);
+        (void)wr; /* the counter only overflows after 2^64 - 1 jobs */
+    }
+    pthread_mutex_unlock(&p->mu);
+    return NULL;
+}
+
+static int
+s_pool_start(s_pool_t *p, unsigned n)
+{
+    p->efd = -1;
+    if (!n)
+        return 0;
+    p->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    p->threads = calloc(n, sizeof *p->threads);
+    if (p->efd < 0 || !p->threads)
+        return -1;
+    pthread_mutex_init(&p->mu, NULL);
+    pthread_cond_init(&p->cv, NULL);
+    for (; p->nthreads < n; p->nthreads++)
+        if (pthread_create(&p->threads[p->nthreads], NULL, s_pool_main, p) != 0)
+            return -1;
+    return 0;
+}
+
+static void
+s_pool_stop(s_pool_t *p)
+{
+    if (p->threads && p->nthreads) {
+        pthread_mutex_lock(&p->mu);
+        p->quit = 1;
+        pthread_cond_broadcast(&p->cv);
+        pthread_mutex_unlock(&p->mu);
+        for (unsigned i = 0; i < p->nthreads; i++)
+            pthread_join(p->threads[i], NULL);
+        pthread_mutex_destroy(&p->mu);
+        pthread_cond_destroy(&p->cv);
+    }
+    /* Work finished but never delivered: its done callbacks cannot run any
+     * more (the service's state is gone); its memory is the service's. */
+    for (s_job_t *j = p->done_head, *next; j; j = next) {
+        next = j->next;
+        free(j);
+    }
+    p->done_head = p->done_tail = NULL;
+    free(p->threads);
+    p->threads = NULL;
+    p->nthreads = 0;
+    if (p->efd >= 0)
+        close(p->efd);
+    p->efd = -1;
+}
+
+int
+pgs_worker_offload(pgs_worker_t *w, void (*work)(void *arg), void (*done)(void *arg), void *arg)
+{
+    s_pool_t *p = &w->pool;
+    if (!p->nthreads || p->pending >= PGS_WORKER_OFFLOAD_MAX)
+        return -1;
+    s_job_t *j = calloc(1, sizeof *j);
+    if (!j)
+        return -1;
+    *j = (s_job_t){NULL, work, done, arg};
+    pthread_mutex_lock(&p->mu);
+    if (p->todo_tail)
+        p->todo_tail->next = j;
+    else
+        p->todo_head = j;
+    p->todo_tail = j;
+    pthread_cond_signal(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+    p->pending++; /* the loop's own count: only the loop thread reads it */
+    return 0;
+}
+
+static void
+s_pool_deliver(pgs_worker_t *w)
+{
+    s_pool_t *p = &w->pool;
+    uint64_t n;
+    ssize_t rd = read(p->efd, &n, sizeof n);
+    (void)rd; /* EAGAIN: nothing new; the list below says what is done */
+    pthread_mutex_lock(&p->mu);
+    s_job_t *j = p->done_head;
+    p->done_head = p->done_tail = NULL;
+    pthread_mutex_unlock(&p->mu);
+    while (j) {
+        s_job_t *next = j->next;
+        p->pending--;
+        j->done(j->arg);
+        free(j);
+        j = next;
+    }
 }
 
 /* ---- connections ---- */
-
-static int
-s_send(pgs_worker_t *w, int e, const pgs_proto_msg_t *msg)
-{
-    if (!w->edges[e].sock)
-        return -1;
-    int rc = pgs_proto_send(w->edges[e].sock, NULL, 0, msg);
-    if (rc == 0)
-        w->edges[e].last_sent = pgs_time_mono_ms();
-    return rc;
-}
 
 static void
 s_edge_connect(pgs_worker_t *w, int e)
@@ -284,10 +654,8 @@ s_edge_connect(pgs_worker_t *w, int e)
     zmq_setsockopt(edge->sock, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg);
     if (zmq_connect(edge->sock, edge->endpoint) < 0)
         pgs_error("cannot connect to %s: %s", edge->endpoint, zmq_strerror(errno));
-    pgs_proto_msg_t ready = {.cmd = PGS_PROTO_READY,
-                             .service = w->svc->name,
-                             .instance = w->instance,
-                             .capacity = w->capacity};
+    pgs_proto_msg_t ready = {
+        .cmd = PGS_PROTO_READY, .service = w->name, .instance = w->instance, .capacity = w->capacity};
     s_send(w, e, &ready);
     edge->last_seen = pgs_time_mono_ms();
 }
@@ -320,236 +688,271 @@ s_parse_endpoints(pgs_worker_t *w)
     return w->nedges ? 0 : -1;
 }
 
+/* 1 when a message from the edge waits in its socket, unread. */
+static int
+s_edge_has_input(const s_edge_t *edge)
+{
+    int events = 0;
+    size_t sz = sizeof events;
+    return edge->sock && zmq_getsockopt(edge->sock, ZMQ_EVENTS, &events, &sz) == 0 &&
+           (events & ZMQ_POLLIN);
+}
+
+/* Every 250 ms: heartbeats that are due, and edges that went silent. */
+static void
+s_housekeep(void *arg)
+{
+    pgs_worker_t *w = arg;
+    int64_t now = pgs_time_mono_ms();
+    for (int e = 0; e < w->nedges; e++) {
+        s_edge_t *edge = &w->edges[e];
+        if (now - edge->last_seen > S_LIVENESS_MS) {
+            if (s_edge_has_input(edge)) {
+                edge->last_seen = now; /* it spoke; we had not read it yet */
+                continue;
+            }
+            pgs_warn("edge %s silent for %d ms; reconnecting", edge->endpoint, S_LIVENESS_MS);
+            s_edge_connect(w, e);
+        }
+    }
+    s_heartbeats_due(w);
+}
+
 /* ---- dispatch ---- */
 
 static void
-s_dispatch(pgs_worker_t *w, int e, const pgs_proto_msg_t *msg)
+s_dispatch(pgs_worker_t *w, int e, pgs_call_t *c, const pgs_proto_msg_t *msg)
 {
-    pgs_req_t req = {.id = msg->id,
-                     .route = msg->route,
-                     .body = msg->body,
-                     .body_len = msg->body_len,
-                     .request_id = ""};
+    c->edge = e;
+    snprintf(c->route, sizeof c->route, "%s", msg->route);
+    c->req.id = msg->id;
+    c->req.route = c->route;
+    c->req.body = msg->body; /* in c->in, which the call keeps */
+    c->req.body_len = msg->body_len;
+    c->req.request_id = "";
+    c->req.call = c;
+    c->req.ctx = json_loads(msg->context, 0, NULL);
+    c->req.params = json_loads(msg->params, 0, NULL);
+    s_call_open(w, c);
     pgs_res_t res = {0};
-    req.ctx = json_loads(msg->context, 0, NULL);
-    req.params = json_loads(msg->params, 0, NULL);
-    if (!json_is_object(req.ctx) || !json_is_object(req.params)) {
-        pgs_res_error(&res, &req, 400, "invalid_request", "Malformed internal request.", NULL);
-    } else {
-        const char *rid = json_string_value(json_object_get(req.ctx, "request_id"));
-        req.request_id = rid ? rid : "";
-        const pgs_route_t *r = w->svc->routes;
-        while (r->route && strcmp(r->route, msg->route) != 0)
-            r++;
-        w->cur_edge = e;
-        w->cur_deferred = 0;
-        if (r->fn)
-            r->fn(w, &req, &res);
-        else
-            pgs_res_error(&res, &req, 404, "not_found", "No such route.", NULL);
-        if (w->cur_deferred) {
-            w->cur_deferred = 0;
-            pgs_res_clear(&res);
-            json_decref(req.ctx);
-            json_decref(req.params);
-            return;
-        }
-        if (res.status < 100 || res.status > 599) {
-            pgs_error("handler %s returned no status", msg->route);
-            pgs_res_error(&res, &req, 500, "internal_error", "Internal error.", NULL);
-        }
+    if (!json_is_object(c->req.ctx) || !json_is_object(c->req.params)) {
+        pgs_res_error(&res, &c->req, 400, "invalid_request", "Malformed internal request.", NULL);
+        pgs_call_reply(&c, &res);
+        return;
     }
-    char *headers = res.headers ? pgs_json_dump(res.headers) : NULL;
-    pgs_proto_msg_t reply = {.cmd = PGS_PROTO_REPLY,
-                             .id = msg->id,
-                             .status = res.status,
-                             .headers = headers ? headers : "{}",
-                             .body = res.body,
-                             .body_len = res.body_len};
-    if (s_send(w, e, &reply) < 0)
-        PGS_LOG(PGS_LOG_WARN, req.request_id, "reply not sent: %s", zmq_strerror(errno));
-    free(headers);
-    pgs_res_clear(&res);
-    json_decref(req.ctx);
-    json_decref(req.params);
+    const char *rid = json_string_value(json_object_get(c->req.ctx, "request_id"));
+    snprintf(c->request_id, sizeof c->request_id, "%s", rid ? rid : "");
+    c->req.request_id = c->request_id;
+    const s_route_t *r = NULL;
+    for (size_t i = 0; i < w->nroutes && !r; i++)
+        if (strcmp(w->routes[i].route, c->route) == 0)
+            r = &w->routes[i];
+    if (!r) {
+        pgs_res_error(&res, &c->req, 404, "not_found", "No such route.", NULL);
+        pgs_call_reply(&c, &res);
+        return;
+    }
+    c->in_handler = 1;
+    pgs_handled_t how = r->fn(r->arg, &c->req, &res);
+    c->in_handler = 0;
+    if (c->answered) {
+        /* Answered from inside the handler (a stream made at once). */
+        pgs_res_clear(&res);
+        s_call_close(c);
+    } else if (how == PGS_LATER) {
+        pgs_res_clear(&res);
+    } else {
+        pgs_call_reply(&c, &res);
+    }
 }
 
 static void
-s_handle_inbox(pgs_worker_t *w, int e, pgs_proto_inbox_t *in)
+s_on_message(pgs_worker_t *w, int e)
 {
+    pgs_call_t *c = w->spare;
     pgs_proto_msg_t msg;
-    if (pgs_proto_decode(in->frames, in->nframes, w->scratch, S_SCRATCH, &msg) < 0) {
+    if (pgs_proto_decode(c->in.frames, c->in.nframes, w->scratch, S_SCRATCH, &msg) < 0) {
         pgs_warn("malformed message from edge %s dropped", w->edges[e].endpoint);
+        pgs_proto_inbox_close(&c->in);
         return;
     }
     switch (msg.cmd) {
     case PGS_PROTO_REQUEST:
-        s_dispatch(w, e, &msg);
+        w->spare = NULL; /* the message is the call's now */
+        s_dispatch(w, e, c, &msg);
+        return;
+    case PGS_PROTO_REPLY:
+        s_on_reply(w, &msg);
         break;
     case PGS_PROTO_DISCONNECT:
         /* The edge does not know us (it restarted): introduce ourselves. */
+        pgs_proto_inbox_close(&c->in);
         s_edge_connect(w, e);
-        break;
-    default:
-        break; /* HEARTBEAT (liveness already noted), stale REPLY */
-    }
-}
-
-static void
-s_enqueue(pgs_worker_t *w, int e, pgs_proto_inbox_t *in)
-{
-    s_queued_t *q = malloc(sizeof *q);
-    if (!q) {
-        pgs_proto_inbox_close(in);
         return;
+    default:
+        break; /* HEARTBEAT: liveness already noted */
     }
-    q->next = NULL;
-    q->edge = e;
-    /* zmq_msg_t may be moved bitwise only through zmq_msg_move. */
-    q->in.nparts = in->nparts;
-    for (int i = 0; i < in->nparts; i++) {
-        zmq_msg_init(&q->in.parts[i]);
-        zmq_msg_move(&q->in.parts[i], &in->parts[i]);
-        zmq_msg_close(&in->parts[i]);
-    }
-    in->nparts = 0;
-    q->in.nframes = in->nframes;
-    for (size_t i = 0; i < in->nframes; i++) {
-        q->in.frames[i].data = zmq_msg_data(&q->in.parts[i]);
-        q->in.frames[i].len = zmq_msg_size(&q->in.parts[i]);
-    }
-    if (w->queue_tail)
-        w->queue_tail->next = q;
-    else
-        w->queue_head = q;
-    w->queue_tail = q;
+    pgs_proto_inbox_close(&c->in);
 }
 
+/* Reads every message waiting on edge e (at most 1000 a turn). */
 static void
-s_run_queue(pgs_worker_t *w)
+s_drain_edge(pgs_worker_t *w, int e)
 {
-    while (w->queue_head) {
-        s_queued_t *q = w->queue_head;
-        w->queue_head = q->next;
-        if (!w->queue_head)
-            w->queue_tail = NULL;
-        s_handle_inbox(w, q->edge, &q->in);
-        pgs_proto_inbox_close(&q->in);
-        free(q);
+    for (int n = 0; n < 1000 && w->edges[e].sock; n++) {
+        if (!w->spare && !(w->spare = s_call_new(w)))
+            return;
+        int rc = pgs_proto_recv(w->edges[e].sock, 0, &w->spare->in);
+        if (rc == 0)
+            return;
+        w->edges[e].last_seen = pgs_time_mono_ms();
+        if (rc > 0)
+            s_on_message(w, e);
     }
 }
 
+/* ---- the loop ---- */
+
 static void
-s_heartbeat(pgs_worker_t *w)
+s_run_timers(pgs_worker_t *w)
 {
     int64_t now = pgs_time_mono_ms();
-    for (int e = 0; e < w->nedges; e++) {
-        if (now - w->edges[e].last_seen > S_LIVENESS_MS) {
-            pgs_warn("edge %s silent for %d ms; reconnecting", w->edges[e].endpoint, S_LIVENESS_MS);
-            s_edge_connect(w, e);
+    size_t n = w->ntimers; /* timers added by callbacks wait for the next pass */
+    for (size_t i = 0; i < n; i++) {
+        s_timer_t t = w->timers[i];
+        if (!t.fn || t.due > now)
             continue;
-        }
-        if (now - w->edges[e].last_sent >= S_HEARTBEAT_MS) {
-            pgs_proto_msg_t hb = {.cmd = PGS_PROTO_HEARTBEAT};
-            s_send(w, e, &hb);
-        }
+        if (t.period)
+            w->timers[i].due = now + t.period;
+        else
+            w->timers[i].fn = NULL;
+        t.fn(t.arg);
     }
+    size_t k = 0;
+    for (size_t i = 0; i < w->ntimers; i++)
+        if (w->timers[i].fn)
+            w->timers[k++] = w->timers[i];
+    w->ntimers = k;
 }
 
-void
-pgs_worker_keepalive(pgs_worker_t *w)
-{
-    int64_t now = pgs_time_mono_ms();
-    for (int e = 0; e < w->nedges; e++) {
-        if (now - w->edges[e].last_sent >= S_HEARTBEAT_MS) {
-            pgs_proto_msg_t hb = {.cmd = PGS_PROTO_HEARTBEAT};
-            s_send(w, e, &hb);
-        }
-    }
-}
-
-/* Polls every edge for up to timeout_ms and reads what arrived. Requests are
- * queued; when want_id is non-zero, a REPLY with that id is copied into out
- * and 1 is returned. */
 static int
-s_poll(pgs_worker_t *w, int timeout_ms, uint64_t want_id, pgs_res_t *out)
+s_poll_timeout(const pgs_worker_t *w, int cap_ms)
 {
-    zmq_pollitem_t items[S_MAX_EDGES];
-    for (int e = 0; e < w->nedges; e++)
-        items[e] = (zmq_pollitem_t){w->edges[e].sock, 0, ZMQ_POLLIN, 0};
-    if (zmq_poll(items, w->nedges, timeout_ms) <= 0)
-        return 0;
-    int got = 0;
-    for (int e = 0; e < w->nedges; e++) {
-        if (!(items[e].revents & ZMQ_POLLIN))
+    int64_t now = pgs_time_mono_ms(), best = cap_ms;
+    for (size_t i = 0; i < w->ntimers; i++) {
+        if (!w->timers[i].fn)
             continue;
-        for (int n = 0; n < 1000; n++) {
-            pgs_proto_inbox_t in;
-            int rc = pgs_proto_recv(w->edges[e].sock, 0, &in);
-            if (rc == 0)
-                break;
-            w->edges[e].last_seen = pgs_time_mono_ms();
-            if (rc < 0)
-                continue;
-            pgs_proto_msg_t msg;
-            if (want_id && !got &&
-                pgs_proto_decode(in.frames, in.nframes, w->call_scratch, S_SCRATCH, &msg) == 0 &&
-                msg.cmd == PGS_PROTO_REPLY && msg.id == want_id) {
-                out->status = msg.status;
-                out->headers = json_loads(msg.headers, 0, NULL);
-                out->body = malloc(msg.body_len + 1);
-                if (out->body) {
-                    memcpy(out->body, msg.body, msg.body_len);
-                    out->body[msg.body_len] = '\0';
-                    out->body_len = msg.body_len;
-                }
-                got = 1;
-                pgs_proto_inbox_close(&in);
-                continue;
-            }
-            s_enqueue(w, e, &in);
-        }
+        int64_t left = w->timers[i].due - now;
+        if (left < best)
+            best = left < 0 ? 0 : left;
     }
-    return got;
+    return (int)best;
+}
+
+/* One turn: wait for anything (at most cap_ms), then handle all of it. */
+static void
+s_turn(pgs_worker_t *w, int cap_ms)
+{
+    size_t n = (size_t)w->nedges + w->nwatches + 1;
+    zmq_pollitem_t stack[32];
+    zmq_pollitem_t *items = n <= 32 ? stack : calloc(n, sizeof *items);
+    if (!items)
+        return;
+    size_t k = 0;
+    for (int e = 0; e < w->nedges; e++)
+        items[k++] = (zmq_pollitem_t){w->edges[e].sock, 0, ZMQ_POLLIN, 0};
+    size_t first_watch = k;
+    for (size_t i = 0; i < w->nwatches; i++) {
+        short ev = (short)(((w->watches[i].events & PGS_FD_IN) ? ZMQ_POLLIN : 0) |
+                           ((w->watches[i].events & PGS_FD_OUT) ? ZMQ_POLLOUT : 0));
+        items[k++] = (zmq_pollitem_t){NULL, w->watches[i].fd, ev, 0};
+    }
+    size_t nwatch = k - first_watch;
+    if (w->pool.efd >= 0)
+        items[k++] = (zmq_pollitem_t){NULL, w->pool.efd, ZMQ_POLLIN, 0};
+    int rc = zmq_poll(items, (int)k, s_poll_timeout(w, cap_ms));
+    int64_t t0 = pgs_time_mono_ms();
+    if (rc > 0) {
+        for (int e = 0; e < w->nedges; e++)
+            if (items[e].revents & ZMQ_POLLIN)
+                s_drain_edge(w, e);
+        /* Callbacks may change the watches: look each fd up again. */
+        for (size_t i = 0; i < nwatch; i++) {
+            zmq_pollitem_t *it = &items[first_watch + i];
+            if (!it->revents)
+                continue;
+            int ev = ((it->revents & (ZMQ_POLLIN | ZMQ_POLLERR)) ? PGS_FD_IN : 0) |
+                     ((it->revents & ZMQ_POLLOUT) ? PGS_FD_OUT : 0);
+            for (size_t j = 0; j < w->nwatches; j++) {
+                if (w->watches[j].fd == it->fd) {
+                    s_watch_t wt = w->watches[j];
+                    if (ev & wt.events)
+                        wt.fn(wt.arg, wt.fd, ev & wt.events);
+                    else if (it->revents & ZMQ_POLLERR)
+                        wt.fn(wt.arg, wt.fd, wt.events);
+                    break;
+                }
+            }
+        }
+        if (w->pool.efd >= 0 && (items[k - 1].revents & ZMQ_POLLIN))
+            s_pool_deliver(w);
+    }
+    if (items != stack)
+        free(items);
+    s_run_timers(w);
+    int64_t took = pgs_time_mono_ms() - t0;
+    if (took > w->longest_turn_ms)
+        w->longest_turn_ms = took;
+    if (took > PGS_WORKER_STALL_MS && t0 - w->last_stall_log >= 1000) {
+        w->last_stall_log = t0;
+        pgs_warn("loop turn took %lld ms (longest so far %lld ms)", (long long)took,
+                 (long long)w->longest_turn_ms);
+    }
+}
+
+static int
+s_busy(const pgs_worker_t *w)
+{
+    return w->calls_open > 0 || w->outs != NULL || w->pool.pending > 0;
 }
 
 int
-pgs_worker_call(pgs_worker_t *w, const char *service, const char *route, json_t *ctx,
-                json_t *params, const char *body, size_t body_len, int timeout_ms, pgs_res_t *out)
+pgs_worker_run(pgs_worker_t *w)
 {
-    memset(out, 0, sizeof *out);
-    char *ctx_text = ctx ? pgs_json_dump(ctx) : NULL;
-    char *params_text = params ? pgs_json_dump(params) : NULL;
-    uint64_t id = ++w->next_call_id;
-    pgs_proto_msg_t msg = {.cmd = PGS_PROTO_REQUEST,
-                           .id = id,
-                           .service = service,
-                           .route = route,
-                           .context = ctx_text ? ctx_text : "{}",
-                           .params = params_text ? params_text : "{}",
-                           .body = body,
-                           .body_len = body_len};
-    int sent = -1;
-    for (int e = 0; e < w->nedges && sent < 0; e++)
-        sent = s_send(w, e, &msg);
-    free(ctx_text);
-    free(params_text);
-    if (sent == 0) {
-        int64_t deadline = pgs_time_mono_ms() + timeout_ms;
-        for (;;) {
-            int64_t left = deadline - pgs_time_mono_ms();
-            if (left <= 0)
-                break;
-            if (s_poll(w, left > 100 ? 100 : (int)left, id, out))
-                return 0;
-            s_heartbeat(w);
-        }
+    w->zctx = zmq_ctx_new();
+    if (!w->zctx || pgs_worker_every(w, S_HOUSEKEEP_MS, s_housekeep, w) < 0)
+        return 1;
+    for (int e = 0; e < w->nedges; e++)
+        s_edge_connect(w, e);
+    pgs_info("started capacity=%u edges=%d threads=%u", w->capacity, w->nedges,
+             w->pool.nthreads);
+    while (!s_stop)
+        s_turn(w, 1000);
+
+    /* Leave: no new work comes; finish what we hold. */
+    pgs_proto_msg_t bye = {.cmd = PGS_PROTO_DISCONNECT};
+    for (int e = 0; e < w->nedges; e++)
+        s_send(w, e, &bye);
+    int64_t start = pgs_time_mono_ms(), deadline = start + w->stop_timeout_ms;
+    pgs_info("stopping: %u calls in flight", w->calls_open);
+    for (;;) {
+        int64_t now = pgs_time_mono_ms();
+        if (now >= deadline || (now - start >= S_LEAVE_MIN_MS && !s_busy(w)))
+            break;
+        s_turn(w, 50);
     }
-    pgs_res_error(out, NULL, 503, "service_unavailable", "The service is unavailable.", NULL);
-    return -1;
+    if (s_busy(w))
+        pgs_warn("stopping with %u calls still in flight after %lld ms", w->calls_open,
+                 w->stop_timeout_ms);
+    /* Requests to other services that never came back: 503s now, while
+     * the service's state still exists. */
+    while (w->outs)
+        s_out_finish(w->outs, NULL);
+    pgs_info("stopped (longest loop turn %lld ms)", (long long)w->longest_turn_ms);
+    return 0;
 }
 
-/* ---- main ---- */
+/* ---- construction ---- */
 
 static int
 s_usage(const char *argv0)
@@ -558,149 +961,143 @@ s_usage(const char *argv0)
     return 2;
 }
 
-int
-pgs_worker_main(const pgs_service_t *svc, int argc, char **argv)
+pgs_worker_t *
+pgs_worker_new(const char *service, int argc, char **argv, const pgs_worker_settings_t *settings,
+               int *exit_code)
 {
+    *exit_code = 1;
     const char *config_path = getenv("PEGASUS_CONFIG");
     const char *instance = "0";
     int check_only = 0;
     int opt;
     while ((opt = getopt(argc, argv, "c:i:n")) != -1) {
         switch (opt) {
-        case 'c':
-            config_path = optarg;
-            break;
-        case 'i':
-            instance = optarg;
-            break;
-        case 'n':
-            check_only = 1;
-            break;
-        default:
-            return s_usage(argv[0]);
+        case 'c': config_path = optarg; break;
+        case 'i': instance = optarg; break;
+        case 'n': check_only = 1; break;
+        default: *exit_code = s_usage(argv[0]); return NULL;
         }
+    }
+    if (optind < argc) {
+        *exit_code = s_usage(argv[0]);
+        return NULL;
     }
     if (!config_path)
         config_path = "config/pegasus.conf";
-    pgs_log_init(svc->name, instance);
+    pgs_log_init(service, instance);
     if (sodium_init() < 0) {
         pgs_error("libsodium failed to initialise");
-        return 1;
+        return NULL;
     }
-    char err[512];
     pgs_worker_t *w = calloc(1, sizeof *w);
     if (!w)
-        return 1;
-    w->svc = svc;
+        return NULL;
+    snprintf(w->name, sizeof w->name, "%s", service);
+    w->pool.efd = -1;
     w->scratch = malloc(S_SCRATCH);
-    w->call_scratch = malloc(S_SCRATCH);
+    char err[512];
     w->cfg = pgs_config_load(config_path, err, sizeof err);
-    if (!w->cfg || !w->scratch || !w->call_scratch) {
+    if (!w->cfg || !w->scratch) {
         pgs_error("config: %s", w->cfg ? "out of memory" : err);
-        return 1;
+        pgs_worker_destroy(&w);
+        return NULL;
     }
     pgs_log_set_level(pgs_config_str(w->cfg, "log", "level", "info"));
     const char *home = getenv("PEGASUS_HOME");
     snprintf(w->home, sizeof w->home, "%s", home && *home ? home : "./var");
     snprintf(w->instance, sizeof w->instance, "%s", instance);
     char section[96];
-    snprintf(section, sizeof section, "service.%s", svc->name);
-    long long capacity = 8;
-    if (pgs_config_int(w->cfg, section, "capacity", 8, 1, PGS_PROTO_MAX_CAPACITY, &capacity) < 0 ||
-        s_parse_endpoints(w) < 0)
-        return 1;
+    snprintf(section, sizeof section, "service.%s", service);
+    long long dflt = settings && settings->capacity ? settings->capacity : 8, capacity = dflt;
+    if (pgs_config_int(w->cfg, section, "capacity", dflt, 1, PGS_PROTO_MAX_CAPACITY, &capacity) <
+            0 ||
+        pgs_config_int(w->cfg, section, "stop_timeout_ms", 8000, 100, 60000,
+                       &w->stop_timeout_ms) < 0 ||
+        s_parse_endpoints(w) < 0) {
+        pgs_worker_destroy(&w);
+        return NULL;
+    }
     w->capacity = (unsigned)capacity;
     if (check_only) {
         pgs_info("config %s is valid", config_path);
-        return 0;
+        *exit_code = 0;
+        pgs_worker_destroy(&w);
+        return NULL;
+    }
+    if (s_pool_start(&w->pool, settings ? settings->threads : 0) < 0) {
+        pgs_error("cannot start the worker's threads");
+        pgs_worker_destroy(&w);
+        return NULL;
     }
     struct sigaction sa = {0};
     sa.sa_handler = s_on_signal;
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
-    if (svc->init && svc->init(w) < 0) {
-        pgs_error("service failed to start");
-        return 1;
-    }
-    w->zctx = zmq_ctx_new();
-    for (int e = 0; e < w->nedges; e++)
-        s_edge_connect(w, e);
-    pgs_info("started capacity=%u edges=%d", w->capacity, w->nedges);
-
-    int64_t last_tick = 0;
-    while (!s_stop) {
-        int wait = svc->wait_ms ? svc->wait_ms(w) : -1;
-        s_poll(w, wait >= 0 && wait < S_TICK_MS ? wait : S_TICK_MS, 0, NULL);
-        s_run_queue(w);
-        if (svc->pump)
-            svc->pump(w);
-        s_heartbeat(w);
-        int64_t now = pgs_time_mono_ms();
-        if (svc->tick && now - last_tick >= S_TICK_MS) {
-            last_tick = now;
-            svc->tick(w);
-        }
-    }
-
-    /* Leave gracefully: no new work, then finish what already arrived. */
-    pgs_info("stopping");
-    pgs_proto_msg_t bye = {.cmd = PGS_PROTO_DISCONNECT};
-    for (int e = 0; e < w->nedges; e++)
-        s_send(w, e, &bye);
-    int64_t until = pgs_time_mono_ms() + 300;
-    while (pgs_time_mono_ms() < until) {
-        s_poll(w, 50, 0, NULL);
-        s_run_queue(w);
-    }
-    if (svc->fini)
-        svc->fini(w);
-    for (int e = 0; e < w->nedges; e++)
-        zmq_close(w->edges[e].sock);
-    zmq_ctx_term(w->zctx);
-    pgs_config_destroy(&w->cfg);
-    free(w->scratch);
-    free(w->call_scratch);
-    free(w);
-    pgs_info("stopped");
-    return 0;
+    *exit_code = 0;
+    return w;
 }
 
 void
-pgs_res_usage_bot(pgs_res_t *res, const char *bot_id)
+pgs_worker_destroy(pgs_worker_t **wp)
 {
-    char v[80];
-    snprintf(v, sizeof v, "bot=%s", bot_id);
-    pgs_res_header(res, "x-pgs-usage", v);
+    if (!wp || !*wp)
+        return;
+    pgs_worker_t *w = *wp;
+    s_pool_stop(&w->pool);
+    /* Calls the service never answered get a 503, as a client would from
+     * a worker that died. */
+    while (w->calls) {
+        pgs_call_t *c = w->calls;
+        pgs_res_t res = {0};
+        pgs_res_error(&res, &c->req, 503, "service_unavailable",
+                      "The service is restarting. Try again shortly.", NULL);
+        pgs_call_reply(&c, &res);
+    }
+    while (w->outs) {
+        s_out_t *o = w->outs;
+        s_out_unlink(w, o);
+        free(o);
+    }
+    for (int e = 0; e < w->nedges; e++)
+        if (w->edges[e].sock)
+            zmq_close(w->edges[e].sock);
+    if (w->zctx)
+        zmq_ctx_term(w->zctx);
+    if (w->spare)
+        s_call_free(w->spare);
+    for (size_t i = 0; i < w->nroutes; i++)
+        free(w->routes[i].route);
+    free(w->routes);
+    free(w->timers);
+    free(w->watches);
+    pgs_config_destroy(&w->cfg);
+    free(w->scratch);
+    free(w);
+    *wp = NULL;
 }
+
+/* ---- what services share ---- */
 
 void
 pgs_worker_db_path(const pgs_worker_t *w, const char *name, char *out, size_t len)
 {
-    snprintf(out, len, "%s/data", pgs_worker_home(w));
+    snprintf(out, len, "%s/data", w->home);
     mkdir(out, 0700);
-    snprintf(out, len, "%s/data/%s.db", pgs_worker_home(w), name);
+    snprintf(out, len, "%s/data/%s.db", w->home, name);
 }
 
 pgs_redis_t *
 pgs_worker_redis(const pgs_worker_t *w)
 {
-    const pgs_config_t *cfg = pgs_worker_config(w);
     long long timeout_ms = 500;
-    if (pgs_config_int(cfg, "redis", "timeout_ms", 500, 10, 60000, &timeout_ms) < 0)
+    if (pgs_config_int(w->cfg, "redis", "timeout_ms", 500, 10, 60000, &timeout_ms) < 0)
         return NULL;
     char where[1200];
-    const char *addr = pgs_config_str(cfg, "redis", "address", "");
+    const char *addr = pgs_config_str(w->cfg, "redis", "address", "");
     if (*addr)
         snprintf(where, sizeof where, "%s", addr);
     else
-        snprintf(where, sizeof where, "%s/redis.sock", pgs_worker_home(w));
+        snprintf(where, sizeof where, "%s/redis.sock", w->home);
     return pgs_redis_new(where, (int)timeout_ms);
-}
-
-int
-pgs_worker_keepalive_fn(void *worker)
-{
-    pgs_worker_keepalive(worker);
-    return 0;
 }

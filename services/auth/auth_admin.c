@@ -265,10 +265,10 @@ s_user_made(auth_t *a, void *arg)
                      auth_req_time(u->created_at));
 }
 
-void
-auth_admin_user_add(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
+pgs_handled_t
+auth_admin_user_add(void *arg, const pgs_req_t *req, pgs_res_t *res)
 {
-    auth_t *a = auth_state(w);
+    auth_t *a = arg;
     static const pgs_json_field_t fields[] = {
         {"email", PGS_JSON_STRING, 1},
         {"name", PGS_JSON_STRING, 1},
@@ -277,7 +277,7 @@ auth_admin_user_add(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
     };
     json_t *body = s_begin(req, res, fields);
     if (!body)
-        return;
+        return PGS_DONE;
     auth_user_t u;
     memset(&u, 0, sizeof u);
     pgs_json_err_t err = {0};
@@ -345,6 +345,7 @@ db_error:
 done:
     sodium_memzero(u.password_hash, sizeof u.password_hash);
     json_decref(body);
+    return PGS_DONE;
 }
 
 typedef struct {
@@ -364,29 +365,30 @@ s_user_each(const auth_user_t *u, void *arg)
                                              "created_at", auth_req_time(u->created_at)));
 }
 
-void
-auth_admin_user_list(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
+pgs_handled_t
+auth_admin_user_list(void *arg, const pgs_req_t *req, pgs_res_t *res)
 {
-    auth_t *a = auth_state(w);
+    auth_t *a = arg;
     static const pgs_json_field_t fields[] = {{NULL, 0, 0}};
     const char *actor = pgs_req_ctx(req, "actor");
     if (!actor || strcmp(actor, "pegasusctl") != 0) {
         pgs_res_error(res, req, 403, "forbidden", "Admin routes are for pegasusctl only.", NULL);
-        return;
+        return PGS_DONE;
     }
     if (req->body_len) {
         json_t *body = auth_req_body(req, res, fields, 0);
         if (!body)
-            return;
+            return PGS_DONE;
         json_decref(body);
     }
     s_users_t s = {.a = a, .data = json_array()};
     if (auth_store_user_each(a->db, s_user_each, &s) < 0) {
         json_decref(s.data);
         auth_req_fail_db(a->db, req, res);
-        return;
+        return PGS_DONE;
     }
     pgs_res_json(res, 200, pgs_page_list(s.data, 0, NULL));
+    return PGS_DONE;
 }
 
 /* ---- plans and team state ---- */
@@ -417,10 +419,10 @@ s_plan_ok(auth_t *a, const pgs_req_t *req, pgs_res_t *res, const char *plan)
     return 0;
 }
 
-void
-auth_admin_plan_set(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
+pgs_handled_t
+auth_admin_plan_set(void *arg, const pgs_req_t *req, pgs_res_t *res)
 {
-    auth_t *a = auth_state(w);
+    auth_t *a = arg;
     static const pgs_json_field_t fields[] = {
         {"workspace_id", PGS_JSON_STRING, 0},
         {"email", PGS_JSON_STRING, 0},
@@ -429,7 +431,7 @@ auth_admin_plan_set(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
     };
     json_t *body = s_begin(req, res, fields);
     if (!body)
-        return;
+        return PGS_DONE;
     const char *ws_id = s_str(body, "workspace_id");
     const char *email = s_str(body, "email");
     const char *plan = s_str(body, "plan");
@@ -470,12 +472,13 @@ db_error:
     auth_req_fail_db(a->db, req, res);
 done:
     json_decref(body);
+    return PGS_DONE;
 }
 
-void
-auth_admin_team_add(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
+pgs_handled_t
+auth_admin_team_add(void *arg, const pgs_req_t *req, pgs_res_t *res)
 {
-    auth_t *a = auth_state(w);
+    auth_t *a = arg;
     static const pgs_json_field_t fields[] = {
         {"name", PGS_JSON_STRING, 1},
         {"owner_email", PGS_JSON_STRING, 1},
@@ -485,7 +488,7 @@ auth_admin_team_add(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
     };
     json_t *body = s_begin(req, res, fields);
     if (!body)
-        return;
+        return PGS_DONE;
     auth_ws_t ws;
     memset(&ws, 0, sizeof ws);
     pgs_json_err_t err = {0};
@@ -532,12 +535,13 @@ db_error:
     auth_req_fail_db(a->db, req, res);
 done:
     json_decref(body);
+    return PGS_DONE;
 }
 
-void
-auth_admin_team_state(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
+pgs_handled_t
+auth_admin_team_state(void *arg, const pgs_req_t *req, pgs_res_t *res)
 {
-    auth_t *a = auth_state(w);
+    auth_t *a = arg;
     static const pgs_json_field_t fields[] = {
         {"team", PGS_JSON_STRING, 1},
         {"pending_cancellation", PGS_JSON_BOOLEAN, 0},
@@ -546,7 +550,7 @@ auth_admin_team_state(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
     };
     json_t *body = s_begin(req, res, fields);
     if (!body)
-        return;
+        return PGS_DONE;
     json_t *pc = json_object_get(body, "pending_cancellation");
     json_t *qd = json_object_get(body, "quota_disabled");
     auth_ws_t ws;
@@ -578,12 +582,13 @@ db_error:
     auth_req_fail_db(a->db, req, res);
 done:
     json_decref(body);
+    return PGS_DONE;
 }
 
-void
-auth_admin_team_seats(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
+pgs_handled_t
+auth_admin_team_seats(void *arg, const pgs_req_t *req, pgs_res_t *res)
 {
-    auth_t *a = auth_state(w);
+    auth_t *a = arg;
     static const pgs_json_field_t fields[] = {
         {"team", PGS_JSON_STRING, 1},
         {"seats", PGS_JSON_INTEGER, 1},
@@ -591,7 +596,7 @@ auth_admin_team_seats(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
     };
     json_t *body = s_begin(req, res, fields);
     if (!body)
-        return;
+        return PGS_DONE;
     json_int_t seats = json_integer_value(json_object_get(body, "seats"));
     auth_ws_t ws;
     if (seats < 1 || seats > S_SEATS_MAX) {
@@ -627,6 +632,7 @@ db_error:
     auth_req_fail_db(a->db, req, res);
 done:
     json_decref(body);
+    return PGS_DONE;
 }
 
 /* ---- members ---- */
@@ -733,13 +739,13 @@ s_role_arg(const pgs_req_t *req, pgs_res_t *res, json_t *body, const char **role
     return 0;
 }
 
-void
-auth_admin_member_add(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
+pgs_handled_t
+auth_admin_member_add(void *arg, const pgs_req_t *req, pgs_res_t *res)
 {
-    auth_t *a = auth_state(w);
+    auth_t *a = arg;
     json_t *body = s_begin(req, res, s_member_fields);
     if (!body)
-        return;
+        return PGS_DONE;
     const char *role;
     json_t *seat = json_object_get(body, "seat");
     s_member_t m;
@@ -792,15 +798,16 @@ db_error:
 done:
     auth_change_clear(&c);
     json_decref(body);
+    return PGS_DONE;
 }
 
-void
-auth_admin_member_set(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
+pgs_handled_t
+auth_admin_member_set(void *arg, const pgs_req_t *req, pgs_res_t *res)
 {
-    auth_t *a = auth_state(w);
+    auth_t *a = arg;
     json_t *body = s_begin(req, res, s_member_fields);
     if (!body)
-        return;
+        return PGS_DONE;
     const char *role;
     json_t *seat = json_object_get(body, "seat");
     s_member_t m;
@@ -862,6 +869,7 @@ db_error:
 done:
     auth_change_clear(&c);
     json_decref(body);
+    return PGS_DONE;
 }
 
 static void
@@ -870,10 +878,10 @@ s_collect_id(const char *id, void *arg)
     json_array_append_new(arg, json_string(id));
 }
 
-void
-auth_admin_member_remove(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
+pgs_handled_t
+auth_admin_member_remove(void *arg, const pgs_req_t *req, pgs_res_t *res)
 {
-    auth_t *a = auth_state(w);
+    auth_t *a = arg;
     static const pgs_json_field_t fields[] = {
         {"team", PGS_JSON_STRING, 1},
         {"email", PGS_JSON_STRING, 1},
@@ -881,7 +889,7 @@ auth_admin_member_remove(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
     };
     json_t *body = s_begin(req, res, fields);
     if (!body)
-        return;
+        return PGS_DONE;
     s_member_t m;
     auth_change_t c;
     auth_change_init(&c);
@@ -930,6 +938,7 @@ done:
     json_decref(ids);
     auth_change_clear(&c);
     json_decref(body);
+    return PGS_DONE;
 }
 
 /* ---- tokens ---- */
@@ -946,10 +955,10 @@ s_tok_each(const auth_tok_t *t, void *arg)
     json_array_append_new(s->data, auth_tokens_object(t, s->now));
 }
 
-void
-auth_admin_token_list(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
+pgs_handled_t
+auth_admin_token_list(void *arg, const pgs_req_t *req, pgs_res_t *res)
 {
-    auth_t *a = auth_state(w);
+    auth_t *a = arg;
     static const pgs_json_field_t fields[] = {
         {"workspace_id", PGS_JSON_STRING, 0},
         {NULL, 0, 0},
@@ -957,11 +966,11 @@ auth_admin_token_list(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
     const char *actor = pgs_req_ctx(req, "actor");
     if (!actor || strcmp(actor, "pegasusctl") != 0) {
         pgs_res_error(res, req, 403, "forbidden", "Admin routes are for pegasusctl only.", NULL);
-        return;
+        return PGS_DONE;
     }
     json_t *body = req->body_len ? auth_req_body(req, res, fields, 0) : json_object();
     if (!body)
-        return;
+        return PGS_DONE;
     const char *ws_id = s_str(body, "workspace_id");
     if (ws_id) {
         auth_ws_t ws;
@@ -972,7 +981,7 @@ auth_admin_token_list(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
             else
                 s_not_found(req, res, "No such workspace.", "workspace_id");
             json_decref(body);
-            return;
+            return PGS_DONE;
         }
     }
     s_toks_t s = {.data = json_array(), .now = auth_req_now()};
@@ -983,19 +992,20 @@ auth_admin_token_list(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
         pgs_res_json(res, 200, pgs_page_list(s.data, 0, NULL));
     }
     json_decref(body);
+    return PGS_DONE;
 }
 
-void
-auth_admin_token_revoke(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
+pgs_handled_t
+auth_admin_token_revoke(void *arg, const pgs_req_t *req, pgs_res_t *res)
 {
-    auth_t *a = auth_state(w);
+    auth_t *a = arg;
     static const pgs_json_field_t fields[] = {
         {"token_id", PGS_JSON_STRING, 1},
         {NULL, 0, 0},
     };
     json_t *body = s_begin(req, res, fields);
     if (!body)
-        return;
+        return PGS_DONE;
     const char *id = s_str(body, "token_id");
     auth_tok_t t;
     int rc = pgs_id_valid(id, "tok") ? auth_store_tok_by_id(a->db, id, &t) : 0;
@@ -1012,4 +1022,5 @@ auth_admin_token_revoke(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
         pgs_res_json(res, 200, json_pack("{s:o}", "token", auth_tokens_object(&t, auth_req_now())));
     }
     json_decref(body);
+    return PGS_DONE;
 }

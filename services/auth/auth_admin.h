@@ -8,16 +8,16 @@
 
 #include "pgs_worker.h"
 
-void auth_admin_user_add(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res);
-void auth_admin_user_list(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res);
-void auth_admin_plan_set(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res);
-void auth_admin_team_add(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res);
-void auth_admin_team_state(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res);
-void auth_admin_team_seats(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res);
-void auth_admin_member_add(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res);
-void auth_admin_member_set(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res);
-void auth_admin_member_remove(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res);
-void auth_admin_token_list(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res);
-void auth_admin_token_revoke(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res);
+pgs_handled_t auth_admin_user_add(void *arg, const pgs_req_t *req, pgs_res_t *res);
+pgs_handled_t auth_admin_user_list(void *arg, const pgs_req_t *req, pgs_res_t *res);
+pgs_handled_t auth_admin_plan_set(void *arg, const pgs_req_t *req, pgs_res_t *res);
+pgs_handled_t auth_admin_team_add(void *arg, const pgs_req_t *req, pgs_res_t *res);
+pgs_handled_t auth_admin_team_state(void *arg, const pgs_req_t *req, pgs_res_t *res);
+pgs_handled_t auth_admin_team_seats(void *arg, const pgs_req_t *req, pgs_res_t *res);
+pgs_handled_t auth_admin_member_add(void *arg, const pgs_req_t *req, pgs_res_t *res);
+pgs_handled_t auth_admin_member_set(void *arg, const pgs_req_t *req, pgs_res_t *res);
+pgs_handled_t auth_admin_member_remove(void *arg, const pgs_req_t *req, pgs_res_t *res);
+pgs_handled_t auth_admin_token_list(void *arg, const pgs_req_t *req, pgs_res_t *res);
+pgs_handled_t auth_admin_token_revoke(void *arg, const pgs_req_t *req, pgs_res_t *res);
 
 #endif

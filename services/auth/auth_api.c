@@ -64,58 +64,60 @@ s_load(auth_t *a, const pgs_req_t *req, pgs_res_t *res, auth_ws_t *ws, auth_user
     return 0;
 }
 
-void
-auth_api_token_get(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
+pgs_handled_t
+auth_api_token_get(void *arg, const pgs_req_t *req, pgs_res_t *res)
 {
-    auth_t *a = auth_state(w);
+    auth_t *a = arg;
     const char *id = pgs_req_ctx(req, "token_id");
     auth_tok_t t;
     int rc = id ? auth_store_tok_by_id(a->db, id, &t) : 0;
     if (rc < 0) {
         auth_req_fail_db(a->db, req, res);
-        return;
+        return PGS_DONE;
     }
     if (rc == 0) {
         auth_req_unauthorized(req, res, "invalid_token", "The token is not valid.");
-        return;
+        return PGS_DONE;
     }
     pgs_res_json(res, 200, auth_tokens_object(&t, auth_req_now()));
+    return PGS_DONE;
 }
 
-void
-auth_api_token_revoke_self(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
+pgs_handled_t
+auth_api_token_revoke_self(void *arg, const pgs_req_t *req, pgs_res_t *res)
 {
-    auth_t *a = auth_state(w);
+    auth_t *a = arg;
     const char *id = pgs_req_ctx(req, "token_id");
     if (!id || !pgs_id_valid(id, "tok")) {
         auth_req_unauthorized(req, res, "invalid_token", "The token is not valid.");
-        return;
+        return PGS_DONE;
     }
     if (auth_tokens_revoke(a, id, res) < 0) {
         auth_req_fail_db(a->db, req, res);
-        return;
+        return PGS_DONE;
     }
     PGS_LOG(PGS_LOG_INFO, req->request_id, "token revoked itself id=%s", id);
     pgs_res_empty(res, 204);
+    return PGS_DONE;
 }
 
-void
-auth_api_me(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
+pgs_handled_t
+auth_api_me(void *arg, const pgs_req_t *req, pgs_res_t *res)
 {
-    auth_t *a = auth_state(w);
+    auth_t *a = arg;
     auth_ws_t ws;
     auth_user_t u;
     pgs_db_read_begin(a->db);
     if (s_load(a, req, res, &ws, &u) < 0) {
         pgs_db_read_end(a->db);
-        return;
+        return PGS_DONE;
     }
     auth_mem_t m;
     int rc = auth_store_mem_get(a->db, ws.id, u.id, &m);
     pgs_db_read_end(a->db);
     if (rc < 0) {
         auth_req_fail_db(a->db, req, res);
-        return;
+        return PGS_DONE;
     }
     const char *role = rc == 1 ? m.role : pgs_req_ctx(req, "role");
     json_t *o = json_object();
@@ -126,15 +128,16 @@ auth_api_me(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
     s_ws_ref(o, &ws);
     json_object_set_new(o, "role", json_string(role ? role : ""));
     pgs_res_json(res, 200, o);
+    return PGS_DONE;
 }
 
-void
-auth_api_subscription(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
+pgs_handled_t
+auth_api_subscription(void *arg, const pgs_req_t *req, pgs_res_t *res)
 {
-    auth_t *a = auth_state(w);
+    auth_t *a = arg;
     auth_ws_t ws;
     if (s_load(a, req, res, &ws, NULL) < 0)
-        return;
+        return PGS_DONE;
     int64_t now = auth_req_now();
     int64_t start = pgs_time_month_start(now);
     char month[8];
@@ -147,7 +150,7 @@ auth_api_subscription(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
         if (r)
             freeReplyObject(r);
         auth_req_unavailable(req, res);
-        return;
+        return PGS_DONE;
     }
     long long used = r->type == REDIS_REPLY_STRING ? strtoll(r->str, NULL, 10) : 0;
     freeReplyObject(r);
@@ -174,13 +177,14 @@ auth_api_subscription(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
         if (seated < 0) {
             json_decref(o);
             auth_req_fail_db(a->db, req, res);
-            return;
+            return PGS_DONE;
         }
         json_object_set_new(
             o, "seats",
             json_pack("{s:I,s:I}", "total", (json_int_t)ws.seats, "used", (json_int_t)seated));
     }
     pgs_res_json(res, 200, o);
+    return PGS_DONE;
 }
 
 /* ---- models ---- */
@@ -221,16 +225,16 @@ s_model_each(const char *section, const char *suffix, void *arg)
     json_array_append_new(m->data, o);
 }
 
-void
-auth_api_models(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
+pgs_handled_t
+auth_api_models(void *arg, const pgs_req_t *req, pgs_res_t *res)
 {
-    auth_t *a = auth_state(w);
+    auth_t *a = arg;
     auth_ws_t ws;
     if (s_load(a, req, res, &ws, NULL) < 0)
-        return;
+        return PGS_DONE;
     pgs_page_t pg;
     if (pgs_page_parse(req, res, &pg) < 0)
-        return;
+        return PGS_DONE;
     int limit = pg.limit, has_after = pg.has_after;
     const char *after = pg.after_id;
     /* Models are listed in config order (they have no creation time). */
@@ -246,7 +250,7 @@ auth_api_models(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
             json_decref(m.data);
             pgs_res_error(res, req, 400, "invalid_request", "'after' is not a valid cursor.",
                           "after");
-            return;
+            return PGS_DONE;
         }
         first++;
     }
@@ -262,18 +266,19 @@ auth_api_models(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
                         cursor, sizeof cursor);
     json_decref(m.data);
     pgs_res_json(res, 200, pgs_page_list(page, more, cursor));
+    return PGS_DONE;
 }
 
 /* ---- internal ---- */
 
-void
-auth_api_token_lookup(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
+pgs_handled_t
+auth_api_token_lookup(void *arg, const pgs_req_t *req, pgs_res_t *res)
 {
-    auth_t *a = auth_state(w);
+    auth_t *a = arg;
     char hash[PGS_TOKEN_HASH_HEX_LEN + 2];
     if (!s_arg(req, "hash", hash, sizeof hash) || strlen(hash) != PGS_TOKEN_HASH_HEX_LEN) {
         pgs_res_error(res, req, 400, "invalid_request", "'hash' is required.", "hash");
-        return;
+        return PGS_DONE;
     }
     auth_tok_t t;
     auth_ws_t ws;
@@ -284,11 +289,11 @@ auth_api_token_lookup(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
     int mrc = rc == 1 ? auth_store_mem_get(a->db, t.ws, t.user, &m) : 0;
     if (rc < 0 || mrc < 0) {
         auth_req_fail_db(a->db, req, res);
-        return;
+        return PGS_DONE;
     }
     if (rc == 0) {
         pgs_res_error(res, req, 404, "not_found", "No such token.", NULL);
-        return;
+        return PGS_DONE;
     }
     json_t *o = json_object();
     json_object_set_new(o, "id", json_string(t.id));
@@ -303,16 +308,17 @@ auth_api_token_lookup(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
     json_object_set_new(o, "role", json_string(mrc == 1 ? m.role : ""));
     json_object_set_new(o, "seat", json_boolean(mrc == 1 && m.seat));
     pgs_res_json(res, 200, o);
+    return PGS_DONE;
 }
 
-void
-auth_api_token_touch(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
+pgs_handled_t
+auth_api_token_touch(void *arg, const pgs_req_t *req, pgs_res_t *res)
 {
-    auth_t *a = auth_state(w);
+    auth_t *a = arg;
     char id[PGS_ID_MAX], ip[64] = "";
     if (!s_arg(req, "token_id", id, sizeof id) || !pgs_id_valid(id, "tok")) {
         pgs_res_error(res, req, 400, "invalid_request", "'token_id' is required.", "token_id");
-        return;
+        return PGS_DONE;
     }
     s_arg(req, "ip", ip, sizeof ip);
     for (char *p = ip; *p; p++) {
@@ -326,15 +332,16 @@ auth_api_token_touch(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
     }
     if (pgs_db_begin(a->db) < 0) {
         auth_req_fail_db(a->db, req, res);
-        return;
+        return PGS_DONE;
     }
     if (auth_store_tok_touch(a->db, id, ip[0] ? ip : NULL, auth_req_now(), a->touch_interval_s) <
             0 ||
         pgs_db_commit(a->db) < 0) {
         auth_req_fail_db(a->db, req, res);
-        return;
+        return PGS_DONE;
     }
     pgs_res_empty(res, 204);
+    return PGS_DONE;
 }
 
 /* labels (internal, the usage service): {"workspace_id","tokens":[ids],
@@ -379,22 +386,22 @@ s_workspace_name(pgs_db_t *db, const char *ws, const char *id, char *name, size_
     return rc;
 }
 
-void
-auth_api_labels(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
+pgs_handled_t
+auth_api_labels(void *arg, const pgs_req_t *req, pgs_res_t *res)
 {
     static const struct {
         const char *kind;
         s_name_fn fn;
     } kinds[] = {
         {"tokens", s_token_name}, {"users", s_user_name}, {"workspaces", s_workspace_name}};
-    auth_t *a = auth_state(w);
+    auth_t *a = arg;
     json_t *body = req->body_len ? json_loadb(req->body, req->body_len, 0, NULL) : NULL;
     const char *ws = json_string_value(json_object_get(body, "workspace_id"));
     if (!ws) {
         json_decref(body);
         pgs_res_error(res, req, 400, "invalid_request", "'workspace_id' is required.",
                       "workspace_id");
-        return;
+        return PGS_DONE;
     }
     json_t *out = json_object();
     int failed = 0;
@@ -417,7 +424,8 @@ auth_api_labels(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
     if (failed) {
         json_decref(out);
         auth_req_fail_db(a->db, req, res);
-        return;
+        return PGS_DONE;
     }
     pgs_res_json(res, 200, out);
+    return PGS_DONE;
 }

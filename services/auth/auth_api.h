@@ -13,34 +13,34 @@
 #include "pgs_worker.h"
 
 /* token.get: the calling token's object (SPEC §3). */
-void auth_api_token_get(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res);
+pgs_handled_t auth_api_token_get(void *arg, const pgs_req_t *req, pgs_res_t *res);
 /* token.revoke_self: revokes the calling token → 204 + invalidation. */
-void auth_api_token_revoke_self(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res);
+pgs_handled_t auth_api_token_revoke_self(void *arg, const pgs_req_t *req, pgs_res_t *res);
 /* me.get: {id, object:"user", email, name, workspace{id,type,name}, role}. */
-void auth_api_me(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res);
+pgs_handled_t auth_api_me(void *arg, const pgs_req_t *req, pgs_res_t *res);
 /* subscription.get: {object:"subscription", workspace, plan, status,
  * api_access, read_only, quota{period_start, period_end, messages_limit,
  * messages_used, disabled}, seats{total, used} (teams only)}; 503 when
  * Redis (the message counter) is unreachable. */
-void auth_api_subscription(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res);
+pgs_handled_t auth_api_subscription(void *arg, const pgs_req_t *req, pgs_res_t *res);
 /* models.list: list envelope of the [model.*] sections whose plans include
  * the workspace's plan, in config order, ?limit and ?after. */
-void auth_api_models(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res);
+pgs_handled_t auth_api_models(void *arg, const pgs_req_t *req, pgs_res_t *res);
 
 /* token.lookup: params {"hash"} → 200 {"id","user","ws","scopes","exp",
  * "revoked","type","plan","ro","role","seat"} (exp an integer, Unix s;
  * revoked, ro and seat booleans; role "" and seat false for a non-member),
  * or 404 not_found. */
-void auth_api_token_lookup(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res);
+pgs_handled_t auth_api_token_lookup(void *arg, const pgs_req_t *req, pgs_res_t *res);
 
 /* token.touch: params {"token_id","ip"} → 204; writes last_used_at/ip at
  * most once per [auth] touch_interval_s. */
-void auth_api_token_touch(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res);
+pgs_handled_t auth_api_token_touch(void *arg, const pgs_req_t *req, pgs_res_t *res);
 
 /* labels (internal, for the usage service): {"workspace_id","tokens":[ids],
  * "users":[ids],"workspaces":[ids]} → {"tokens":{id:name},"users":{id:name},
  * "workspaces":{id:name}}; tokens only of that workspace, unknown ids left
  * out. */
-void auth_api_labels(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res);
+pgs_handled_t auth_api_labels(void *arg, const pgs_req_t *req, pgs_res_t *res);
 
 #endif

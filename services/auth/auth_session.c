@@ -245,10 +245,98 @@ s_note_failure(auth_t *a, const char *email)
     }
 }
 
-void
-auth_session_login(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
+/* A sign-in whose password is being verified on a thread. */
+typedef struct {
+    auth_t *a;
+    pgs_call_t *call;
+    json_t *body; /* the request's JSON: password points into it */
+    const char *password;
+    size_t pwlen;
+    int known, good;
+    char email[AUTH_EMAIL_MAX + 1];
+    char hash[crypto_pwhash_STRBYTES];
+    auth_app_t app;
+} s_login_t;
+
+/* On a thread: the argon2id run, and nothing else. */
+static void
+s_login_verify(void *arg)
 {
-    auth_t *a = auth_state(w);
+    s_login_t *lg = arg;
+    lg->good = crypto_pwhash_str_verify(lg->hash, lg->password, lg->pwlen) == 0 && lg->known;
+    sodium_memzero(lg->hash, sizeof lg->hash);
+}
+
+/* Back on the loop: the failure counted, or the session made. */
+static void
+s_login_finish(s_login_t *lg, const pgs_req_t *req, pgs_res_t *res)
+{
+    auth_t *a = lg->a;
+    const char *email = lg->email;
+    auth_app_t app = lg->app;
+    redisReply *r;
+    if (!lg->good) {
+        s_note_failure(a, email);
+        PGS_LOG(PGS_LOG_INFO, req->request_id, "sign-in failed");
+        s_invalid_credentials(req, res);
+        return;
+    }
+    r = pgs_redis_command(a->redis, "DEL pgs:lf:%s", email);
+    if (r)
+        freeReplyObject(r);
+
+    /* A fresh session id at every sign-in (no fixation); the old one goes. */
+    const char *old = auth_req_get(req, "cookies", "pegasus_session");
+    if (s_id_ok(old)) {
+        r = pgs_redis_command(a->redis, "DEL pgs:sess:%s", old);
+        if (r)
+            freeReplyObject(r);
+    }
+    auth_sess_t *s = &app.sess;
+    s_random_b64(s->id);
+    s_random_b64(s->csrf);
+    snprintf(s->user, sizeof s->user, "%s", app.user.id);
+    snprintf(s->ws, sizeof s->ws, "%s", app.user.personal_ws);
+    s->created = auth_req_now();
+    if (auth_store_ws_get(a->db, s->ws, &app.ws) != 1) {
+        auth_req_fail_db(a->db, req, res);
+        return;
+    }
+    char created[24];
+    snprintf(created, sizeof created, "%lld", (long long)s->created);
+    long long ttl =
+        a->session_idle_s < a->session_absolute_s ? a->session_idle_s : a->session_absolute_s;
+    char key[64];
+    snprintf(key, sizeof key, "pgs:sess:%s", s->id);
+    pgs_redis_append(a->redis, "HSET %s user %s ws %s csrf %s created %s", key, s->user, s->ws,
+                     s->csrf, created);
+    pgs_redis_append(a->redis, "EXPIRE %s %lld", key, ttl);
+    if (pgs_redis_pipeline_run(a->redis) < 0) {
+        auth_req_unavailable(req, res);
+        return;
+    }
+    PGS_LOG(PGS_LOG_INFO, req->request_id, "signed in user=%s", app.user.id);
+    s_reply_session(a, req, res, &app);
+    if (res->status == 200)
+        s_set_cookie(a, res, s->id, a->session_absolute_s);
+}
+
+static void
+s_login_verified(void *arg)
+{
+    s_login_t *lg = arg;
+    pgs_res_t res = {0};
+    s_login_finish(lg, pgs_call_req(lg->call), &res);
+    pgs_call_reply(&lg->call, &res);
+    json_decref(lg->body);
+    free(lg);
+}
+
+pgs_handled_t
+auth_session_login(void *arg, const pgs_req_t *req, pgs_res_t *res)
+{
+    auth_t *a = arg;
+    s_login_t *lg = NULL;
     static const pgs_json_field_t fields[] = {
         {"email", PGS_JSON_STRING, 1},
         {"password", PGS_JSON_STRING, 1},
@@ -256,7 +344,7 @@ auth_session_login(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
     };
     json_t *body = auth_req_body(req, res, fields, 1);
     if (!body)
-        return;
+        return PGS_DONE;
     const char *raw_email = json_string_value(json_object_get(body, "email"));
     json_t *pwv = json_object_get(body, "password");
     const char *password = json_string_value(pwv);
@@ -306,107 +394,87 @@ auth_session_login(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
         goto done;
     }
 
-    auth_app_t app;
-    memset(&app, 0, sizeof app);
-    int rc = auth_store_user_by_email(a->db, email, &app.user);
+    lg = calloc(1, sizeof *lg);
+    if (!lg) {
+        pgs_res_error(res, req, 500, "internal_error", "Internal error.", NULL);
+        goto done;
+    }
+    int rc = auth_store_user_by_email(a->db, email, &lg->app.user);
     if (rc < 0) {
         auth_req_fail_db(a->db, req, res);
         goto done;
     }
     /* Unknown emails verify against a dummy hash so both failures cost the
-     * same argon2id run. */
-    const char *hash = rc == 1 ? app.user.password_hash : a->dummy_hash;
-    int good = crypto_pwhash_str_verify(hash, password, pwlen) == 0 && rc == 1;
-    sodium_memzero(app.user.password_hash, sizeof app.user.password_hash);
-    if (!good) {
-        s_note_failure(a, email);
-        PGS_LOG(PGS_LOG_INFO, req->request_id, "sign-in failed");
-        s_invalid_credentials(req, res);
+     * same argon2id run; it runs on the worker's threads, the loop serving
+     * other requests meanwhile. */
+    lg->a = a;
+    lg->call = req->call;
+    lg->body = body;
+    lg->password = password;
+    lg->pwlen = pwlen;
+    lg->known = rc == 1;
+    snprintf(lg->email, sizeof lg->email, "%s", email);
+    memcpy(lg->hash, rc == 1 ? lg->app.user.password_hash : a->dummy_hash, sizeof lg->hash);
+    sodium_memzero(lg->app.user.password_hash, sizeof lg->app.user.password_hash);
+    if (pgs_worker_offload(a->w, s_login_verify, s_login_verified, lg) < 0) {
+        pgs_res_error(res, req, 503, "service_unavailable",
+                      "Too many sign-ins at once. Try again shortly.", NULL);
+        pgs_res_header(res, "Retry-After", "1");
         goto done;
     }
-    r = pgs_redis_command(a->redis, "DEL pgs:lf:%s", email);
-    if (r)
-        freeReplyObject(r);
-
-    /* A fresh session id at every sign-in (no fixation); the old one goes. */
-    const char *old = auth_req_get(req, "cookies", "pegasus_session");
-    if (s_id_ok(old)) {
-        r = pgs_redis_command(a->redis, "DEL pgs:sess:%s", old);
-        if (r)
-            freeReplyObject(r);
-    }
-    auth_sess_t *s = &app.sess;
-    s_random_b64(s->id);
-    s_random_b64(s->csrf);
-    snprintf(s->user, sizeof s->user, "%s", app.user.id);
-    snprintf(s->ws, sizeof s->ws, "%s", app.user.personal_ws);
-    s->created = auth_req_now();
-    if (auth_store_ws_get(a->db, s->ws, &app.ws) != 1) {
-        auth_req_fail_db(a->db, req, res);
-        goto done;
-    }
-    char created[24];
-    snprintf(created, sizeof created, "%lld", (long long)s->created);
-    long long ttl =
-        a->session_idle_s < a->session_absolute_s ? a->session_idle_s : a->session_absolute_s;
-    char key[64];
-    snprintf(key, sizeof key, "pgs:sess:%s", s->id);
-    pgs_redis_append(a->redis, "HSET %s user %s ws %s csrf %s created %s", key, s->user, s->ws,
-                     s->csrf, created);
-    pgs_redis_append(a->redis, "EXPIRE %s %lld", key, ttl);
-    if (pgs_redis_pipeline_run(a->redis) < 0) {
-        auth_req_unavailable(req, res);
-        goto done;
-    }
-    PGS_LOG(PGS_LOG_INFO, req->request_id, "signed in user=%s", app.user.id);
-    s_reply_session(a, req, res, &app);
-    if (res->status == 200)
-        s_set_cookie(a, res, s->id, a->session_absolute_s);
+    return PGS_LATER;
 done:
+    if (lg) {
+        sodium_memzero(lg->hash, sizeof lg->hash);
+        free(lg);
+    }
     json_decref(body);
+    return PGS_DONE;
 }
 
-void
-auth_session_logout(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
+pgs_handled_t
+auth_session_logout(void *arg, const pgs_req_t *req, pgs_res_t *res)
 {
-    auth_t *a = auth_state(w);
+    auth_t *a = arg;
     auth_app_t app;
     if (auth_session_require(a, req, res, 1, &app) < 0)
-        return;
+        return PGS_DONE;
     redisReply *r = pgs_redis_command(a->redis, "DEL pgs:sess:%s", app.sess.id);
     if (!r) {
         auth_req_unavailable(req, res);
-        return;
+        return PGS_DONE;
     }
     freeReplyObject(r);
     pgs_res_empty(res, 204);
     s_set_cookie(a, res, "", 0);
+    return PGS_DONE;
 }
 
-void
-auth_session_get(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
+pgs_handled_t
+auth_session_get(void *arg, const pgs_req_t *req, pgs_res_t *res)
 {
-    auth_t *a = auth_state(w);
+    auth_t *a = arg;
     auth_app_t app;
     if (auth_session_require(a, req, res, 0, &app) < 0)
-        return;
+        return PGS_DONE;
     s_reply_session(a, req, res, &app);
+    return PGS_DONE;
 }
 
-void
-auth_session_switch(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
+pgs_handled_t
+auth_session_switch(void *arg, const pgs_req_t *req, pgs_res_t *res)
 {
-    auth_t *a = auth_state(w);
+    auth_t *a = arg;
     auth_app_t app;
     if (auth_session_require(a, req, res, 1, &app) < 0)
-        return;
+        return PGS_DONE;
     static const pgs_json_field_t fields[] = {
         {"workspace_id", PGS_JSON_STRING, 1},
         {NULL, 0, 0},
     };
     json_t *body = auth_req_body(req, res, fields, 1);
     if (!body)
-        return;
+        return PGS_DONE;
     const char *ws = json_string_value(json_object_get(body, "workspace_id"));
     auth_mem_t m;
     int rc = pgs_id_valid(ws, "ws") ? auth_store_mem_get(a->db, ws, app.user.id, &m) : 0;
@@ -425,15 +493,16 @@ auth_session_switch(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
             s_reply_session(a, req, res, &app);
     }
     json_decref(body);
+    return PGS_DONE;
 }
 
-void
-auth_session_scopes(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
+pgs_handled_t
+auth_session_scopes(void *arg, const pgs_req_t *req, pgs_res_t *res)
 {
-    auth_t *a = auth_state(w);
+    auth_t *a = arg;
     auth_app_t app;
     if (auth_session_require(a, req, res, 0, &app) < 0)
-        return;
+        return PGS_DONE;
     json_t *scopes = json_array();
     for (int i = 0; i < PGS_SCOPE_COUNT; i++) {
         const pgs_scope_def_t *d = &pgs_scope_table[i];
@@ -455,17 +524,19 @@ auth_session_scopes(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
     pgs_res_json(
         res, 200,
         json_pack("{s:o,s:o,s:o}", "scopes", scopes, "presets", presets, "expires_in_days", days));
+    return PGS_DONE;
 }
 
-void
-auth_session_context(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
+pgs_handled_t
+auth_session_context(void *arg, const pgs_req_t *req, pgs_res_t *res)
 {
-    auth_t *a = auth_state(w);
+    auth_t *a = arg;
     auth_app_t app;
     if (auth_session_require(a, req, res, 0, &app) < 0)
-        return;
+        return PGS_DONE;
     pgs_res_json(res, 200,
                  json_pack("{s:s,s:s,s:s,s:s,s:b,s:s}", "user_id", app.user.id, "workspace_id",
                            app.ws.id, "workspace_type", app.ws.type, "role", app.mem.role, "seat",
                            app.mem.seat, "plan", app.ws.plan));
+    return PGS_DONE;
 }

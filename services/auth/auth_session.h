@@ -52,22 +52,22 @@ int auth_session_require(auth_t *a, const pgs_req_t *req, pgs_res_t *res, int ne
  * name, plan, role, seat, read_only, api_access}], active_workspace_id
  * (the Personal one), csrf_token} + Set-Cookie; 415, 400, 401
  * invalid_credentials, 429 login_locked (Retry-After), 503. */
-void auth_session_login(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res);
+pgs_handled_t auth_session_login(void *arg, const pgs_req_t *req, pgs_res_t *res);
 /* app.logout (CSRF): ends the session → 204 + an expiring Set-Cookie. */
-void auth_session_logout(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res);
+pgs_handled_t auth_session_logout(void *arg, const pgs_req_t *req, pgs_res_t *res);
 /* app.session: the login shape for the current session. */
-void auth_session_get(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res);
+pgs_handled_t auth_session_get(void *arg, const pgs_req_t *req, pgs_res_t *res);
 /* app.workspace (CSRF): {workspace_id} → the login shape with the new
  * active workspace; 404 not_found for a workspace the user is not in. */
-void auth_session_switch(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res);
+pgs_handled_t auth_session_switch(void *arg, const pgs_req_t *req, pgs_res_t *res);
 /* app.scopes: {scopes:[{id,label,description,write}], presets:[{id,label,
  * description,scopes}], expires_in_days:[30,60,90,180,365]}. */
-void auth_session_scopes(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res);
+pgs_handled_t auth_session_scopes(void *arg, const pgs_req_t *req, pgs_res_t *res);
 
 /* session.context (internal, for services serving /app/api routes): the
  * session of the request's cookie as the edge's context for a token:
  * {"user_id","workspace_id","workspace_type","role","seat","plan"} for the
  * active workspace; 401 like app.session without a valid session. */
-void auth_session_context(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res);
+pgs_handled_t auth_session_context(void *arg, const pgs_req_t *req, pgs_res_t *res);
 
 #endif

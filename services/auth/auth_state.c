@@ -11,11 +11,6 @@
 #include <string.h>
 #include <unistd.h>
 
-auth_t *
-auth_state(pgs_worker_t *w)
-{
-    return pgs_worker_state(w);
-}
 
 static int
 s_read_settings(auth_t *a)

@@ -46,8 +46,6 @@ auth_t *auth_state_new(pgs_worker_t *w);
 /* Frees everything, wiping the pepper; sets *a to NULL; no-op on NULL. */
 void auth_state_destroy(auth_t **a);
 
-/* The state of the worker that runs the handler (borrowed). */
-auth_t *auth_state(pgs_worker_t *w);
 
 /* 1 when plan names a [plan.<plan>] section of the config, else 0. */
 int auth_state_plan_valid(const auth_t *a, const char *plan);

@@ -97,16 +97,16 @@ s_list_each(const auth_tok_t *t, void *arg)
     snprintf(l->last_id, sizeof l->last_id, "%s", t->id);
 }
 
-void
-auth_tokens_app_list(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
+pgs_handled_t
+auth_tokens_app_list(void *arg, const pgs_req_t *req, pgs_res_t *res)
 {
-    auth_t *a = auth_state(w);
+    auth_t *a = arg;
     auth_app_t app;
     if (auth_session_require(a, req, res, 0, &app) < 0)
-        return;
+        return PGS_DONE;
     pgs_page_t pg;
     if (pgs_page_parse(req, res, &pg) < 0)
-        return;
+        return PGS_DONE;
     int limit = pg.limit;
     /* Owners and admins see the whole team's tokens; others their own. */
     const char *only_user = auth_store_role_manages(app.mem.role) ? NULL : app.user.id;
@@ -115,13 +115,14 @@ auth_tokens_app_list(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
                             limit + 1, s_list_each, &l) < 0) {
         json_decref(l.data);
         auth_req_fail_db(a->db, req, res);
-        return;
+        return PGS_DONE;
     }
     char cursor[PGS_PAGE_CURSOR_MAX] = "";
     int more = l.n > limit;
     if (more)
         pgs_page_cursor(l.last_created, l.last_id, cursor, sizeof cursor);
     pgs_res_json(res, 200, pgs_page_list(l.data, more, cursor));
+    return PGS_DONE;
 }
 
 /* ---- create ---- */
@@ -192,22 +193,22 @@ s_days_ok(json_int_t d)
     return d == 30 || d == 60 || d == 90 || d == 180 || d == 365;
 }
 
-void
-auth_tokens_app_create(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
+pgs_handled_t
+auth_tokens_app_create(void *arg, const pgs_req_t *req, pgs_res_t *res)
 {
-    auth_t *a = auth_state(w);
+    auth_t *a = arg;
     auth_app_t app;
     if (auth_session_require(a, req, res, 1, &app) < 0)
-        return;
+        return PGS_DONE;
     if (app.fell_back) {
         pgs_res_error(res, req, 404, "not_found",
                       "You are no longer a member of the active workspace; you are now in your "
                       "Personal workspace.",
                       NULL);
-        return;
+        return PGS_DONE;
     }
     if (s_check_workspace(a, req, res, &app) < 0)
-        return;
+        return PGS_DONE;
     static const pgs_json_field_t fields[] = {
         {"name", PGS_JSON_STRING, 1},
         {"scopes", PGS_JSON_ARRAY, 0},
@@ -217,7 +218,7 @@ auth_tokens_app_create(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
     };
     json_t *body = auth_req_body(req, res, fields, 1);
     if (!body)
-        return;
+        return PGS_DONE;
     pgs_json_err_t err = {0};
     auth_tok_t t;
     memset(&t, 0, sizeof t);
@@ -231,13 +232,13 @@ auth_tokens_app_create(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
                        "'expires_in_days' must be one of 30, 60, 90, 180 or 365.") < 0)) {
         auth_req_fail_json(req, res, &err);
         json_decref(body);
-        return;
+        return PGS_DONE;
     }
     json_decref(body);
     if (!strcmp(app.mem.role, "viewer") && (mask & pgs_scope_write_mask())) {
         pgs_res_error(res, req, 403, "role_forbidden", "Viewers can hold read scopes only.",
                       "scopes");
-        return;
+        return PGS_DONE;
     }
 
     char secret[PGS_TOKEN_LEN + 1];
@@ -291,17 +292,18 @@ db_error:
     auth_req_fail_db(a->db, req, res);
 done:
     sodium_memzero(secret, sizeof secret);
+    return PGS_DONE;
 }
 
 /* ---- revoke ---- */
 
-void
-auth_tokens_app_revoke(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
+pgs_handled_t
+auth_tokens_app_revoke(void *arg, const pgs_req_t *req, pgs_res_t *res)
 {
-    auth_t *a = auth_state(w);
+    auth_t *a = arg;
     auth_app_t app;
     if (auth_session_require(a, req, res, 1, &app) < 0)
-        return;
+        return PGS_DONE;
     const char *id = auth_req_get(req, "path", "token_id");
     if (!id)
         id = auth_req_get(req, "path", "id");
@@ -309,19 +311,20 @@ auth_tokens_app_revoke(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
     int rc = pgs_id_valid(id, "tok") ? auth_store_tok_by_id(a->db, id, &t) : 0;
     if (rc < 0) {
         auth_req_fail_db(a->db, req, res);
-        return;
+        return PGS_DONE;
     }
     /* Someone else's token looks exactly like a missing one, unless the
      * caller manages the workspace. */
     if (rc == 0 || strcmp(t.ws, app.ws.id) != 0 ||
         (strcmp(t.user, app.user.id) != 0 && !auth_store_role_manages(app.mem.role))) {
         pgs_res_error(res, req, 404, "not_found", "No such token.", NULL);
-        return;
+        return PGS_DONE;
     }
     if (auth_tokens_revoke(a, t.id, res) < 0) {
         auth_req_fail_db(a->db, req, res);
-        return;
+        return PGS_DONE;
     }
     PGS_LOG(PGS_LOG_INFO, req->request_id, "token revoked id=%s by=%s", t.id, app.user.id);
     pgs_res_empty(res, 204);
+    return PGS_DONE;
 }

@@ -26,14 +26,14 @@ int auth_tokens_revoke(auth_t *a, const char *token_id, pgs_res_t *res);
 /* app.tokens.list: the active workspace's tokens visible to the caller
  * (owners and admins: all; others: their own) as a list envelope, newest
  * first, ?limit and ?after. */
-void auth_tokens_app_list(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res);
+pgs_handled_t auth_tokens_app_list(void *arg, const pgs_req_t *req, pgs_res_t *res);
 /* app.tokens.create (CSRF): {name, scopes | preset, expires_in_days} → 201
  * {token, secret} with Cache-Control: no-store. Refusals in order: 403
  * upgrade_required, team_read_only, seat_required; then the body (415,
  * 400 with param); 403 role_forbidden; 409 token_limit_reached. */
-void auth_tokens_app_create(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res);
+pgs_handled_t auth_tokens_app_create(void *arg, const pgs_req_t *req, pgs_res_t *res);
 /* app.tokens.revoke (CSRF): path token_id → 204 (also when already
  * revoked); 404 for a token the caller may not see. */
-void auth_tokens_app_revoke(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res);
+pgs_handled_t auth_tokens_app_revoke(void *arg, const pgs_req_t *req, pgs_res_t *res);
 
 #endif

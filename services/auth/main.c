@@ -10,6 +10,7 @@
 #include "auth_session.h"
 #include "auth_state.h"
 #include "auth_tokens.h"
+#include "pgs_log.h"
 #include "pgs_worker.h"
 
 static const pgs_route_t s_routes[] = {
@@ -49,42 +50,34 @@ static const pgs_route_t s_routes[] = {
     {NULL, NULL},
 };
 
-static int
-s_init(pgs_worker_t *w)
-{
-    auth_t *a = auth_state_new(w);
-    if (!a)
-        return -1;
-    pgs_worker_set_state(w, a);
-    return 0;
-}
-
 static void
-s_tick(pgs_worker_t *w)
+s_tick(void *arg)
 {
-    auth_t *a = auth_state(w);
+    auth_t *a = arg;
     auth_cache_tick(a);
     pgs_db_wal_tick(a->db, &a->last_wal);
 }
 
-static void
-s_fini(pgs_worker_t *w)
-{
-    auth_t *a = auth_state(w);
-    auth_state_destroy(&a);
-    pgs_worker_set_state(w, NULL);
-}
-
-static const pgs_service_t s_service = {
-    .name = "auth",
-    .routes = s_routes,
-    .init = s_init,
-    .tick = s_tick,
-    .fini = s_fini,
-};
-
 int
 main(int argc, char **argv)
 {
-    return pgs_worker_main(&s_service, argc, argv);
+    /* Sign-ins hash on the threads; the loop keeps serving meanwhile, so it
+     * may hold more requests at once than a service without them. */
+    pgs_worker_settings_t settings = {.capacity = 32, .threads = 2};
+    int rc;
+    pgs_worker_t *w = pgs_worker_new("auth", argc, argv, &settings, &rc);
+    if (!w)
+        return rc;
+    auth_t *a = auth_state_new(w);
+    if (!a || pgs_worker_routes(w, s_routes, a) < 0 ||
+        pgs_worker_every(w, 250, s_tick, a) < 0) {
+        pgs_error("service failed to start");
+        auth_state_destroy(&a);
+        pgs_worker_destroy(&w);
+        return 1;
+    }
+    rc = pgs_worker_run(w);
+    auth_state_destroy(&a);
+    pgs_worker_destroy(&w);
+    return rc;
 }

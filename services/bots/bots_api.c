@@ -96,18 +96,18 @@ s_fields(bots_t *b, const pgs_req_t *req, pgs_res_t *res, json_t *body, s_fields
     return 0;
 }
 
-void
-bots_api_list(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
+pgs_handled_t
+bots_api_list(void *arg, const pgs_req_t *req, pgs_res_t *res)
 {
-    bots_t *b = bots_state(w);
+    bots_t *b = arg;
     pgs_page_t page;
     if (pgs_page_parse(req, res, &page) < 0)
-        return;
+        return PGS_DONE;
     const char *ws = pgs_req_ctx(req, "workspace_id");
     sqlite3_stmt *st = pgs_db_stmt(b->db, S_SQL_LIST);
     if (!ws || !st) {
         pgs_idem_fail_db(b->db, req, res);
-        return;
+        return PGS_DONE;
     }
     pgs_db_bind_text(st, 1, ws);
     sqlite3_bind_int64(st, 2, page.has_after ? page.after_ts : INT64_MAX);
@@ -130,33 +130,34 @@ bots_api_list(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
         sqlite3_reset(st);
         json_decref(data);
         pgs_idem_fail_db(b->db, req, res);
-        return;
+        return PGS_DONE;
     }
     sqlite3_reset(st);
     pgs_res_json(res, 200, pgs_page_list(data, more, cursor));
+    return PGS_DONE;
 }
 
-void
-bots_api_create(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
+pgs_handled_t
+bots_api_create(void *arg, const pgs_req_t *req, pgs_res_t *res)
 {
-    bots_t *b = bots_state(w);
+    bots_t *b = arg;
     const char *ws = pgs_req_ctx(req, "workspace_id");
     if (!ws) {
         pgs_res_error(res, req, 500, "internal_error", "Internal error.", NULL);
-        return;
+        return PGS_DONE;
     }
     json_t *body = bots_req_body(req, res, S_CREATE_FIELDS);
     if (!body)
-        return;
+        return PGS_DONE;
     s_fields_t f;
     int rc = s_fields(b, req, res, body, &f);
     json_decref(body);
     if (rc < 0)
-        return;
+        return PGS_DONE;
     pgs_idem_t idem;
     if (pgs_idem_init(&idem, req, res) < 0 || pgs_idem_begin(b->db, &idem, req, res) != 0) {
         s_fields_free(&f);
-        return;
+        return PGS_DONE;
     }
     long long max = bots_state_plan_limit(b, pgs_req_ctx(req, "plan"), "max_bots", 0);
     sqlite3_stmt *st = pgs_db_stmt(b->db, S_SQL_COUNT);
@@ -170,7 +171,7 @@ bots_api_create(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
     if (count < 0) {
         s_fields_free(&f);
         pgs_idem_fail_db(b->db, req, res);
-        return;
+        return PGS_DONE;
     }
     if (count >= max) {
         pgs_idem_abort(b->db);
@@ -179,7 +180,7 @@ bots_api_create(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
         snprintf(msg, sizeof msg,
                  "This workspace has reached its plan's max_bots limit (%lld bots).", max);
         pgs_res_error(res, req, 409, "conflict", msg, NULL);
-        return;
+        return PGS_DONE;
     }
     char id[PGS_ID_MAX];
     pgs_id_new("bot", id);
@@ -201,13 +202,14 @@ bots_api_create(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
     bots_bot_t bot;
     if (rc != SQLITE_DONE || bots_store_bot_find(b->db, ws, id, &bot) != 1) {
         pgs_idem_fail_db(b->db, req, res);
-        return;
+        return PGS_DONE;
     }
     pgs_res_json(res, 201, bot.obj);
     bot.obj = NULL;
     pgs_res_usage_bot(res, id);
     if (pgs_idem_commit(b->db, &idem, req, res) == 0)
         PGS_LOG(PGS_LOG_INFO, req->request_id, "bot created id=%s workspace=%s", id, ws);
+    return PGS_DONE;
 }
 
 /* Loads the path's bot of the caller's workspace; deleted counts as absent.
@@ -229,39 +231,40 @@ s_load(bots_t *b, const pgs_req_t *req, pgs_res_t *res, bots_bot_t *bot)
     return 0;
 }
 
-void
-bots_api_show(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
+pgs_handled_t
+bots_api_show(void *arg, const pgs_req_t *req, pgs_res_t *res)
 {
-    bots_t *b = bots_state(w);
+    bots_t *b = arg;
     bots_bot_t bot;
     if (s_load(b, req, res, &bot) < 0)
-        return;
+        return PGS_DONE;
     pgs_res_json(res, 200, bot.obj);
     bot.obj = NULL;
+    return PGS_DONE;
 }
 
-void
-bots_api_update(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
+pgs_handled_t
+bots_api_update(void *arg, const pgs_req_t *req, pgs_res_t *res)
 {
-    bots_t *b = bots_state(w);
+    bots_t *b = arg;
     json_t *body = bots_req_body(req, res, S_UPDATE_FIELDS);
     if (!body)
-        return;
+        return PGS_DONE;
     s_fields_t f;
     int rc = s_fields(b, req, res, body, &f);
     json_decref(body);
     if (rc < 0)
-        return;
+        return PGS_DONE;
     if (pgs_db_begin(b->db) < 0) {
         s_fields_free(&f);
         pgs_idem_fail_db(b->db, req, res);
-        return;
+        return PGS_DONE;
     }
     bots_bot_t bot;
     if (s_load(b, req, res, &bot) < 0) {
         pgs_db_rollback(b->db);
         s_fields_free(&f);
-        return;
+        return PGS_DONE;
     }
     int changed = f.name || f.description || f.model || f.instructions;
     if (changed) {
@@ -283,17 +286,18 @@ bots_api_update(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
             if (rc != SQLITE_DONE)
                 pgs_idem_fail_db(b->db, req, res);
             pgs_db_rollback(b->db);
-            return;
+            return PGS_DONE;
         }
     }
     s_fields_free(&f);
     if (pgs_db_commit(b->db) < 0) {
         bots_store_bot_clear(&bot);
         pgs_idem_fail_db(b->db, req, res);
-        return;
+        return PGS_DONE;
     }
     pgs_res_json(res, 200, bot.obj);
     bot.obj = NULL;
+    return PGS_DONE;
 }
 
 static int
@@ -313,18 +317,18 @@ s_exec_seq(pgs_db_t *db, const char *sql, int64_t a, int64_t seq)
     return rc == SQLITE_DONE ? 0 : -1;
 }
 
-void
-bots_api_delete(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
+pgs_handled_t
+bots_api_delete(void *arg, const pgs_req_t *req, pgs_res_t *res)
 {
-    bots_t *b = bots_state(w);
+    bots_t *b = arg;
     if (pgs_db_begin(b->db) < 0) {
         pgs_idem_fail_db(b->db, req, res);
-        return;
+        return PGS_DONE;
     }
     bots_bot_t bot;
     if (s_load(b, req, res, &bot) < 0) {
         pgs_db_rollback(b->db);
-        return;
+        return PGS_DONE;
     }
     bots_store_bot_clear(&bot);
     if (bots_index_delete(b->ix, BOTS_INDEX_LO(bot.seq), BOTS_INDEX_HI(bot.seq)) < 0 ||
@@ -333,16 +337,17 @@ bots_api_delete(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
         s_exec_seq(b->db, S_SQL_TOMBSTONE, pgs_time_now_ms(), bot.seq) < 0 ||
         pgs_db_commit(b->db) < 0) {
         pgs_idem_fail_db(b->db, req, res);
-        return;
+        return PGS_DONE;
     }
     PGS_LOG(PGS_LOG_INFO, req->request_id, "bot deleted id=%s", bot.id);
     pgs_res_empty(res, 204);
+    return PGS_DONE;
 }
 
-void
-bots_api_get(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
+pgs_handled_t
+bots_api_get(void *arg, const pgs_req_t *req, pgs_res_t *res)
 {
-    bots_t *b = bots_state(w);
+    bots_t *b = arg;
     json_t *tmp1 = NULL, *tmp2 = NULL;
     const char *ws = json_string_value(bots_req_arg(req, "workspace_id", &tmp1));
     const char *id = json_string_value(bots_req_arg(req, "bot_id", &tmp2));
@@ -361,12 +366,13 @@ bots_api_get(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
         pgs_res_json(res, 200, bot.obj);
         bot.obj = NULL;
     }
+    return bots_state_answer(b, req, res);
 }
 
-void
-bots_api_labels(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
+pgs_handled_t
+bots_api_labels(void *arg, const pgs_req_t *req, pgs_res_t *res)
 {
-    bots_t *b = bots_state(w);
+    bots_t *b = arg;
     json_t *body = req->body_len ? json_loadb(req->body, req->body_len, 0, NULL) : NULL;
     const char *ws = json_string_value(json_object_get(body, "workspace_id"));
     json_t *names = json_object();
@@ -388,7 +394,8 @@ bots_api_labels(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
     if (failed) {
         json_decref(names);
         pgs_idem_fail_db(b->db, req, res);
-        return;
+        return PGS_DONE;
     }
     pgs_res_json(res, 200, json_pack("{s:o}", "bots", names));
+    return PGS_DONE;
 }

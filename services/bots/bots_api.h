@@ -11,30 +11,30 @@
 #include "pgs_worker.h"
 
 /* GET /v1/bots → 200 list of bots, newest first, paginated. */
-void bots_api_list(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res);
+pgs_handled_t bots_api_list(void *arg, const pgs_req_t *req, pgs_res_t *res);
 
 /* POST /v1/bots {name, description?, model, instructions?} → 201 bot; 400
  * invalid fields or a model the plan may not use (param "model"); 409
  * conflict at the plan's max_bots. Idempotency-Key honoured. */
-void bots_api_create(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res);
+pgs_handled_t bots_api_create(void *arg, const pgs_req_t *req, pgs_res_t *res);
 
 /* GET /v1/bots/{bot_id} → 200 bot, or 404. */
-void bots_api_show(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res);
+pgs_handled_t bots_api_show(void *arg, const pgs_req_t *req, pgs_res_t *res);
 
 /* PATCH /v1/bots/{bot_id} any of name, description, model, instructions →
  * 200 bot (updated_at moves when something changed), 400, or 404. */
-void bots_api_update(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res);
+pgs_handled_t bots_api_update(void *arg, const pgs_req_t *req, pgs_res_t *res);
 
 /* DELETE /v1/bots/{bot_id} → 204: the bot becomes a tombstone and its
  * documents and index entries go, in one transaction; or 404. */
-void bots_api_delete(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res);
+pgs_handled_t bots_api_delete(void *arg, const pgs_req_t *req, pgs_res_t *res);
 
 /* Internal (chat): params {"workspace_id","bot_id"} → 200 bot object, 404
  * not_found (never existed in that workspace) or 410 bot_deleted. */
-void bots_api_get(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res);
+pgs_handled_t bots_api_get(void *arg, const pgs_req_t *req, pgs_res_t *res);
 
 /* labels (internal, the usage service): {"workspace_id","bots":[ids]} →
  * {"bots":{id:name}}, deleted bots included, other workspaces' left out. */
-void bots_api_labels(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res);
+pgs_handled_t bots_api_labels(void *arg, const pgs_req_t *req, pgs_res_t *res);
 
 #endif

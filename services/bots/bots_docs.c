@@ -72,18 +72,18 @@ s_bot(bots_t *b, const pgs_req_t *req, pgs_res_t *res, bots_bot_t *bot)
     return 0;
 }
 
-void
-bots_docs_list(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
+pgs_handled_t
+bots_docs_list(void *arg, const pgs_req_t *req, pgs_res_t *res)
 {
-    bots_t *b = bots_state(w);
+    bots_t *b = arg;
     pgs_page_t page;
     bots_bot_t bot;
     if (s_bot(b, req, res, &bot) < 0 || pgs_page_parse(req, res, &page) < 0)
-        return;
+        return PGS_DONE;
     sqlite3_stmt *st = pgs_db_stmt(b->db, S_SQL_LIST);
     if (!st) {
         pgs_idem_fail_db(b->db, req, res);
-        return;
+        return PGS_DONE;
     }
     sqlite3_bind_int64(st, 1, bot.seq);
     sqlite3_bind_int64(st, 2, page.has_after ? page.after_ts : INT64_MAX);
@@ -105,9 +105,10 @@ bots_docs_list(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
     if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
         json_decref(data);
         pgs_idem_fail_db(b->db, req, res);
-        return;
+        return PGS_DONE;
     }
     pgs_res_json(res, 200, pgs_page_list(data, more, cursor));
+    return PGS_DONE;
 }
 
 /* ---- create ---- */
@@ -250,10 +251,10 @@ s_store(bots_t *b, const bots_bot_t *bot, const char *id, const s_upload_t *u, c
     return pgs_db_step_done(b->db, st, "bots.db document");
 }
 
-void
-bots_docs_create(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
+pgs_handled_t
+bots_docs_create(void *arg, const pgs_req_t *req, pgs_res_t *res)
 {
-    bots_t *b = bots_state(w);
+    bots_t *b = arg;
     const char *plan = pgs_req_ctx(req, "plan");
     long long max_bytes = bots_state_plan_limit(b, plan, "max_document_bytes", 1048576);
     /* the plan's limit applies to the raw body, and to the content of JSON */
@@ -266,10 +267,10 @@ bots_docs_create(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
                  "The document is larger than this plan's max_document_bytes (%lld bytes).",
                  max_bytes);
         pgs_res_error(res, req, 413, "payload_too_large", msg, NULL);
-        return;
+        return PGS_DONE;
     }
     if (s_upload(req, res, &u) < 0)
-        return;
+        return PGS_DONE;
     if ((long long)u.content_len > max_bytes) {
         s_upload_free(&u);
         char msg[200];
@@ -277,7 +278,7 @@ bots_docs_create(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
                  "The document is larger than this plan's max_document_bytes (%lld bytes).",
                  max_bytes);
         pgs_res_error(res, req, 413, "payload_too_large", msg, NULL);
-        return;
+        return PGS_DONE;
     }
     size_t text_len = 0;
     char *text = bots_extract_text(u.content_type, u.content, u.content_len, &text_len);
@@ -336,6 +337,7 @@ done:
     free(chunks);
     free(text);
     s_upload_free(&u);
+    return PGS_DONE;
 }
 
 /* ---- show, delete ---- */
@@ -403,20 +405,20 @@ s_include(const pgs_req_t *req)
     return want;
 }
 
-void
-bots_docs_show(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
+pgs_handled_t
+bots_docs_show(void *arg, const pgs_req_t *req, pgs_res_t *res)
 {
-    bots_t *b = bots_state(w);
+    bots_t *b = arg;
     bots_bot_t bot;
     s_doc_t d;
     if (s_bot(b, req, res, &bot) < 0 || s_doc(b, req, res, &bot, &d) < 0)
-        return;
+        return PGS_DONE;
     int inc = s_include(req);
     if (inc < 0) {
         json_decref(d.obj);
         pgs_res_error(res, req, 400, "invalid_request", "'include' may only be 'content'.",
                       "include");
-        return;
+        return PGS_DONE;
     }
     if (inc) {
         sqlite3_stmt *st = pgs_db_stmt(b->db, S_SQL_BODY);
@@ -437,25 +439,26 @@ bots_docs_show(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
         if (rc != SQLITE_ROW) {
             json_decref(d.obj);
             pgs_idem_fail_db(b->db, req, res);
-            return;
+            return PGS_DONE;
         }
     }
     pgs_res_json(res, 200, d.obj);
+    return PGS_DONE;
 }
 
-void
-bots_docs_delete(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
+pgs_handled_t
+bots_docs_delete(void *arg, const pgs_req_t *req, pgs_res_t *res)
 {
-    bots_t *b = bots_state(w);
+    bots_t *b = arg;
     if (pgs_db_begin(b->db) < 0) {
         pgs_idem_fail_db(b->db, req, res);
-        return;
+        return PGS_DONE;
     }
     bots_bot_t bot;
     s_doc_t d;
     if (s_bot(b, req, res, &bot) < 0 || s_doc(b, req, res, &bot, &d) < 0) {
         pgs_db_rollback(b->db);
-        return;
+        return PGS_DONE;
     }
     json_decref(d.obj);
     int ok =
@@ -479,9 +482,10 @@ bots_docs_delete(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
     }
     if (!ok || pgs_db_commit(b->db) < 0) {
         pgs_idem_fail_db(b->db, req, res);
-        return;
+        return PGS_DONE;
     }
     pgs_res_empty(res, 204);
+    return PGS_DONE;
 }
 
 /* ---- search ---- */
@@ -560,24 +564,25 @@ s_search_route(bots_t *b, const pgs_req_t *req, pgs_res_t *res)
         bots_req_json(res, 200, pgs_page_list(data, 0, NULL));
 }
 
-void
-bots_docs_search(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
+pgs_handled_t
+bots_docs_search(void *arg, const pgs_req_t *req, pgs_res_t *res)
 {
-    bots_t *b = bots_state(w);
+    bots_t *b = arg;
     /* One snapshot, and the WAL read lock taken once for the dozen reads of
      * a search rather than once per statement. */
     if (pgs_db_read_begin(b->db) < 0) {
         pgs_idem_fail_db(b->db, req, res);
-        return;
+        return PGS_DONE;
     }
     s_search_route(b, req, res);
     pgs_db_read_end(b->db);
+    return PGS_DONE;
 }
 
-void
-bots_docs_retrieve(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
+pgs_handled_t
+bots_docs_retrieve(void *arg, const pgs_req_t *req, pgs_res_t *res)
 {
-    bots_t *b = bots_state(w);
+    bots_t *b = arg;
     json_t *t1 = NULL, *t2 = NULL, *t3 = NULL, *t4 = NULL;
     const char *ws = json_string_value(bots_req_arg(req, "workspace_id", &t1));
     const char *id = json_string_value(bots_req_arg(req, "bot_id", &t2));
@@ -625,4 +630,5 @@ bots_docs_retrieve(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
     json_decref(t2);
     json_decref(t3);
     json_decref(t4);
+    return bots_state_answer(b, req, res);
 }

@@ -13,11 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-bots_t *
-bots_state(pgs_worker_t *w)
-{
-    return pgs_worker_state(w);
-}
 
 bots_t *
 bots_state_new(pgs_worker_t *w)
@@ -27,6 +22,10 @@ bots_state_new(pgs_worker_t *w)
         return NULL;
     b->w = w;
     b->cfg = pgs_worker_config(w);
+    if (pgs_config_int(b->cfg, "bots", "test_delay_ms", 0, 0, 60000, &b->test_delay_ms) < 0) {
+        free(b);
+        return NULL;
+    }
     char path[1200];
     pgs_worker_db_path(w, "bots", path, sizeof path);
     b->db = bots_store_open(path);
@@ -48,6 +47,38 @@ bots_state_new(pgs_worker_t *w)
         return NULL;
     }
     return b;
+}
+
+/* An answer held back by test_delay_ms. */
+typedef struct {
+    pgs_call_t *call;
+    pgs_res_t res;
+} s_delayed_t;
+
+static void
+s_send_delayed(void *arg)
+{
+    s_delayed_t *d = arg;
+    pgs_call_reply(&d->call, &d->res);
+    free(d);
+}
+
+pgs_handled_t
+bots_state_answer(bots_t *b, const pgs_req_t *req, pgs_res_t *res)
+{
+    if (b->test_delay_ms <= 0)
+        return PGS_DONE;
+    s_delayed_t *d = calloc(1, sizeof *d);
+    if (!d)
+        return PGS_DONE;
+    d->call = req->call;
+    pgs_res_move(&d->res, res);
+    if (pgs_worker_after(b->w, (int)b->test_delay_ms, s_send_delayed, d) < 0) {
+        pgs_res_move(res, &d->res);
+        free(d);
+        return PGS_DONE;
+    }
+    return PGS_LATER;
 }
 
 void
@@ -74,39 +105,34 @@ bots_state_model_allowed(const bots_t *b, const char *plan, const char *model)
     return pgs_plan_model_allows(b->cfg, model, plan);
 }
 
-void
-bots_state_tick(bots_t *b)
+/* A few milliseconds of merging per loop turn (requests wait at most that
+ * long), again on the next turn while segments are left. */
+static void
+s_merge_more(void *arg)
 {
-    int64_t now = pgs_time_now_ms();
-    if (!b->merging && now >= b->next_merge_ms && strcmp(pgs_worker_instance(b->w), "1") == 0) {
-        /* One process merges, and only when nobody writes (see pump). */
-        int rc = bots_index_merge_step(b->ix);
-        b->merging = rc == 1;
-        b->next_merge_ms = now + (rc == 2 ? 500 : 5000);
-    }
-    pgs_idem_tick(b->db, &b->last_purge_ms);
-    pgs_db_wal_tick(b->db, &b->last_wal_ms);
-}
-
-void
-bots_state_pump(bots_t *b)
-{
-    if (!b || !b->merging)
-        return;
-    /* A few milliseconds per loop turn: requests wait at most that long. */
+    bots_t *b = arg;
     int64_t t0 = pgs_time_mono_ms();
     int rc;
     do
         rc = bots_index_merge_step(b->ix);
     while (rc == 1 && pgs_time_mono_ms() - t0 < 4);
-    if (rc != 1) {
-        b->merging = 0;
-        b->next_merge_ms = pgs_time_now_ms() + (rc == 2 ? 500 : 5000);
-    }
+    if (rc == 1 && pgs_worker_after(b->w, 0, s_merge_more, b) > 0)
+        return;
+    b->merging = 0;
+    b->next_merge_ms = pgs_time_now_ms() + (rc == 2 ? 500 : 5000);
 }
 
-int
-bots_state_wait_ms(const bots_t *b)
+void
+bots_state_tick(bots_t *b)
 {
-    return b && b->merging ? 0 : -1;
+    int64_t now = pgs_time_now_ms();
+    if (!b->merging && now >= b->next_merge_ms && strcmp(pgs_worker_instance(b->w), "1") == 0) {
+        /* One process merges, and only when nobody writes (see
+         * bots_index_merge_step). */
+        int rc = bots_index_merge_step(b->ix);
+        b->merging = rc == 1 && pgs_worker_after(b->w, 0, s_merge_more, b) > 0;
+        b->next_merge_ms = now + (rc == 2 ? 500 : 5000);
+    }
+    pgs_idem_tick(b->db, &b->last_purge_ms);
+    pgs_db_wal_tick(b->db, &b->last_wal_ms);
 }

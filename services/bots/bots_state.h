@@ -22,25 +22,23 @@ typedef struct {
     int64_t last_purge_ms;
     int64_t last_wal_ms;
     int64_t next_merge_ms; /* when to try merging the index's segments again */
-    int merging;           /* the index has segments left to merge */
+    int merging;           /* a merge goes on, a few ms per loop turn */
+    long long test_delay_ms; /* [bots] test_delay_ms: a test aid, 0 in production */
 } bots_t;
 
 /* Opens $PEGASUS_HOME/data/bots.db (migrating it) and the index. Returns
  * an owned bots_t or NULL (reason logged). */
 bots_t *bots_state_new(pgs_worker_t *w);
 
-/* Between requests: merges the index's segments a few milliseconds at a
- * time while there is merging to do (see bots_index_merge_step). */
-void bots_state_pump(bots_t *b);
-
-/* How long the worker may sleep: 0 while merging, else -1 (its default). */
-int bots_state_wait_ms(const bots_t *b);
+/* The answer of an internal route for chat (bots.get, bots.retrieve):
+ * PGS_DONE (res is sent now), or — with [bots] test_delay_ms set, a test
+ * aid that makes bots slow without blocking its loop — PGS_LATER, res being
+ * sent that much later. */
+pgs_handled_t bots_state_answer(bots_t *b, const pgs_req_t *req, pgs_res_t *res);
 
 /* Frees everything; sets *b to NULL; no-op on NULL. */
 void bots_state_destroy(bots_t **b);
 
-/* The state of the worker that runs the handler (borrowed). */
-bots_t *bots_state(pgs_worker_t *w);
 
 /* [plan.<plan>] key as a non-negative integer; dflt when the plan or key is
  * missing or invalid (an invalid value is logged). */
@@ -50,7 +48,9 @@ long long bots_state_plan_limit(const bots_t *b, const char *plan, const char *k
  * else 0. */
 int bots_state_model_allowed(const bots_t *b, const char *plan, const char *model);
 
-/* Housekeeping between requests (expired idempotency keys). */
+/* Housekeeping every 250 ms: expired idempotency keys, the WAL, and the
+ * index's merges (which then go on a few milliseconds per loop turn while
+ * segments are left; see bots_index_merge_step). */
 void bots_state_tick(bots_t *b);
 
 #endif

@@ -7,6 +7,7 @@
 #include "bots_api.h"
 #include "bots_docs.h"
 #include "bots_state.h"
+#include "pgs_log.h"
 #include "pgs_worker.h"
 
 #include <libxml/parser.h>
@@ -30,56 +31,30 @@ static const pgs_route_t s_routes[] = {
     {NULL, NULL},
 };
 
-static int
-s_init(pgs_worker_t *w)
-{
-    xmlInitParser();
-    bots_t *b = bots_state_new(w);
-    if (!b)
-        return -1;
-    pgs_worker_set_state(w, b);
-    return 0;
-}
-
 static void
-s_tick(pgs_worker_t *w)
+s_tick(void *arg)
 {
-    bots_state_tick(bots_state(w));
+    bots_state_tick(arg);
 }
-
-static void
-s_pump(pgs_worker_t *w)
-{
-    bots_state_pump(bots_state(w));
-}
-
-static int
-s_wait_ms(pgs_worker_t *w)
-{
-    return bots_state_wait_ms(bots_state(w));
-}
-
-static void
-s_fini(pgs_worker_t *w)
-{
-    bots_t *b = bots_state(w);
-    bots_state_destroy(&b);
-    pgs_worker_set_state(w, NULL);
-    xmlCleanupParser();
-}
-
-static const pgs_service_t s_service = {
-    .name = "bots",
-    .routes = s_routes,
-    .init = s_init,
-    .tick = s_tick,
-    .fini = s_fini,
-    .pump = s_pump,
-    .wait_ms = s_wait_ms,
-};
 
 int
 main(int argc, char **argv)
 {
-    return pgs_worker_main(&s_service, argc, argv);
+    int rc;
+    pgs_worker_t *w = pgs_worker_new("bots", argc, argv, NULL, &rc);
+    if (!w)
+        return rc;
+    xmlInitParser();
+    bots_t *b = bots_state_new(w);
+    if (!b || pgs_worker_routes(w, s_routes, b) < 0 ||
+        pgs_worker_every(w, 250, s_tick, b) < 0) {
+        pgs_error("service failed to start");
+        rc = 1;
+    } else {
+        rc = pgs_worker_run(w);
+    }
+    bots_state_destroy(&b);
+    pgs_worker_destroy(&w);
+    xmlCleanupParser();
+    return rc;
 }

@@ -10,6 +10,7 @@
 #include "pgs_time.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define S_TITLE_MAX_CP 200
@@ -44,15 +45,61 @@ s_title(json_t *v, char *out, size_t outlen, pgs_json_err_t *err)
     return 0;
 }
 
-void
-chat_api_conv_create(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
+/* A conversation create waiting for bots.get. */
+typedef struct {
+    chat_t *c;
+    pgs_call_t *call;
+    chat_conv_t conv;
+} s_create_t;
+
+/* The bot exists (or not): store the conversation. */
+static void
+s_create_store(chat_t *c, const pgs_req_t *req, pgs_res_t *res, chat_conv_t *conv, int status)
 {
-    chat_t *c = chat_state(w);
+    if (status == 404 || status == 410) {
+        pgs_res_error(res, req, 404, "not_found", "No such bot.", "bot_id");
+        return;
+    }
+    if (status != 200) {
+        chat_req_unavailable(req, res);
+        return;
+    }
+    pgs_idem_t idem;
+    if (pgs_idem_init(&idem, req, res) < 0 || pgs_idem_begin(c->db, &idem, req, res) != 0)
+        return;
+    pgs_id_new("conv", conv->id);
+    snprintf(conv->workspace_id, sizeof conv->workspace_id, "%s", pgs_req_ctx(req, "workspace_id"));
+    snprintf(conv->user_id, sizeof conv->user_id, "%s", pgs_req_ctx(req, "user_id"));
+    snprintf(conv->token_id, sizeof conv->token_id, "%s", pgs_req_ctx(req, "token_id"));
+    conv->created_ms = conv->updated_ms = pgs_time_now_ms();
+    if (chat_store_conv_insert(c->db, conv) < 0) {
+        chat_req_fail_db(c->db, req, res);
+        return;
+    }
+    pgs_res_json(res, 201, chat_store_conv_json(conv));
+    pgs_res_usage_bot(res, conv->bot_id);
+    pgs_idem_commit(c->db, &idem, req, res);
+}
+
+static void
+s_create_bot(void *arg, pgs_res_t *reply)
+{
+    s_create_t *cr = arg;
+    pgs_res_t res = {0};
+    s_create_store(cr->c, pgs_call_req(cr->call), &res, &cr->conv, reply->status);
+    pgs_call_reply(&cr->call, &res);
+    free(cr);
+}
+
+pgs_handled_t
+chat_api_conv_create(void *arg, const pgs_req_t *req, pgs_res_t *res)
+{
+    chat_t *c = arg;
     static const pgs_json_field_t fields[] = {
         {"bot_id", PGS_JSON_STRING, 1}, {"title", PGS_JSON_STRING, 0}, {NULL, 0, 0}};
     json_t *body = chat_req_body(req, res, fields);
     if (!body)
-        return;
+        return PGS_DONE;
     chat_conv_t conv = {0};
     json_t *title = json_object_get(body, "title");
     pgs_json_err_t err = {0};
@@ -60,7 +107,7 @@ chat_api_conv_create(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
         if (s_title(title, conv.title, sizeof conv.title, &err) < 0) {
             pgs_res_error(res, req, 400, err.code, err.message, err.param);
             json_decref(body);
-            return;
+            return PGS_DONE;
         }
         conv.has_title = 1;
     }
@@ -71,87 +118,73 @@ chat_api_conv_create(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
     if (!ws || !user || !token) {
         pgs_res_error(res, req, 400, "invalid_request", "Malformed internal request.", NULL);
         json_decref(body);
-        return;
+        return PGS_DONE;
     }
     if (!pgs_id_valid(bot_id, "bot")) {
         pgs_res_error(res, req, 404, "not_found", "No such bot.", "bot_id");
         json_decref(body);
-        return;
+        return PGS_DONE;
     }
     snprintf(conv.bot_id, sizeof conv.bot_id, "%s", bot_id);
     json_decref(body);
 
+    s_create_t *cr = calloc(1, sizeof *cr);
     json_t *params = json_pack("{s:s,s:s}", "workspace_id", ws, "bot_id", conv.bot_id);
-    pgs_res_t out;
-    pgs_worker_call(w, "bots", "bots.get", req->ctx, params, NULL, 0, (int)c->bots_timeout_ms,
-                    &out);
+    if (!cr || !params ||
+        pgs_worker_request(c->w, "bots", "bots.get", req->ctx, params, NULL, 0,
+                           (int)c->bots_timeout_ms, s_create_bot, cr) < 0) {
+        free(cr);
+        json_decref(params);
+        pgs_res_error(res, req, 500, "internal_error", "Internal error.", NULL);
+        return PGS_DONE;
+    }
     json_decref(params);
-    int status = out.status;
-    pgs_res_clear(&out);
-    if (status == 404 || status == 410) {
-        pgs_res_error(res, req, 404, "not_found", "No such bot.", "bot_id");
-        return;
-    }
-    if (status != 200) {
-        chat_req_unavailable(req, res);
-        return;
-    }
-
-    pgs_idem_t idem;
-    if (pgs_idem_init(&idem, req, res) < 0 || pgs_idem_begin(c->db, &idem, req, res) != 0)
-        return;
-    pgs_id_new("conv", conv.id);
-    snprintf(conv.workspace_id, sizeof conv.workspace_id, "%s", ws);
-    snprintf(conv.user_id, sizeof conv.user_id, "%s", user);
-    snprintf(conv.token_id, sizeof conv.token_id, "%s", token);
-    conv.created_ms = conv.updated_ms = pgs_time_now_ms();
-    if (chat_store_conv_insert(c->db, &conv) < 0) {
-        chat_req_fail_db(c->db, req, res);
-        return;
-    }
-    pgs_res_json(res, 201, chat_store_conv_json(&conv));
-    pgs_res_usage_bot(res, conv.bot_id);
-    pgs_idem_commit(c->db, &idem, req, res);
+    cr->c = c;
+    cr->call = req->call;
+    cr->conv = conv;
+    return PGS_LATER;
 }
 
-void
-chat_api_conv_show(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
+pgs_handled_t
+chat_api_conv_show(void *arg, const pgs_req_t *req, pgs_res_t *res)
 {
     chat_conv_t conv;
-    if (chat_req_conversation(chat_state(w), req, res, &conv)) {
+    if (chat_req_conversation(arg, req, res, &conv)) {
         pgs_res_json(res, 200, chat_store_conv_json(&conv));
         pgs_res_usage_bot(res, conv.bot_id);
     }
+    return PGS_DONE;
 }
 
-void
-chat_api_conv_delete(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
+pgs_handled_t
+chat_api_conv_delete(void *arg, const pgs_req_t *req, pgs_res_t *res)
 {
-    chat_t *c = chat_state(w);
+    chat_t *c = arg;
     chat_conv_t conv;
     if (!chat_req_conversation(c, req, res, &conv))
-        return;
+        return PGS_DONE;
     if (pgs_db_begin(c->db) < 0 || chat_store_conv_delete(c->db, conv.id) < 0 ||
         pgs_db_commit(c->db) < 0) {
         chat_req_fail_db(c->db, req, res);
-        return;
+        return PGS_DONE;
     }
     pgs_res_empty(res, 204);
     pgs_res_usage_bot(res, conv.bot_id);
+    return PGS_DONE;
 }
 
-void
-chat_api_conv_list(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
+pgs_handled_t
+chat_api_conv_list(void *arg, const pgs_req_t *req, pgs_res_t *res)
 {
-    chat_t *c = chat_state(w);
+    chat_t *c = arg;
     pgs_page_t page;
     if (pgs_page_parse(req, res, &page) < 0)
-        return;
+        return PGS_DONE;
     const char *ws = pgs_req_ctx(req, "workspace_id");
     const char *user = pgs_req_ctx(req, "user_id");
     if (!ws || !user) {
         pgs_res_error(res, req, 400, "invalid_request", "Malformed internal request.", NULL);
-        return;
+        return PGS_DONE;
     }
     const char *bot = chat_req_get(req, "query", "bot_id");
     json_t *data = json_array();
@@ -163,7 +196,7 @@ chat_api_conv_list(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
     if (n < 0) {
         json_decref(data);
         chat_req_fail_db(c->db, req, res);
-        return;
+        return PGS_DONE;
     }
     int more = n > page.limit;
     char cursor[PGS_PAGE_CURSOR_MAX] = "";
@@ -177,16 +210,17 @@ chat_api_conv_list(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
             pgs_page_cursor(lc.created_ms, lc.id, cursor, sizeof cursor);
     }
     pgs_res_json(res, 200, pgs_page_list(data, more, cursor));
+    return PGS_DONE;
 }
 
-void
-chat_api_msg_list(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
+pgs_handled_t
+chat_api_msg_list(void *arg, const pgs_req_t *req, pgs_res_t *res)
 {
-    chat_t *c = chat_state(w);
+    chat_t *c = arg;
     pgs_page_t page;
     chat_conv_t conv;
     if (pgs_page_parse(req, res, &page) < 0 || !chat_req_conversation(c, req, res, &conv))
-        return;
+        return PGS_DONE;
     /* A message cursor holds the message's seq where lists of other
      * objects hold a time. */
     json_t *data = json_array();
@@ -196,7 +230,7 @@ chat_api_msg_list(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
     if (n < 0) {
         json_decref(data);
         chat_req_fail_db(c->db, req, res);
-        return;
+        return PGS_DONE;
     }
     int more = n > page.limit;
     char cursor[PGS_PAGE_CURSOR_MAX] = "";
@@ -210,4 +244,5 @@ chat_api_msg_list(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
     (void)last_seq;
     pgs_res_json(res, 200, pgs_page_list(data, more, cursor));
     pgs_res_usage_bot(res, conv.bot_id);
+    return PGS_DONE;
 }

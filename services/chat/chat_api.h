@@ -13,10 +13,10 @@
 
 #include "pgs_worker.h"
 
-void chat_api_conv_list(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res);
-void chat_api_conv_create(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res);
-void chat_api_conv_show(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res);
-void chat_api_conv_delete(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res);
-void chat_api_msg_list(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res);
+pgs_handled_t chat_api_conv_list(void *arg, const pgs_req_t *req, pgs_res_t *res);
+pgs_handled_t chat_api_conv_create(void *arg, const pgs_req_t *req, pgs_res_t *res);
+pgs_handled_t chat_api_conv_show(void *arg, const pgs_req_t *req, pgs_res_t *res);
+pgs_handled_t chat_api_conv_delete(void *arg, const pgs_req_t *req, pgs_res_t *res);
+pgs_handled_t chat_api_msg_list(void *arg, const pgs_req_t *req, pgs_res_t *res);
 
 #endif

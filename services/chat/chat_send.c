@@ -31,7 +31,7 @@
 struct chat_job {
     chat_job_t *next, *prev;
     chat_t *c;
-    pgs_deferred_t *d;
+    pgs_call_t *d;
     chat_call_t *call;
     pgs_idem_t idem;
     int stream, began;
@@ -63,20 +63,20 @@ s_sse_headers(int replayed, const char *usage)
 }
 
 static int
-s_event_text(pgs_deferred_t *d, const char *name, const char *data)
+s_event_text(pgs_call_t *d, const char *name, const char *data)
 {
     size_t n = strlen(name) + strlen(data) + 24;
     char *buf = malloc(n);
     if (!buf)
         return -1;
     int len = snprintf(buf, n, "event: %s\ndata: %s\n\n", name, data);
-    int rc = pgs_deferred_stream_chunk(d, buf, (size_t)len);
+    int rc = pgs_call_stream_chunk(d, buf, (size_t)len);
     free(buf);
     return rc;
 }
 
 static int
-s_event(pgs_deferred_t *d, const char *name, json_t *data)
+s_event(pgs_call_t *d, const char *name, json_t *data)
 {
     char *text = pgs_json_dump(data);
     int rc = text ? s_event_text(d, name, text) : -1;
@@ -85,7 +85,7 @@ s_event(pgs_deferred_t *d, const char *name, json_t *data)
 }
 
 static void
-s_event_error(pgs_deferred_t *d, const char *request_id, const char *code, const char *message)
+s_event_error(pgs_call_t *d, const char *request_id, const char *code, const char *message)
 {
     char *body = pgs_json_error_body(code, message, request_id, NULL, NULL);
     if (body)
@@ -95,7 +95,7 @@ s_event_error(pgs_deferred_t *d, const char *request_id, const char *code, const
 
 /* An error reply's body as an error event (code and message kept). */
 static void
-s_event_error_res(pgs_deferred_t *d, const char *request_id, const pgs_res_t *res)
+s_event_error_res(pgs_call_t *d, const char *request_id, const pgs_res_t *res)
 {
     json_t *o = res->body ? json_loadb(res->body, res->body_len, 0, NULL) : NULL;
     json_t *e = json_object_get(o, "error");
@@ -108,7 +108,7 @@ s_event_error_res(pgs_deferred_t *d, const char *request_id, const pgs_res_t *re
 /* The answer's text as message.delta events of about S_DELTA_BYTES, cut
  * after a space so that every piece is valid UTF-8. */
 static void
-s_deltas(pgs_deferred_t *d, const char *s, size_t len)
+s_deltas(pgs_call_t *d, const char *s, size_t len)
 {
     size_t i = 0;
     while (i < len) {
@@ -123,18 +123,15 @@ s_deltas(pgs_deferred_t *d, const char *s, size_t len)
     }
 }
 
-/* Streams a finished message: deltas, then message.completed. */
+/* Streams a finished message through *callp (then NULL): deltas, then
+ * message.completed. */
 static void
-s_stream_message(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res, json_t *msg, int replayed)
+s_stream_message(pgs_call_t **callp, pgs_res_t *res, json_t *msg, int replayed)
 {
-    pgs_deferred_t *d = pgs_worker_defer(w, req);
-    if (!d) {
-        pgs_res_json(res, 200, json_incref(msg));
-        return;
-    }
     json_t *h =
         s_sse_headers(replayed, json_string_value(json_object_get(res->headers, "x-pgs-usage")));
-    pgs_deferred_stream_begin(d, 200, h);
+    pgs_call_t *d = *callp;
+    pgs_call_stream_begin(d, 200, h);
     json_decref(h);
     json_t *content = json_object_get(msg, "content");
     if (replayed) {
@@ -145,19 +142,19 @@ s_stream_message(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res, json_t *
         s_deltas(d, json_string_value(content), json_string_length(content));
     }
     s_event(d, "message.completed", msg);
-    pgs_deferred_stream_end(&d);
+    pgs_call_stream_end(callp);
 }
 
-/* A stored response replayed: as it is, or as a stream when one is asked
- * for and the stored response is a message. */
+/* A stored response replayed: as it is (in res), or as a stream through
+ * *callp when one is asked for and the stored response is a message. */
 static void
-s_replay(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res, int stream)
+s_replay(pgs_call_t **callp, pgs_res_t *res, int stream)
 {
     if (!stream || res->status != 200)
         return;
     json_t *msg = json_loadb(res->body, res->body_len, 0, NULL);
     if (json_is_object(msg))
-        s_stream_message(w, req, res, msg, 1);
+        s_stream_message(callp, res, msg, 1);
     json_decref(msg);
 }
 
@@ -230,27 +227,25 @@ s_store(chat_t *c, const pgs_req_t *req, const pgs_idem_t *idem, const s_answer_
 
 /* ---- the bots service ---- */
 
-/* Calls route (bots.get, bots.retrieve) of the bots service; returns the 200 body as an owned
- * object, or NULL with res filled: 409 bot_deleted when the bot is gone, else 503. */
+/* The bots service's answer to route (bots.retrieve): the 200 body as an
+ * owned object, or NULL with res filled: 409 bot_deleted when the bot is
+ * gone, else 503. */
 static json_t *
-s_bots(chat_t *c, const pgs_req_t *req, pgs_res_t *res, const char *route, json_t *params)
+s_bots_answer(const pgs_req_t *req, pgs_res_t *res, const char *route, const pgs_res_t *out)
 {
-    pgs_res_t out;
-    pgs_worker_call(c->w, "bots", route, req->ctx, params, NULL, 0, (int)c->bots_timeout_ms, &out);
     json_t *body = NULL;
-    if (out.status == 200)
-        body = out.body ? json_loadb(out.body, out.body_len, 0, NULL) : NULL;
-    if (out.status == 404 || out.status == 410) {
+    if (out->status == 200)
+        body = out->body ? json_loadb(out->body, out->body_len, 0, NULL) : NULL;
+    if (out->status == 404 || out->status == 410) {
         pgs_res_error(res, req, 409, "bot_deleted",
                       "The bot of this conversation was deleted; the conversation is read-only.",
                       NULL);
     } else if (!json_is_object(body)) {
-        PGS_LOG(PGS_LOG_WARN, req->request_id, "%s answered %d", route, out.status);
+        PGS_LOG(PGS_LOG_WARN, req->request_id, "%s answered %d", route, out->status);
         chat_req_unavailable(req, res);
         json_decref(body);
         body = NULL;
     }
-    pgs_res_clear(&out);
     return body;
 }
 
@@ -285,7 +280,7 @@ s_on_start(void *arg)
     char usage[80];
     snprintf(usage, sizeof usage, "bot=%s msgs=1", j->bot);
     json_t *h = s_sse_headers(0, usage);
-    pgs_deferred_stream_begin(j->d, 200, h);
+    pgs_call_stream_begin(j->d, 200, h);
     json_decref(h);
     j->began = 1;
     j->last_chunk = pgs_time_mono_ms();
@@ -337,10 +332,10 @@ s_job_fail(chat_job_t *j, int status, const char *code, const char *message)
     }
     if (j->began) {
         s_event_error(j->d, j->request_id, code, message);
-        pgs_deferred_stream_end(&j->d);
+        pgs_call_stream_end(&j->d);
         pgs_res_clear(&res);
     } else {
-        pgs_deferred_reply(&j->d, &res);
+        pgs_call_reply(&j->d, &res);
     }
 }
 
@@ -392,7 +387,7 @@ s_on_done(void *arg, const chat_call_result_t *r)
     json_t *m = NULL;
     int rc = s_store(c, &fr, &j->idem, &a, &res, &m);
     if (!j->stream) {
-        pgs_deferred_reply(&j->d, &res);
+        pgs_call_reply(&j->d, &res);
     } else if (rc == 0) {
         if (!j->began) {
             /* No byte came before the end (an empty answer). */
@@ -401,14 +396,14 @@ s_on_done(void *arg, const chat_call_result_t *r)
         if (j->len == 0)
             s_event_text(j->d, "message.delta", "{\"delta\":\"\"}");
         s_event(j->d, "message.completed", m);
-        pgs_deferred_stream_end(&j->d);
+        pgs_call_stream_end(&j->d);
         pgs_res_clear(&res);
     } else if (j->began) {
         s_event_error_res(j->d, j->request_id, &res);
-        pgs_deferred_stream_end(&j->d);
+        pgs_call_stream_end(&j->d);
         pgs_res_clear(&res);
     } else {
-        pgs_deferred_reply(&j->d, &res);
+        pgs_call_reply(&j->d, &res);
     }
     json_decref(m);
     s_job_free(&j);
@@ -535,7 +530,7 @@ s_passage_citations(json_t *passages)
 }
 
 static void
-s_upstream(chat_t *c, pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res,
+s_upstream(chat_t *c, pgs_call_t **callp, const pgs_req_t *req, pgs_res_t *res,
            const chat_conv_t *conv, const chat_model_t *m, json_t *bot, json_t *passages,
            json_t *hist, const char *question, int stream, const pgs_idem_t *idem)
 {
@@ -587,19 +582,14 @@ s_upstream(chat_t *c, pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res,
         }
         if (rc != 0) {
             if (rc == 1)
-                s_replay(w, req, res, stream);
+                s_replay(callp, res, stream);
             chat_upstream_cancel(c->up, j->call);
             s_job_free(&j);
             return;
         }
     }
-    j->d = pgs_worker_defer(w, req);
-    if (!j->d) {
-        chat_upstream_cancel(c->up, j->call);
-        s_job_free(&j);
-        pgs_res_error(res, req, 500, "internal_error", "Internal error.", NULL);
-        return;
-    }
+    j->d = *callp; /* the job answers it */
+    *callp = NULL;
     j->next = c->jobs;
     if (c->jobs)
         c->jobs->prev = j;
@@ -609,7 +599,7 @@ s_upstream(chat_t *c, pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res,
 /* ---- built-in models ---- */
 
 static void
-s_builtin(chat_t *c, pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res, const chat_conv_t *conv,
+s_builtin(chat_t *c, pgs_call_t **callp, const pgs_req_t *req, pgs_res_t *res, const chat_conv_t *conv,
           const chat_model_t *m, json_t *bot, json_t *passages, json_t *hist, const char *question,
           const char *earlier, int stream, const pgs_idem_t *idem)
 {
@@ -663,9 +653,9 @@ s_builtin(chat_t *c, pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res, cons
     free(cites);
     chat_answer_clear(&ans);
     if (rc == 0 && stream)
-        s_stream_message(w, req, res, msg, 0);
+        s_stream_message(callp, res, msg, 0);
     else if (rc == 1)
-        s_replay(w, req, res, stream);
+        s_replay(callp, res, stream);
     json_decref(msg);
 }
 
@@ -706,69 +696,39 @@ s_earlier(json_t *hist)
     return out;
 }
 
-void
-chat_send_create(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
-{
-    chat_t *c = chat_state(w);
-    static const pgs_json_field_t fields[] = {
-        {"content", PGS_JSON_STRING, 1}, {"stream", PGS_JSON_BOOLEAN, 0}, {NULL, 0, 0}};
-    json_t *body = chat_req_body(req, res, fields);
-    if (!body)
-        return;
-    json_t *bot = NULL, *hist = NULL, *passages = NULL, *params = NULL;
-    char *earlier = NULL, *query = NULL;
-    json_t *jc = json_object_get(body, "content");
-    const char *question = json_string_value(jc);
-    int stream = json_is_true(json_object_get(body, "stream"));
-    long cp = pgs_json_utf8_length(question, json_string_length(jc));
-    if (cp < 0) {
-        pgs_res_error(res, req, 400, "invalid_request", "'content' must be valid UTF-8 text.",
-                      "content");
-        goto out;
-    }
-    if (cp == 0 || s_blank(question)) {
-        pgs_res_error(res, req, 400, "invalid_request", "'content' must not be empty.", "content");
-        goto out;
-    }
-    if (cp > S_CONTENT_MAX) {
-        pgs_res_error(res, req, 400, "invalid_request",
-                      "'content' must be at most 32000 characters.", "content");
-        goto out;
-    }
+/* A send waiting for bots.retrieve. */
+typedef struct {
+    chat_t *c;
+    pgs_call_t *call;
+    json_t *body; /* the request's JSON; question points into it */
+    const char *question;
+    int stream;
     chat_conv_t conv;
-    if (!chat_req_conversation(c, req, res, &conv))
-        goto out;
     pgs_idem_t idem;
-    if (pgs_idem_init(&idem, req, res) < 0)
-        goto out;
-    if (idem.active) {
-        int rc = pgs_idem_begin(c->db, &idem, req, res);
-        if (rc != 0) {
-            if (rc == 1)
-                s_replay(w, req, res, stream);
-            goto out;
-        }
-        pgs_db_rollback(c->db); /* looked up only: the work comes first */
-    }
+    json_t *hist;
+    char *earlier;
+} s_send_t;
 
-    hist = chat_store_recent(c->db, conv.id, (int)c->history);
-    earlier = hist ? s_earlier(hist) : NULL;
-    query = earlier ? chat_answer_query(question, earlier) : NULL;
-    if (!query) {
-        chat_req_fail_db(c->db, req, res);
-        goto out;
-    }
-    /* One round trip to bots gives the bot and its best passages: as many
-     * as the hungriest model wants, cut to this bot's model below (the
-     * order is the ranking, so the cut keeps the same best ones). */
-    long long k = chat_state_max_passages(c);
-    params = json_pack("{s:s,s:s,s:s,s:I}", "workspace_id", conv.workspace_id, "bot_id",
-                       conv.bot_id, "query", query, "k", (json_int_t)(k > 0 ? k : 1));
-    json_t *found = s_bots(c, req, res, "bots.retrieve", params);
+static void
+s_send_free(s_send_t *st)
+{
+    json_decref(st->body);
+    json_decref(st->hist);
+    free(st->earlier);
+    free(st);
+}
+
+/* The bot and its passages came back (or not): answer, now or later. */
+static void
+s_send_answer(s_send_t *st, pgs_call_t **callp, pgs_res_t *res, const pgs_res_t *reply)
+{
+    chat_t *c = st->c;
+    const pgs_req_t *req = pgs_call_req(*callp);
+    json_t *found = s_bots_answer(req, res, "bots.retrieve", reply);
     if (!found)
-        goto out;
-    bot = json_incref(json_object_get(found, "bot"));
-    passages = json_incref(json_object_get(found, "passages"));
+        return;
+    json_t *bot = json_incref(json_object_get(found, "bot"));
+    json_t *passages = json_incref(json_object_get(found, "passages"));
     json_decref(found);
     if (!json_is_object(bot)) {
         chat_req_unavailable(req, res);
@@ -799,38 +759,129 @@ chat_send_create(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
         passages = json_array();
     }
     if (m.provider == CHAT_MODEL_PROVIDER_BUILTIN)
-        s_builtin(c, w, req, res, &conv, &m, bot, passages, hist, question, earlier, stream, &idem);
+        s_builtin(c, callp, req, res, &st->conv, &m, bot, passages, st->hist, st->question,
+                  st->earlier, st->stream, &st->idem);
     else
-        s_upstream(c, w, req, res, &conv, &m, bot, passages, hist, question, stream, &idem);
+        s_upstream(c, callp, req, res, &st->conv, &m, bot, passages, st->hist, st->question,
+                   st->stream, &st->idem);
 out:
-    json_decref(body);
     json_decref(bot);
-    json_decref(hist);
     json_decref(passages);
-    json_decref(params);
-    free(earlier);
+}
+
+static void
+s_on_retrieved(void *arg, pgs_res_t *reply)
+{
+    s_send_t *st = arg;
+    pgs_call_t *call = st->call;
+    pgs_res_t res = {0};
+    s_send_answer(st, &call, &res, reply);
+    if (call)
+        pgs_call_reply(&call, &res); /* else streamed, or taken by a job */
+    else
+        pgs_res_clear(&res);
+    s_send_free(st);
+}
+
+pgs_handled_t
+chat_send_create(void *arg, const pgs_req_t *req, pgs_res_t *res)
+{
+    chat_t *c = arg;
+    static const pgs_json_field_t fields[] = {
+        {"content", PGS_JSON_STRING, 1}, {"stream", PGS_JSON_BOOLEAN, 0}, {NULL, 0, 0}};
+    s_send_t *st = calloc(1, sizeof *st);
+    if (!st) {
+        pgs_res_error(res, req, 500, "internal_error", "Internal error.", NULL);
+        return PGS_DONE;
+    }
+    st->c = c;
+    st->body = chat_req_body(req, res, fields);
+    if (!st->body)
+        goto done;
+    json_t *jc = json_object_get(st->body, "content");
+    const char *question = st->question = json_string_value(jc);
+    int stream = st->stream = json_is_true(json_object_get(st->body, "stream"));
+    long cp = pgs_json_utf8_length(question, json_string_length(jc));
+    if (cp < 0) {
+        pgs_res_error(res, req, 400, "invalid_request", "'content' must be valid UTF-8 text.",
+                      "content");
+        goto done;
+    }
+    if (cp == 0 || s_blank(question)) {
+        pgs_res_error(res, req, 400, "invalid_request", "'content' must not be empty.", "content");
+        goto done;
+    }
+    if (cp > S_CONTENT_MAX) {
+        pgs_res_error(res, req, 400, "invalid_request",
+                      "'content' must be at most 32000 characters.", "content");
+        goto done;
+    }
+    if (!chat_req_conversation(c, req, res, &st->conv))
+        goto done;
+    if (pgs_idem_init(&st->idem, req, res) < 0)
+        goto done;
+    if (st->idem.active) {
+        int rc = pgs_idem_begin(c->db, &st->idem, req, res);
+        if (rc != 0) {
+            if (rc == 1) {
+                pgs_call_t *call = req->call;
+                s_replay(&call, res, stream);
+            }
+            goto done;
+        }
+        pgs_db_rollback(c->db); /* looked up only: the work comes first */
+    }
+
+    st->hist = chat_store_recent(c->db, st->conv.id, (int)c->history);
+    st->earlier = st->hist ? s_earlier(st->hist) : NULL;
+    char *query = st->earlier ? chat_answer_query(question, st->earlier) : NULL;
+    if (!query) {
+        chat_req_fail_db(c->db, req, res);
+        goto done;
+    }
+    /* One round trip to bots gives the bot and its best passages: as many
+     * as the hungriest model wants, cut to this bot's model when they come
+     * (the order is the ranking, so the cut keeps the same best ones). */
+    long long k = chat_state_max_passages(c);
+    json_t *params = json_pack("{s:s,s:s,s:s,s:I}", "workspace_id", st->conv.workspace_id,
+                               "bot_id", st->conv.bot_id, "query", query, "k",
+                               (json_int_t)(k > 0 ? k : 1));
     free(query);
+    int rc = params ? pgs_worker_request(c->w, "bots", "bots.retrieve", req->ctx, params, NULL, 0,
+                                         (int)c->bots_timeout_ms, s_on_retrieved, st)
+                    : -1;
+    json_decref(params);
+    if (rc < 0) {
+        pgs_res_error(res, req, 500, "internal_error", "Internal error.", NULL);
+        goto done;
+    }
+    st->call = req->call;
+    return PGS_LATER;
+done:
+    s_send_free(st);
+    return PGS_DONE;
 }
 
 /* ---- the loop ---- */
 
 void
-chat_send_pump(chat_t *c)
+chat_send_ping(void *arg)
 {
-    chat_upstream_pump(c->up);
+    chat_t *c = arg;
     int64_t now = pgs_time_mono_ms();
     for (chat_job_t *j = c->jobs; j; j = j->next) {
         if (j->began && j->d && now - j->last_chunk >= c->ping_ms) {
-            pgs_deferred_stream_chunk(j->d, ": ping\n\n", 8);
+            pgs_call_stream_chunk(j->d, ": ping\n\n", 8);
             j->last_chunk = now;
         }
     }
 }
 
 int
-chat_send_wait_ms(const chat_t *c)
+chat_send_ping_every_ms(const chat_t *c)
 {
-    return c && c->jobs ? 5 : -1;
+    long long ms = c->ping_ms / 4;
+    return (int)(ms < 10 ? 10 : ms > 1000 ? 1000 : ms);
 }
 
 void
@@ -844,12 +895,12 @@ chat_send_abort_all(chat_t *c)
         if (j->began) {
             s_event_error(j->d, j->request_id, "service_unavailable",
                           "The service is restarting. Try again shortly.");
-            pgs_deferred_stream_end(&j->d);
+            pgs_call_stream_end(&j->d);
         } else if (j->d) {
             pgs_req_t fr = {.request_id = j->request_id};
             pgs_res_t res = {0};
             chat_req_unavailable(&fr, &res);
-            pgs_deferred_reply(&j->d, &res);
+            pgs_call_reply(&j->d, &res);
         }
         s_job_free(&j);
     }

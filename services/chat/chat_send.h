@@ -2,7 +2,8 @@
  * chat_send — POST /v1/conversations/{id}/messages (messages.create): the
  * question is checked, the bot fetched and its model allowed for the plan,
  * passages retrieved through bots.retrieve, and the answer made by the
- * built-in model (at once) or an upstream model (later, from pump). Replies
+ * built-in model (at once) or an upstream model (later, as its stream
+ * comes). Replies
  * are JSON, or an event stream (SPEC §3):
  *
  *   event: message.delta      data: {"delta":"…"}          (one or more)
@@ -24,13 +25,14 @@
 #include "pgs_worker.h"
 
 /* The messages.create handler. */
-void chat_send_create(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res);
+pgs_handled_t chat_send_create(void *arg, const pgs_req_t *req, pgs_res_t *res);
 
-/* Moves upstream calls forward and sends pings; from the worker's pump. */
-void chat_send_pump(chat_t *c);
+/* Sends ": ping" on every stream silent for [chat] ping_interval_ms; a
+ * timer of the worker (arg: the chat_t). */
+void chat_send_ping(void *arg);
 
-/* How long the worker loop may sleep: short while calls run, else -1. */
-int chat_send_wait_ms(const chat_t *c);
+/* How often chat_send_ping should run: often enough to keep the interval. */
+int chat_send_ping_every_ms(const chat_t *c);
 
 /* Ends every send in flight (a 503, or an error event when its stream
  * began). For shutdown. */

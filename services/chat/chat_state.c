@@ -15,11 +15,6 @@
 #include <strings.h>
 #include <unistd.h>
 
-chat_t *
-chat_state(pgs_worker_t *w)
-{
-    return pgs_worker_state(w);
-}
 
 chat_t *
 chat_state_new(pgs_worker_t *w)
@@ -45,7 +40,7 @@ chat_state_new(pgs_worker_t *w)
     if (c->db)
         pgs_db_busy(c->db, PGS_WORKER_DB_BUSY_MS, pgs_worker_keepalive_fn, w);
     c->redis = c->db ? pgs_worker_redis(w) : NULL;
-    c->up = c->redis ? chat_upstream_new() : NULL;
+    c->up = c->redis ? chat_upstream_new(w) : NULL;
     if (!c->up) {
         chat_state_destroy(&c);
         return NULL;

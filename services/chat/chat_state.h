@@ -57,8 +57,6 @@ chat_t *chat_state_new(pgs_worker_t *w);
  * sets *c to NULL; no-op on NULL. */
 void chat_state_destroy(chat_t **c);
 
-/* The state of the worker (borrowed). */
-chat_t *chat_state(pgs_worker_t *w);
 
 /* Looks up model id. 1 found (out filled), 0 not configured, -1 the
  * section is invalid (logged). */

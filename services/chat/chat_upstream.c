@@ -1,9 +1,14 @@
 /*
  * chat_upstream — see chat_upstream.h.
  *
- * Callbacks run from inside chat_upstream_pump; they must not cancel calls.
+ * libcurl's multi socket interface on the worker's loop: its sockets are
+ * fd watches (CURLMOPT_SOCKETFUNCTION) and its timeout a one-shot timer
+ * (CURLMOPT_TIMERFUNCTION); nothing polls. Callbacks run from inside the
+ * loop's fd and timer callbacks; they must not cancel calls.
+ *
  * The idle timer is ours, not libcurl's: any byte (headers included) resets
  * it, so a model that streams slowly is never cut, while one that stalls is.
+ * One one-shot timer, armed for the earliest call's idle deadline.
  */
 #include "chat_upstream.h"
 #include "pgs_log.h"
@@ -42,24 +47,86 @@ struct chat_call {
 };
 
 struct chat_upstream {
+    pgs_worker_t *w;
     CURLM *multi;
     chat_call_t *calls;
     int active;
+    int curl_timer; /* libcurl's timeout (a worker timer id, or 0) */
+    int idle_timer; /* the earliest idle deadline (a worker timer id, or 0) */
 };
 
+static void s_check(chat_upstream_t *u);
+static void s_arm_idle(chat_upstream_t *u);
+
+static void
+s_on_fd(void *arg, int fd, int revents)
+{
+    chat_upstream_t *u = arg;
+    int running = 0;
+    int ev = ((revents & PGS_FD_IN) ? CURL_CSELECT_IN : 0) |
+             ((revents & PGS_FD_OUT) ? CURL_CSELECT_OUT : 0);
+    curl_multi_socket_action(u->multi, fd, ev, &running);
+    s_check(u);
+}
+
+static int
+s_socket_cb(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp)
+{
+    (void)easy;
+    (void)socketp;
+    chat_upstream_t *u = userp;
+    int events = what == CURL_POLL_IN      ? PGS_FD_IN
+                 : what == CURL_POLL_OUT   ? PGS_FD_OUT
+                 : what == CURL_POLL_INOUT ? PGS_FD_IN | PGS_FD_OUT
+                                           : 0; /* CURL_POLL_REMOVE */
+    return pgs_worker_watch(u->w, fd, events, s_on_fd, u) < 0 ? -1 : 0;
+}
+
+static void
+s_on_curl_timer(void *arg)
+{
+    chat_upstream_t *u = arg;
+    u->curl_timer = 0; /* fired: gone */
+    int running = 0;
+    curl_multi_socket_action(u->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+    s_check(u);
+}
+
+static int
+s_timer_cb(CURLM *multi, long timeout_ms, void *userp)
+{
+    (void)multi;
+    chat_upstream_t *u = userp;
+    pgs_worker_cancel(u->w, u->curl_timer);
+    u->curl_timer = 0;
+    if (timeout_ms >= 0) {
+        u->curl_timer = pgs_worker_after(u->w, (int)timeout_ms, s_on_curl_timer, u);
+        if (u->curl_timer < 0) {
+            u->curl_timer = 0;
+            return -1;
+        }
+    }
+    return 0;
+}
+
 chat_upstream_t *
-chat_upstream_new(void)
+chat_upstream_new(pgs_worker_t *w)
 {
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
         return NULL;
     chat_upstream_t *u = calloc(1, sizeof *u);
     if (!u)
         return NULL;
+    u->w = w;
     u->multi = curl_multi_init();
     if (!u->multi) {
         free(u);
         return NULL;
     }
+    curl_multi_setopt(u->multi, CURLMOPT_SOCKETFUNCTION, s_socket_cb);
+    curl_multi_setopt(u->multi, CURLMOPT_SOCKETDATA, u);
+    curl_multi_setopt(u->multi, CURLMOPT_TIMERFUNCTION, s_timer_cb);
+    curl_multi_setopt(u->multi, CURLMOPT_TIMERDATA, u);
     return u;
 }
 
@@ -90,6 +157,8 @@ chat_upstream_destroy(chat_upstream_t **up)
     while (u->calls)
         s_free_call(u, u->calls);
     curl_multi_cleanup(u->multi);
+    pgs_worker_cancel(u->w, u->curl_timer);
+    pgs_worker_cancel(u->w, u->idle_timer);
     free(u);
     *up = NULL;
 }
@@ -323,6 +392,8 @@ chat_upstream_start(chat_upstream_t *u, const char *base_url, const char *api_ke
         u->calls->prev = c;
     u->calls = c;
     u->active++;
+    if (!u->idle_timer)
+        s_arm_idle(u);
     return c;
 }
 
@@ -369,13 +440,10 @@ s_finish(chat_upstream_t *u, chat_call_t *c, CURLcode code, int timed_out)
     cb.on_done(arg, &r);
 }
 
-void
-chat_upstream_pump(chat_upstream_t *u)
+/* Finishes the transfers libcurl says are done. */
+static void
+s_check(chat_upstream_t *u)
 {
-    if (!u || !u->active)
-        return;
-    int running = 0;
-    curl_multi_perform(u->multi, &running);
     CURLMsg *m;
     int left;
     while ((m = curl_multi_info_read(u->multi, &left))) {
@@ -386,10 +454,36 @@ chat_upstream_pump(chat_upstream_t *u)
         if (c)
             s_finish(u, c, m->data.result, 0);
     }
+}
+
+static void
+s_on_idle(void *arg)
+{
+    chat_upstream_t *u = arg;
+    u->idle_timer = 0; /* fired: gone */
     int64_t now = pgs_time_mono_ms();
     for (chat_call_t *c = u->calls, *next; c; c = next) {
         next = c->next;
         if (now - c->last_activity > c->timeout_ms)
             s_finish(u, c, CURLE_OK, 1);
     }
+    s_arm_idle(u);
+}
+
+/* Arms the idle timer for the earliest deadline of the calls in flight. */
+static void
+s_arm_idle(chat_upstream_t *u)
+{
+    pgs_worker_cancel(u->w, u->idle_timer);
+    u->idle_timer = 0;
+    if (!u->calls)
+        return;
+    int64_t now = pgs_time_mono_ms(), first = INT64_MAX;
+    for (chat_call_t *c = u->calls; c; c = c->next)
+        if (c->last_activity + c->timeout_ms < first)
+            first = c->last_activity + c->timeout_ms;
+    int64_t ms = first - now + 1;
+    u->idle_timer = pgs_worker_after(u->w, (int)(ms < 0 ? 0 : ms), s_on_idle, u);
+    if (u->idle_timer < 0)
+        u->idle_timer = 0;
 }

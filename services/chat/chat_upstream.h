@@ -1,7 +1,8 @@
 /*
  * chat_upstream — calls to OpenAI-compatible /v1/chat/completions servers
- * with libcurl's multi interface, driven from the worker's loop (pump), so
- * the worker keeps heartbeating and serving while a model answers.
+ * with libcurl's multi socket interface on the worker's loop (fd watches and
+ * timers), so the worker keeps heartbeating and serving while a model
+ * answers, and sleeps while it says nothing.
  *
  * A call always asks for a stream ("stream": true, usage included) and
  * accepts either an event stream or one JSON completion (servers that
@@ -10,6 +11,8 @@
  */
 #ifndef CHAT_UPSTREAM_H
 #define CHAT_UPSTREAM_H
+
+#include "pgs_worker.h"
 
 #include <stddef.h>
 
@@ -38,8 +41,8 @@ typedef struct {
     void (*on_done)(void *arg, const chat_call_result_t *r);
 } chat_call_cb_t;
 
-/* A client; NULL when libcurl cannot start. */
-chat_upstream_t *chat_upstream_new(void);
+/* A client on w's loop; NULL when libcurl cannot start. */
+chat_upstream_t *chat_upstream_new(pgs_worker_t *w);
 
 /* Aborts every call without callbacks, frees, sets *u to NULL. */
 void chat_upstream_destroy(chat_upstream_t **u);
@@ -53,9 +56,6 @@ chat_call_t *chat_upstream_start(chat_upstream_t *u, const char *base_url, const
 
 /* Aborts one call without callbacks. */
 void chat_upstream_cancel(chat_upstream_t *u, chat_call_t *call);
-
-/* Moves every transfer forward; runs callbacks. */
-void chat_upstream_pump(chat_upstream_t *u);
 
 /* Number of calls in flight. */
 int chat_upstream_active(const chat_upstream_t *u);

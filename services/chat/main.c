@@ -10,6 +10,7 @@
 #include "chat_send.h"
 #include "chat_state.h"
 #include "pgs_idem.h"
+#include "pgs_log.h"
 #include "pgs_worker.h"
 
 static const pgs_route_t s_routes[] = {
@@ -22,57 +23,32 @@ static const pgs_route_t s_routes[] = {
     {NULL, NULL},
 };
 
-static int
-s_init(pgs_worker_t *w)
-{
-    chat_t *c = chat_state_new(w);
-    if (!c)
-        return -1;
-    pgs_worker_set_state(w, c);
-    return 0;
-}
-
 static void
-s_tick(pgs_worker_t *w)
+s_tick(void *arg)
 {
-    chat_t *c = chat_state(w);
+    chat_t *c = arg;
     chat_quota_tick(c);
     pgs_idem_tick(c->db, &c->last_purge);
     pgs_db_wal_tick(c->db, &c->last_wal);
 }
 
-static void
-s_pump(pgs_worker_t *w)
-{
-    chat_send_pump(chat_state(w));
-}
-
-static int
-s_wait_ms(pgs_worker_t *w)
-{
-    return chat_send_wait_ms(chat_state(w));
-}
-
-static void
-s_fini(pgs_worker_t *w)
-{
-    chat_t *c = chat_state(w);
-    chat_state_destroy(&c);
-    pgs_worker_set_state(w, NULL);
-}
-
-static const pgs_service_t s_service = {
-    .name = "chat",
-    .routes = s_routes,
-    .init = s_init,
-    .tick = s_tick,
-    .fini = s_fini,
-    .pump = s_pump,
-    .wait_ms = s_wait_ms,
-};
-
 int
 main(int argc, char **argv)
 {
-    return pgs_worker_main(&s_service, argc, argv);
+    int rc;
+    pgs_worker_t *w = pgs_worker_new("chat", argc, argv, NULL, &rc);
+    if (!w)
+        return rc;
+    chat_t *c = chat_state_new(w);
+    if (!c || pgs_worker_routes(w, s_routes, c) < 0 ||
+        pgs_worker_every(w, 250, s_tick, c) < 0 ||
+        pgs_worker_every(w, chat_send_ping_every_ms(c), chat_send_ping, c) < 0) {
+        pgs_error("service failed to start");
+        rc = 1;
+    } else {
+        rc = pgs_worker_run(w);
+    }
+    chat_state_destroy(&c);
+    pgs_worker_destroy(&w);
+    return rc;
 }

@@ -6,6 +6,7 @@
  * "Usage analytics".
  */
 #include "pgs_idem.h"
+#include "pgs_log.h"
 #include "pgs_worker.h"
 #include "usage_api.h"
 #include "usage_consume.h"
@@ -23,57 +24,32 @@ static const pgs_route_t s_routes[] = {
     {NULL, NULL},
 };
 
-static int
-s_init(pgs_worker_t *w)
-{
-    usage_t *u = usage_state_new(w);
-    if (!u)
-        return -1;
-    pgs_worker_set_state(w, u);
-    return 0;
-}
-
 static void
-s_tick(pgs_worker_t *w)
+s_tick(void *arg)
 {
-    usage_t *u = usage_state(w);
+    usage_t *u = arg;
     usage_reports_tick(u);
     pgs_idem_tick(u->db, &u->last_purge);
     pgs_db_wal_tick(u->db, &u->last_wal);
 }
 
-static void
-s_pump(pgs_worker_t *w)
-{
-    usage_consume_pump(usage_state(w));
-}
-
-static int
-s_wait_ms(pgs_worker_t *w)
-{
-    return usage_consume_wait_ms(usage_state(w));
-}
-
-static void
-s_fini(pgs_worker_t *w)
-{
-    usage_t *u = usage_state(w);
-    usage_state_destroy(&u);
-    pgs_worker_set_state(w, NULL);
-}
-
-static const pgs_service_t s_service = {
-    .name = "usage",
-    .routes = s_routes,
-    .init = s_init,
-    .tick = s_tick,
-    .fini = s_fini,
-    .pump = s_pump,
-    .wait_ms = s_wait_ms,
-};
-
 int
 main(int argc, char **argv)
 {
-    return pgs_worker_main(&s_service, argc, argv);
+    int rc;
+    pgs_worker_t *w = pgs_worker_new("usage", argc, argv, NULL, &rc);
+    if (!w)
+        return rc;
+    usage_t *u = usage_state_new(w);
+    if (!u || pgs_worker_routes(w, s_routes, u) < 0 ||
+        pgs_worker_every(w, 250, s_tick, u) < 0 ||
+        pgs_worker_every(w, USAGE_CONSUME_EVERY_MS, usage_consume_timer, u) < 0) {
+        pgs_error("service failed to start");
+        rc = 1;
+    } else {
+        rc = pgs_worker_run(w);
+    }
+    usage_state_destroy(&u);
+    pgs_worker_destroy(&w);
+    return rc;
 }

@@ -36,54 +36,75 @@ s_unavailable(const pgs_req_t *req, pgs_res_t *res)
     pgs_res_header(res, "Retry-After", "1");
 }
 
-static void
+static pgs_handled_t
 s_query(usage_t *u, const pgs_req_t *req, pgs_res_t *res, const usage_who_t *who)
 {
     usage_range_t q;
     if (usage_query_parse(req, res, json_object_get(req->params, "query"), 1, &q) < 0)
-        return;
-    json_t *o = usage_query_run(u, req, res, who, &q);
-    if (o)
-        pgs_res_json(res, 200, o);
+        return PGS_DONE;
+    return usage_query_answer(u, req, res, who, &q);
 }
 
-void
-usage_api_query(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
+pgs_handled_t
+usage_api_query(void *arg, const pgs_req_t *req, pgs_res_t *res)
 {
     usage_who_t who;
-    if (s_who(req, res, &who) == 0)
-        s_query(usage_state(w), req, res, &who);
+    if (s_who(req, res, &who) < 0)
+        return PGS_DONE;
+    return s_query(arg, req, res, &who);
 }
 
-void
-usage_api_app(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
+/* An /app/api/usage request waiting for auth's session context. */
+typedef struct {
+    usage_t *u;
+    pgs_call_t *call;
+} s_app_t;
+
+static void
+s_on_session(void *arg, pgs_res_t *out)
 {
-    usage_t *u = usage_state(w);
+    s_app_t *app = arg;
+    const pgs_req_t *req = pgs_call_req(app->call);
+    pgs_res_t res = {0};
+    pgs_handled_t how = PGS_DONE;
+    if (out->status != 200) {
+        pgs_res_move(&res, out); /* auth's error, as it is (503 when it did not answer) */
+    } else {
+        json_t *ctx = json_loadb(out->body, out->body_len, 0, NULL);
+        usage_who_t who = {json_string_value(json_object_get(ctx, "workspace_id")),
+                           json_string_value(json_object_get(ctx, "user_id")),
+                           json_string_value(json_object_get(ctx, "workspace_type")),
+                           json_string_value(json_object_get(ctx, "role"))};
+        if (!who.ws || !who.user)
+            s_unavailable(req, &res);
+        else
+            how = s_query(app->u, req, &res, &who);
+        json_decref(ctx);
+    }
+    /* Cache-Control: no-store comes from the edge, as for every API answer. */
+    if (how == PGS_DONE)
+        pgs_call_reply(&app->call, &res);
+    else
+        pgs_res_clear(&res); /* the query answers the call */
+    free(app);
+}
+
+pgs_handled_t
+usage_api_app(void *arg, const pgs_req_t *req, pgs_res_t *res)
+{
     /* Auth owns sessions: it answers with the session's context, or with
      * the 401 every /app/api route gives without one. */
-    pgs_res_t out = {0};
-    if (pgs_worker_call(w, "auth", "session.context", req->ctx, req->params, NULL, 0,
-                        S_SESSION_TIMEOUT_MS, &out) < 0) {
-        pgs_res_clear(&out);
+    s_app_t *app = calloc(1, sizeof *app);
+    if (!app || pgs_worker_request(((usage_t *)arg)->w, "auth", "session.context", req->ctx,
+                                   req->params, NULL, 0, S_SESSION_TIMEOUT_MS, s_on_session,
+                                   app) < 0) {
+        free(app);
         s_unavailable(req, res);
-        return;
+        return PGS_DONE;
     }
-    if (out.status != 200) {
-        pgs_res_clear(res);
-        *res = out; /* auth's error, as it is */
-        return;
-    }
-    json_t *ctx = json_loadb(out.body, out.body_len, 0, NULL);
-    pgs_res_clear(&out);
-    usage_who_t who = {json_string_value(json_object_get(ctx, "workspace_id")),
-                       json_string_value(json_object_get(ctx, "user_id")),
-                       json_string_value(json_object_get(ctx, "workspace_type")),
-                       json_string_value(json_object_get(ctx, "role"))};
-    if (!who.ws || !who.user)
-        s_unavailable(req, res);
-    else
-        s_query(u, req, res, &who);
-    json_decref(ctx); /* Cache-Control: no-store comes from the edge, as for every API answer */
+    app->u = arg;
+    app->call = req->call;
+    return PGS_LATER;
 }
 
 /* ---- reports ---- */
@@ -95,13 +116,13 @@ s_report_owner(const usage_who_t *who)
     return usage_query_sees_all(who) ? NULL : who->user;
 }
 
-void
-usage_api_report_create(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
+pgs_handled_t
+usage_api_report_create(void *arg, const pgs_req_t *req, pgs_res_t *res)
 {
-    usage_t *u = usage_state(w);
+    usage_t *u = arg;
     usage_who_t who;
     if (s_who(req, res, &who) < 0)
-        return;
+        return PGS_DONE;
     static const pgs_json_field_t fields[] = {
         {"start", PGS_JSON_STRING, 1},
         {"end", PGS_JSON_STRING, 1},
@@ -113,16 +134,16 @@ usage_api_report_create(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
         json_decref(body);
         pgs_res_error(res, req, 400, err.code ? err.code : "invalid_request", err.message,
                       err.param[0] ? err.param : NULL);
-        return;
+        return PGS_DONE;
     }
     usage_range_t q;
     int bad = usage_query_parse(req, res, body, 0, &q);
     json_decref(body);
     if (bad < 0)
-        return;
+        return PGS_DONE;
     pgs_idem_t idem;
     if (pgs_idem_init(&idem, req, res) < 0 || pgs_idem_begin(u->db, &idem, req, res) != 0)
-        return;
+        return PGS_DONE;
     usage_report_t r = {.created_ms = pgs_time_now_ms()};
     pgs_id_new("rep", r.id);
     snprintf(r.ws, sizeof r.ws, "%s", who.ws);
@@ -134,12 +155,13 @@ usage_api_report_create(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
     snprintf(r.status, sizeof r.status, "pending");
     if (usage_store_report_insert(u->db, &r) < 0) {
         pgs_idem_fail_db(u->db, req, res);
-        return;
+        return PGS_DONE;
     }
     pgs_res_json(res, 202, usage_reports_json(&r));
     if (pgs_idem_commit(u->db, &idem, req, res) == 0)
         PGS_LOG(PGS_LOG_INFO, req->request_id, "usage report %s requested workspace=%s %s..%s",
                 r.id, r.ws, r.start, r.end);
+    return PGS_DONE;
 }
 
 typedef struct {
@@ -161,22 +183,22 @@ s_list_each(const usage_report_t *r, void *arg)
     l->n++;
 }
 
-void
-usage_api_report_list(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
+pgs_handled_t
+usage_api_report_list(void *arg, const pgs_req_t *req, pgs_res_t *res)
 {
-    usage_t *u = usage_state(w);
+    usage_t *u = arg;
     usage_who_t who;
     pgs_page_t page;
     if (s_who(req, res, &who) < 0)
-        return;
+        return PGS_DONE;
     if (pgs_page_parse(req, res, &page) < 0)
-        return;
+        return PGS_DONE;
     s_list_t l = {.data = json_array()};
     if (usage_store_report_list(u->db, who.ws, s_report_owner(&who), page.has_after, page.after_ts,
                                 page.after_id, page.limit + 1, s_list_each, &l) < 0) {
         json_decref(l.data);
         s_unavailable(req, res);
-        return;
+        return PGS_DONE;
     }
     int more = l.n > page.limit;
     char cursor[PGS_PAGE_CURSOR_MAX] = "";
@@ -191,6 +213,7 @@ usage_api_report_list(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
         }
     }
     pgs_res_json(res, 200, pgs_page_list(l.data, more, cursor));
+    return PGS_DONE;
 }
 
 /* 1 when the Accept header asks for CSV rather than JSON. */
@@ -202,20 +225,20 @@ s_wants_csv(const pgs_req_t *req)
     return accept && strncasecmp(accept, "text/csv", 8) == 0;
 }
 
-void
-usage_api_report_show(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
+pgs_handled_t
+usage_api_report_show(void *arg, const pgs_req_t *req, pgs_res_t *res)
 {
-    usage_t *u = usage_state(w);
+    usage_t *u = arg;
     usage_who_t who;
     if (s_who(req, res, &who) < 0)
-        return;
+        return PGS_DONE;
     const char *id =
         json_string_value(json_object_get(json_object_get(req->params, "path"), "report_id"));
     usage_report_t r;
     int rc = id && pgs_id_valid(id, "rep") ? usage_store_report_get(u->db, who.ws, id, &r) : 0;
     if (rc < 0) {
         s_unavailable(req, res);
-        return;
+        return PGS_DONE;
     }
     const char *owner = s_report_owner(&who);
     if (rc == 1 && owner && strcmp(r.user, owner) != 0) {
@@ -224,7 +247,7 @@ usage_api_report_show(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
     }
     if (rc == 0) {
         pgs_res_error(res, req, 404, "not_found", "No such usage report.", NULL);
-        return;
+        return PGS_DONE;
     }
     if (!s_wants_csv(req)) {
         pgs_res_json(res, 200, usage_reports_json(&r));
@@ -248,61 +271,102 @@ usage_api_report_show(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
         }
     }
     usage_report_clear(&r);
+    return PGS_DONE;
 }
 
-void
-usage_api_admin_report(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res)
+/* A monthly report asked for by pegasusctl, waiting for auth to say
+ * whether it knows the workspace. */
+typedef struct {
+    usage_t *u;
+    pgs_call_t *call;
+    char ws[PGS_ID_MAX];
+    char start[USAGE_DAY_LEN], end[USAGE_DAY_LEN];
+} s_admin_t;
+
+static void
+s_admin_report(s_admin_t *ad, const pgs_req_t *req, pgs_res_t *res, json_t *names)
 {
-    usage_t *u = usage_state(w);
+    usage_t *u = ad->u;
+    if (!names) {
+        s_unavailable(req, res);
+        return;
+    }
+    if (!json_object_get(names, ad->ws)) {
+        pgs_res_error(res, req, 404, "not_found", "No such workspace.", "workspace_id");
+        return;
+    }
+    usage_report_t r;
+    int rc = usage_store_report_monthly(u->db, ad->ws, ad->start, &r);
+    if (rc == 0) {
+        r = (usage_report_t){.created_ms = pgs_time_now_ms()};
+        pgs_id_new("rep", r.id);
+        snprintf(r.ws, sizeof r.ws, "%s", ad->ws);
+        snprintf(r.scope, sizeof r.scope, "workspace");
+        snprintf(r.kind, sizeof r.kind, "monthly");
+        snprintf(r.start, sizeof r.start, "%s", ad->start);
+        snprintf(r.end, sizeof r.end, "%s", ad->end);
+        snprintf(r.status, sizeof r.status, "pending");
+        rc = usage_store_report_insert(u->db, &r) == 0 ? 1 : -1;
+    }
+    /* Made now, at the operator's request: fresh numbers even when the
+     * month's report existed. */
+    if (rc == 1 && usage_reports_generate(u, &r) == 0)
+        pgs_res_json(res, 200, usage_reports_json(&r));
+    else
+        s_unavailable(req, res);
+    if (rc == 1)
+        usage_report_clear(&r);
+}
+
+static void
+s_on_workspace(void *arg, json_t *names)
+{
+    s_admin_t *ad = arg;
+    pgs_res_t res = {0};
+    s_admin_report(ad, pgs_call_req(ad->call), &res, names);
+    pgs_call_reply(&ad->call, &res);
+    free(ad);
+}
+
+pgs_handled_t
+usage_api_admin_report(void *arg, const pgs_req_t *req, pgs_res_t *res)
+{
+    usage_t *u = arg;
     const char *actor = pgs_req_ctx(req, "actor");
     if (!actor || strcmp(actor, "pegasusctl") != 0) {
         pgs_res_error(res, req, 403, "forbidden", "Admin routes are for pegasusctl only.", NULL);
-        return;
+        return PGS_DONE;
     }
     json_t *body = req->body_len ? json_loadb(req->body, req->body_len, 0, NULL) : NULL;
     const char *ws = json_string_value(json_object_get(body, "workspace_id"));
     const char *month = json_string_value(json_object_get(body, "month"));
     char start[USAGE_DAY_LEN], end[USAGE_DAY_LEN];
-    int known = -1; /* does auth know the workspace? */
-    if (ws && pgs_id_valid(ws, "ws")) {
-        json_t *ids = json_pack("[s]", ws);
-        json_t *names = usage_query_labels(u, "auth", ws, "workspaces", ids);
-        known = names ? json_object_get(names, ws) != NULL : -1;
-        json_decref(ids);
-        json_decref(names);
-    }
+    s_admin_t *ad = NULL;
+    pgs_handled_t how = PGS_DONE;
     if (!ws || !pgs_id_valid(ws, "ws")) {
         pgs_res_error(res, req, 400, "invalid_request", "--workspace needs a workspace id (ws_…).",
                       "workspace_id");
     } else if (usage_reports_month(month, start, end) < 0) {
         pgs_res_error(res, req, 400, "invalid_request", "--month needs a month as YYYY-MM.",
                       "month");
-    } else if (known < 0) {
-        s_unavailable(req, res);
-    } else if (!known) {
-        pgs_res_error(res, req, 404, "not_found", "No such workspace.", "workspace_id");
+    } else if (!(ad = calloc(1, sizeof *ad))) {
+        pgs_res_error(res, req, 500, "internal_error", "Internal error.", NULL);
     } else {
-        usage_report_t r;
-        int rc = usage_store_report_monthly(u->db, ws, start, &r);
-        if (rc == 0) {
-            r = (usage_report_t){.created_ms = pgs_time_now_ms()};
-            pgs_id_new("rep", r.id);
-            snprintf(r.ws, sizeof r.ws, "%s", ws);
-            snprintf(r.scope, sizeof r.scope, "workspace");
-            snprintf(r.kind, sizeof r.kind, "monthly");
-            snprintf(r.start, sizeof r.start, "%s", start);
-            snprintf(r.end, sizeof r.end, "%s", end);
-            snprintf(r.status, sizeof r.status, "pending");
-            rc = usage_store_report_insert(u->db, &r) == 0 ? 1 : -1;
-        }
-        /* Made now, at the operator's request: fresh numbers even when the
-         * month's report existed. */
-        if (rc == 1 && usage_reports_generate(u, &r) == 0)
-            pgs_res_json(res, 200, usage_reports_json(&r));
-        else
+        memcpy(ad->start, start, sizeof start);
+        memcpy(ad->end, end, sizeof end);
+        ad->u = u;
+        ad->call = req->call;
+        snprintf(ad->ws, sizeof ad->ws, "%s", ws);
+        json_t *ids = json_pack("[s]", ws);
+        if (usage_query_labels(u, "auth", ws, "workspaces", ids, s_on_workspace, ad) == 0) {
+            ad = NULL; /* the continuation's */
+            how = PGS_LATER;
+        } else {
             s_unavailable(req, res);
-        if (rc == 1)
-            usage_report_clear(&r);
+        }
+        json_decref(ids);
     }
+    free(ad);
     json_decref(body);
+    return how;
 }

@@ -14,11 +14,11 @@
 
 #include "pgs_worker.h"
 
-void usage_api_query(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res);
-void usage_api_app(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res);
-void usage_api_report_create(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res);
-void usage_api_report_list(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res);
-void usage_api_report_show(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res);
-void usage_api_admin_report(pgs_worker_t *w, const pgs_req_t *req, pgs_res_t *res);
+pgs_handled_t usage_api_query(void *arg, const pgs_req_t *req, pgs_res_t *res);
+pgs_handled_t usage_api_app(void *arg, const pgs_req_t *req, pgs_res_t *res);
+pgs_handled_t usage_api_report_create(void *arg, const pgs_req_t *req, pgs_res_t *res);
+pgs_handled_t usage_api_report_list(void *arg, const pgs_req_t *req, pgs_res_t *res);
+pgs_handled_t usage_api_report_show(void *arg, const pgs_req_t *req, pgs_res_t *res);
+pgs_handled_t usage_api_admin_report(void *arg, const pgs_req_t *req, pgs_res_t *res);
 
 #endif

@@ -14,7 +14,6 @@
 #define S_STREAM "pgs:usage"
 #define S_GROUP "usage"
 #define S_BATCH 500
-#define S_READ_EVERY_MS 100    /* how often an idle consumer looks for events */
 #define S_CLAIM_EVERY_MS 10000 /* how often stale entries of others are claimed */
 #define S_CLAIM_IDLE_MS 30000  /* pending this long on another consumer: take it over */
 #define S_SEEN_KEEP_MS (7LL * 86400 * 1000)
@@ -240,12 +239,10 @@ s_trim(usage_t *u)
 }
 
 void
-usage_consume_pump(usage_t *u)
+usage_consume_timer(void *arg)
 {
+    usage_t *u = arg;
     int64_t now = pgs_time_mono_ms();
-    if (now < u->next_read)
-        return;
-    u->next_read = now + S_READ_EVERY_MS;
     if (s_ensure_group(u) < 0)
         return;
     if (now >= u->next_claim) {
@@ -268,11 +265,4 @@ usage_consume_pump(usage_t *u)
         u->next_prune = now + 60000;
         usage_store_prune_seen(u->db, pgs_time_now_ms() - S_SEEN_KEEP_MS, 5000);
     }
-}
-
-int
-usage_consume_wait_ms(const usage_t *u)
-{
-    int64_t left = u->next_read - pgs_time_mono_ms();
-    return left < 0 ? 0 : left > S_READ_EVERY_MS ? S_READ_EVERY_MS : (int)left;
 }

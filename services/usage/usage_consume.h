@@ -12,11 +12,11 @@
 
 #include "usage_state.h"
 
-/* Does the consumer's due work, a few batches at most. Called on every
- * loop turn (cheap when nothing is due). */
-void usage_consume_pump(usage_t *u);
+/* How often the consumer looks for events. */
+#define USAGE_CONSUME_EVERY_MS 100
 
-/* Milliseconds until the consumer wants to run again. */
-int usage_consume_wait_ms(const usage_t *u);
+/* Does the consumer's due work, a few batches at most: a timer of the
+ * worker every USAGE_CONSUME_EVERY_MS (arg: the usage_t). */
+void usage_consume_timer(void *arg);
 
 #endif

@@ -188,55 +188,85 @@ usage_query_days(usage_t *u, const char *ws, const char *user, const char *start
     return 0;
 }
 
-json_t *
-usage_query_labels(usage_t *u, const char *service, const char *ws, const char *kind, json_t *ids)
+/* A labels request in flight. */
+typedef struct {
+    char kind[16];
+    void (*fn)(void *arg, json_t *names);
+    void *arg;
+} s_labels_t;
+
+static void
+s_on_labels_reply(void *arg, pgs_res_t *out)
+{
+    s_labels_t *l = arg;
+    json_t *names = NULL;
+    if (out->status == 200) {
+        json_t *o = json_loadb(out->body, out->body_len, 0, NULL);
+        names = json_incref(json_object_get(o, l->kind));
+        json_decref(o);
+    } else {
+        pgs_warn("usage: %s labels unavailable (status %d); ids stand in for names", l->kind,
+                 out->status);
+    }
+    l->fn(l->arg, names);
+    json_decref(names);
+    free(l);
+}
+
+int
+usage_query_labels(usage_t *u, const char *service, const char *ws, const char *kind, json_t *ids,
+                   void (*fn)(void *arg, json_t *names), void *arg)
 {
     json_t *body = json_pack("{s:s,s:O}", "workspace_id", ws, kind, ids);
     char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
     json_decref(body);
-    if (!text)
-        return NULL;
-    pgs_res_t out = {0};
-    int rc = pgs_worker_call(u->w, service, "labels", NULL, NULL, text, strlen(text),
-                             S_LABELS_TIMEOUT_MS, &out);
-    free(text);
-    json_t *names = NULL;
-    if (rc == 0 && out.status == 200) {
-        json_t *o = json_loadb(out.body, out.body_len, 0, NULL);
-        names = json_incref(json_object_get(o, kind));
-        json_decref(o);
-    } else {
-        pgs_warn("usage: %s labels unavailable (status %d); ids stand in for names", service,
-                 out.status);
+    s_labels_t *l = text ? calloc(1, sizeof *l) : NULL;
+    int rc = -1;
+    if (l) {
+        snprintf(l->kind, sizeof l->kind, "%s", kind);
+        l->fn = fn;
+        l->arg = arg;
+        rc = pgs_worker_request(u->w, service, "labels", NULL, NULL, text, strlen(text),
+                                S_LABELS_TIMEOUT_MS, s_on_labels_reply, l);
+        if (rc < 0)
+            free(l);
     }
-    pgs_res_clear(&out);
-    return names;
+    free(text);
+    return rc;
 }
 
-/* Sets each row's label (and a null key for "no bot"). */
+/* The ids of rows that need a name from another service (owned array), and
+ * which service and kind names them; NULL when none do. */
+static json_t *
+s_label_ids(usage_group_t group, json_t *rows, const char **service, const char **kind)
+{
+    if (group != USAGE_BY_TOKEN && group != USAGE_BY_USER && group != USAGE_BY_BOT)
+        return NULL;
+    json_t *ids = json_array();
+    size_t i;
+    json_t *row;
+    json_array_foreach(rows, i, row)
+    {
+        json_t *key = json_object_get(row, "key");
+        if (json_string_length(key))
+            json_array_append(ids, key);
+    }
+    if (!json_array_size(ids)) {
+        json_decref(ids);
+        return NULL;
+    }
+    *kind = group == USAGE_BY_TOKEN ? "tokens" : group == USAGE_BY_USER ? "users" : "bots";
+    *service = group == USAGE_BY_BOT ? "bots" : "auth";
+    return ids;
+}
+
+/* Sets each row's label from names (NULL: the ids stand in), and a null
+ * key for "no bot". */
 static void
-s_label_rows(usage_t *u, const usage_who_t *who, usage_group_t group, json_t *rows)
+s_label_rows(usage_group_t group, json_t *rows, json_t *names)
 {
     size_t i;
     json_t *row;
-    json_t *names = NULL;
-    if (group == USAGE_BY_TOKEN || group == USAGE_BY_USER || group == USAGE_BY_BOT) {
-        json_t *ids = json_array();
-        json_array_foreach(rows, i, row)
-        {
-            json_t *key = json_object_get(row, "key");
-            if (json_string_length(key))
-                json_array_append(ids, key);
-        }
-        if (json_array_size(ids)) {
-            const char *kind = group == USAGE_BY_TOKEN  ? "tokens"
-                               : group == USAGE_BY_USER ? "users"
-                                                        : "bots";
-            names =
-                usage_query_labels(u, group == USAGE_BY_BOT ? "bots" : "auth", who->ws, kind, ids);
-        }
-        json_decref(ids);
-    }
     json_array_foreach(rows, i, row)
     {
         const char *key = json_string_value(json_object_get(row, "key"));
@@ -249,30 +279,12 @@ s_label_rows(usage_t *u, const usage_who_t *who, usage_group_t group, json_t *ro
         json_object_set_new(row, "label",
                             json_is_string(name) ? json_copy(name) : json_string(key));
     }
-    json_decref(names);
 }
 
-json_t *
-usage_query_run(usage_t *u, const pgs_req_t *req, pgs_res_t *res, const usage_who_t *who,
-                const usage_range_t *q)
+/* The usage object of rows (borrowed, labelled) and totals. */
+static json_t *
+s_usage_object(const usage_range_t *q, json_t *rows, const usage_counts_t *totals)
 {
-    const char *user = usage_query_sees_all(who) ? NULL : who->user;
-    s_collect_t k = {.rows = json_array()};
-    if (usage_store_query(u->db, who->ws, user, q->start, q->end, q->group, s_collect, &k) < 0) {
-        json_decref(k.rows);
-        pgs_res_error(res, req, 503, "service_unavailable",
-                      "Usage is unavailable. Try again shortly.", NULL);
-        pgs_res_header(res, "Retry-After", "1");
-        return NULL;
-    }
-    json_t *rows;
-    if (q->group == USAGE_BY_DAY) {
-        rows = s_fill_days(k.rows, q->start, q->end);
-    } else {
-        rows = json_incref(k.rows);
-        s_label_rows(u, who, q->group, rows);
-    }
-    json_decref(k.rows);
     /* Keys first in every row: easier to read. */
     json_t *data = json_array();
     size_t i;
@@ -284,8 +296,65 @@ usage_query_run(usage_t *u, const pgs_req_t *req, pgs_res_t *res, const usage_wh
         json_object_update(o, row);
         json_array_append_new(data, o);
     }
-    json_decref(rows);
     return json_pack("{s:s,s:s,s:s,s:s,s:o,s:o}", "object", "usage", "start", q->start, "end",
                      q->end, "group_by", s_group_names[q->group], "data", data, "totals",
-                     s_counts(&k.totals));
+                     s_counts(totals));
+}
+
+/* A query waiting for its labels. */
+typedef struct {
+    pgs_call_t *call;
+    usage_range_t q;
+    json_t *rows;
+    usage_counts_t totals;
+} s_labelling_t;
+
+static void
+s_on_row_labels(void *arg, json_t *names)
+{
+    s_labelling_t *l = arg;
+    s_label_rows(l->q.group, l->rows, names);
+    pgs_res_t res = {0};
+    pgs_res_json(&res, 200, s_usage_object(&l->q, l->rows, &l->totals));
+    pgs_call_reply(&l->call, &res);
+    json_decref(l->rows);
+    free(l);
+}
+
+pgs_handled_t
+usage_query_answer(usage_t *u, const pgs_req_t *req, pgs_res_t *res, const usage_who_t *who,
+                   const usage_range_t *q)
+{
+    const char *user = usage_query_sees_all(who) ? NULL : who->user;
+    s_collect_t k = {.rows = json_array()};
+    if (usage_store_query(u->db, who->ws, user, q->start, q->end, q->group, s_collect, &k) < 0) {
+        json_decref(k.rows);
+        pgs_res_error(res, req, 503, "service_unavailable",
+                      "Usage is unavailable. Try again shortly.", NULL);
+        pgs_res_header(res, "Retry-After", "1");
+        return PGS_DONE;
+    }
+    json_t *rows;
+    if (q->group == USAGE_BY_DAY) {
+        rows = s_fill_days(k.rows, q->start, q->end);
+        json_decref(k.rows);
+    } else {
+        rows = k.rows;
+        const char *service = NULL, *kind = NULL;
+        json_t *ids = s_label_ids(q->group, rows, &service, &kind);
+        s_labelling_t *l = ids ? calloc(1, sizeof *l) : NULL;
+        if (l) {
+            *l = (s_labelling_t){req->call, *q, rows, k.totals};
+            if (usage_query_labels(u, service, who->ws, kind, ids, s_on_row_labels, l) == 0) {
+                json_decref(ids);
+                return PGS_LATER;
+            }
+            free(l);
+        }
+        json_decref(ids);
+        s_label_rows(q->group, rows, NULL);
+    }
+    pgs_res_json(res, 200, s_usage_object(q, rows, &k.totals));
+    json_decref(rows);
+    return PGS_DONE;
 }

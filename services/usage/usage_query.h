@@ -43,15 +43,19 @@ int usage_query_sees_all(const usage_who_t *who);
 int usage_query_parse(const pgs_req_t *req, pgs_res_t *res, json_t *src, int with_group,
                       usage_range_t *out);
 
-/* The usage object for who and q. Owned, or NULL with res filled. */
-json_t *usage_query_run(usage_t *u, const pgs_req_t *req, pgs_res_t *res, const usage_who_t *who,
-                        const usage_range_t *q);
+/* Answers req with the usage object for who and q: PGS_DONE with res
+ * filled, or PGS_LATER when the rows' names are asked of auth or bots (the
+ * query then answers req->call). who's strings are read before this
+ * returns. */
+pgs_handled_t usage_query_answer(usage_t *u, const pgs_req_t *req, pgs_res_t *res,
+                                 const usage_who_t *who, const usage_range_t *q);
 
 /* Asks service's internal labels route for the names of ids (an array) of
- * kind ("tokens", "users", "workspaces" of auth; "bots" of bots): an owned
- * object id → name, or NULL when the service did not answer. */
-json_t *usage_query_labels(usage_t *u, const char *service, const char *ws, const char *kind,
-                           json_t *ids);
+ * kind ("tokens", "users", "workspaces" of auth; "bots" of bots); fn gets
+ * an object id → name (borrowed), or NULL when the service did not answer.
+ * 0, or -1 (fn will not run). */
+int usage_query_labels(usage_t *u, const char *service, const char *ws, const char *kind,
+                       json_t *ids, void (*fn)(void *arg, json_t *names), void *arg);
 
 /* The day rows (zeros included) and the totals of ws between start and
  * end, of one user when user is not NULL. 0 (both owned), or -1. */

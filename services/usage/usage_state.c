@@ -9,11 +9,6 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-usage_t *
-usage_state(pgs_worker_t *w)
-{
-    return pgs_worker_state(w);
-}
 
 usage_t *
 usage_state_new(pgs_worker_t *w)

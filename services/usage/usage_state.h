@@ -22,7 +22,6 @@ typedef struct {
     /* the consumer (usage_consume) */
     int group_ready;    /* the group is known to exist */
     int own_pending;    /* read our own pending entries before new ones */
-    int64_t next_read;  /* monotonic ms */
     int64_t next_claim; /* XAUTOCLAIM of other consumers' stale entries */
     int64_t next_prune; /* usage_seen housekeeping */
     long long consumed; /* events counted since start (for logs) */
@@ -32,7 +31,6 @@ typedef struct {
     int64_t last_wal;     /* WAL restarts (pgs_db_wal_tick) */
 } usage_t;
 
-usage_t *usage_state(pgs_worker_t *w);
 usage_t *usage_state_new(pgs_worker_t *w);
 void usage_state_destroy(usage_t **u);
 

@@ -1,0 +1,57 @@
+/*
+ * pgs_req — one request as a worker sees it, and the reply it builds: the
+ * types handlers, pgs_idem and pgs_page share, without the worker loop
+ * (pgs_worker.h) that delivers them.
+ */
+#ifndef PGS_REQ_H
+#define PGS_REQ_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* A request the skeleton keeps for a handler that answers later
+ * (pgs_worker.h). */
+typedef struct pgs_call pgs_call_t;
+
+/* One request. Everything is borrowed: for the duration of the handler, or
+ * — when the handler returned PGS_LATER — until the call is answered. */
+typedef struct {
+    uint64_t id;
+    const char *route;
+    json_t *ctx;    /* the edge's context object (see pgs_proto.h) */
+    json_t *params; /* path parameters, query and selected headers */
+    const char *body;
+    size_t body_len;
+    const char *request_id; /* ctx.request_id, or "" */
+    pgs_call_t *call;       /* the handle to answer through after PGS_LATER */
+} pgs_req_t;
+
+/* A reply being built. Headers and body are owned by the reply. */
+typedef struct {
+    int status;
+    json_t *headers; /* object: header name → string value */
+    char *body;
+    size_t body_len;
+} pgs_res_t;
+
+/* Reply builders. Each replaces what the reply held before. */
+void pgs_res_json(pgs_res_t *res, int status, json_t *body /* stolen */);
+void pgs_res_error(pgs_res_t *res, const pgs_req_t *req, int status, const char *code,
+                   const char *message, const char *param);
+void pgs_res_empty(pgs_res_t *res, int status);
+/* Adds or replaces one header. */
+void pgs_res_header(pgs_res_t *res, const char *name, const char *value);
+/* Names the bot the request concerned, for the edge's usage event (the
+ * reply header x-pgs-usage, docs/internals.md "Usage analytics"). */
+void pgs_res_usage_bot(pgs_res_t *res, const char *bot_id);
+/* Moves what src holds into dst (cleared first); src is left empty. */
+void pgs_res_move(pgs_res_t *dst, pgs_res_t *src);
+/* Frees what the reply holds and zeroes it. */
+void pgs_res_clear(pgs_res_t *res);
+
+/* A string from the context or params, or NULL. */
+const char *pgs_req_ctx(const pgs_req_t *req, const char *key);
+const char *pgs_req_param(const pgs_req_t *req, const char *key);
+
+#endif

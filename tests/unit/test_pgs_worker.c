@@ -1,0 +1,400 @@
+/*
+ * Unit tests of common/pgs_worker: a real worker process (forked) on the
+ * library, and this test as its edge (a ZeroMQ ROUTER on an ipc socket in a
+ * temporary folder). It checks what an edge sees: READY, replies answered
+ * now and later, that a slow request never holds up a quick one, offloaded
+ * work, a call to another service answered through the edge, a stream, and
+ * a stop that finishes what the worker holds.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "pgs_proto.h"
+#include "pgs_test.h"
+#include "pgs_time.h"
+#include "pgs_worker.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define SCRATCH_LEN (PGS_PROTO_MAX_JSON * 3 + 4 * PGS_PROTO_MAX_NAME + 64)
+
+/* ---- the worker (child process) ---- */
+
+typedef struct {
+    pgs_worker_t *w;
+} svc_t;
+
+typedef struct {
+    pgs_call_t *call;
+    long n, sum;
+} job_t;
+
+static pgs_handled_t
+h_echo(void *arg, const pgs_req_t *req, pgs_res_t *res)
+{
+    (void)arg;
+    pgs_res_json(res, 200, json_pack("{s:s%}", "echo", req->body, req->body_len));
+    return PGS_DONE;
+}
+
+static void
+s_late(void *arg)
+{
+    job_t *j = arg;
+    pgs_res_t res = {0};
+    pgs_res_json(&res, 200, json_pack("{s:s}", "said", "late"));
+    pgs_call_reply(&j->call, &res);
+    free(j);
+}
+
+/* Answers after the number of ms in its body. */
+static pgs_handled_t
+h_later(void *arg, const pgs_req_t *req, pgs_res_t *res)
+{
+    svc_t *s = arg;
+    job_t *j = calloc(1, sizeof *j);
+    (void)res;
+    j->call = req->call;
+    pgs_worker_after(s->w, atoi(req->body), s_late, j);
+    return PGS_LATER;
+}
+
+static void
+s_sum(void *arg)
+{
+    job_t *j = arg;
+    for (long i = 1; i <= j->n; i++)
+        j->sum += i;
+}
+
+static void
+s_summed(void *arg)
+{
+    job_t *j = arg;
+    pgs_res_t res = {0};
+    pgs_res_json(&res, 200, json_pack("{s:I}", "sum", (json_int_t)j->sum));
+    pgs_call_reply(&j->call, &res);
+    free(j);
+}
+
+/* Sums 1..n on a thread. */
+static pgs_handled_t
+h_offload(void *arg, const pgs_req_t *req, pgs_res_t *res)
+{
+    svc_t *s = arg;
+    job_t *j = calloc(1, sizeof *j);
+    j->call = req->call;
+    j->n = atol(req->body);
+    if (pgs_worker_offload(s->w, s_sum, s_summed, j) < 0) {
+        free(j);
+        pgs_res_empty(res, 500);
+        return PGS_DONE;
+    }
+    return PGS_LATER;
+}
+
+static void
+s_peer_answered(void *arg, pgs_res_t *reply)
+{
+    job_t *j = arg;
+    pgs_res_t res = {0};
+    pgs_res_move(&res, reply);
+    pgs_call_reply(&j->call, &res);
+    free(j);
+}
+
+/* Asks service "peer" and answers with its reply (or the library's 503). */
+static pgs_handled_t
+h_ask(void *arg, const pgs_req_t *req, pgs_res_t *res)
+{
+    svc_t *s = arg;
+    job_t *j = calloc(1, sizeof *j);
+    (void)res;
+    j->call = req->call;
+    pgs_worker_request(s->w, "peer", "peer.x", NULL, NULL, req->body, req->body_len, 300,
+                       s_peer_answered, j);
+    return PGS_LATER;
+}
+
+/* A stream made at once, from inside the handler. */
+static pgs_handled_t
+h_stream(void *arg, const pgs_req_t *req, pgs_res_t *res)
+{
+    (void)arg;
+    (void)res;
+    pgs_call_t *c = req->call;
+    pgs_call_stream_begin(c, 200, NULL);
+    pgs_call_stream_chunk(c, "one", 3);
+    pgs_call_stream_chunk(c, "two", 3);
+    pgs_call_stream_end(&c);
+    return PGS_DONE;
+}
+
+static const pgs_route_t s_routes[] = {
+    {"t.echo", h_echo},     {"t.later", h_later},   {"t.offload", h_offload},
+    {"t.ask", h_ask},       {"t.stream", h_stream}, {NULL, NULL},
+};
+
+static int
+s_worker_main(const char *config)
+{
+    char *argv[] = {"pegasus-test", "-c", (char *)config, "-i", "7", NULL};
+    optind = 1;
+    pgs_worker_settings_t settings = {.capacity = 16, .threads = 2};
+    int rc;
+    pgs_worker_t *w = pgs_worker_new("test", 5, argv, &settings, &rc);
+    if (!w)
+        return 10 + rc;
+    svc_t s = {w};
+    if (pgs_worker_routes(w, s_routes, &s) < 0)
+        return 20;
+    rc = pgs_worker_run(w);
+    pgs_worker_destroy(&w);
+    return rc;
+}
+
+/* ---- the edge (this process) ---- */
+
+typedef struct {
+    char dir[64], config[128], endpoint[160];
+    void *zctx, *router;
+    pid_t pid;
+    unsigned char identity[256];
+    size_t identity_len;
+    char *scratch;
+    pgs_proto_inbox_t in;
+} edge_t;
+
+/* Receives one message within ms; its decoded form in *m. 1, or 0. */
+static int
+s_recv(edge_t *e, int ms, pgs_proto_msg_t *m)
+{
+    pgs_proto_inbox_close(&e->in);
+    int64_t until = pgs_time_mono_ms() + ms;
+    while (pgs_time_mono_ms() < until) {
+        zmq_pollitem_t it = {e->router, 0, ZMQ_POLLIN, 0};
+        if (zmq_poll(&it, 1, 20) <= 0)
+            continue;
+        if (pgs_proto_recv(e->router, 1, &e->in) != 1)
+            continue;
+        if (pgs_proto_decode(e->in.frames, e->in.nframes, e->scratch, SCRATCH_LEN, m) < 0)
+            continue;
+        if (m->cmd == PGS_PROTO_HEARTBEAT)
+            continue;
+        memcpy(e->identity, e->in.identity, e->in.identity_len);
+        e->identity_len = e->in.identity_len;
+        return 1;
+    }
+    return 0;
+}
+
+static void
+s_request(edge_t *e, uint64_t id, const char *route, const char *body)
+{
+    pgs_proto_msg_t m = {.cmd = PGS_PROTO_REQUEST,
+                         .id = id,
+                         .service = "test",
+                         .route = route,
+                         .context = "{\"request_id\":\"req_t\"}",
+                         .params = "{}",
+                         .body = body,
+                         .body_len = strlen(body)};
+    assert_int_equal(pgs_proto_send(e->router, e->identity, e->identity_len, &m), 0);
+}
+
+/* The next REPLY's id, status and body (NUL-terminated, into body). */
+static uint64_t
+s_reply(edge_t *e, int *status, char *body, size_t len)
+{
+    pgs_proto_msg_t m;
+    while (s_recv(e, 3000, &m)) {
+        if (m.cmd != PGS_PROTO_REPLY)
+            continue;
+        *status = m.status;
+        snprintf(body, len, "%.*s", (int)m.body_len, (const char *)m.body);
+        return m.id;
+    }
+    fail_msg("no REPLY within 3 s");
+    return 0;
+}
+
+static int
+s_setup(void **state)
+{
+    edge_t *e = calloc(1, sizeof *e);
+    snprintf(e->dir, sizeof e->dir, "/tmp/pgs-worker-XXXXXX");
+    if (!e || !mkdtemp(e->dir))
+        return -1;
+    snprintf(e->config, sizeof e->config, "%s/test.conf", e->dir);
+    snprintf(e->endpoint, sizeof e->endpoint, "ipc://%s/broker.sock", e->dir);
+    FILE *f = fopen(e->config, "w");
+    fprintf(f, "[broker]\nendpoints = %s\n[log]\nlevel = warn\n", e->endpoint);
+    fclose(f);
+    e->scratch = malloc(SCRATCH_LEN);
+    /* The worker first (ZeroMQ contexts do not survive a fork); it
+     * reconnects until the edge binds. */
+    fflush(NULL);
+    e->pid = fork();
+    if (e->pid == 0)
+        _exit(s_worker_main(e->config));
+    e->zctx = zmq_ctx_new();
+    e->router = zmq_socket(e->zctx, ZMQ_ROUTER);
+    int linger = 0;
+    zmq_setsockopt(e->router, ZMQ_LINGER, &linger, sizeof linger);
+    *state = e;
+    if (zmq_bind(e->router, e->endpoint) < 0)
+        return -1;
+    return 0;
+}
+
+static int
+s_teardown(void **state)
+{
+    edge_t *e = *state;
+    if (e->pid > 0) {
+        kill(e->pid, SIGKILL);
+        waitpid(e->pid, NULL, 0);
+    }
+    pgs_proto_inbox_close(&e->in);
+    zmq_close(e->router);
+    zmq_ctx_term(e->zctx);
+    char path[200];
+    snprintf(path, sizeof path, "%s/broker.sock", e->dir);
+    unlink(path);
+    unlink(e->config);
+    rmdir(e->dir);
+    free(e->scratch);
+    free(e);
+    return 0;
+}
+
+static void
+test_worker_as_an_edge_sees_it(void **state)
+{
+    edge_t *e = *state;
+    pgs_proto_msg_t m;
+    char body[256];
+    int status;
+
+    /* READY with the service, the instance and the settings' capacity. */
+    assert_true(s_recv(e, 5000, &m));
+    PGS_EXPECT_INT("first message is READY", m.cmd, PGS_PROTO_READY);
+    PGS_EXPECT_STR("READY service", m.service, "test");
+    PGS_EXPECT_STR("READY instance", m.instance, "7");
+    PGS_EXPECT_INT("READY capacity", (int)m.capacity, 16);
+
+    /* Answered now. */
+    s_request(e, 1, "t.echo", "hello");
+    PGS_EXPECT_INT("echo id", (int)s_reply(e, &status, body, sizeof body), 1);
+    PGS_EXPECT_INT("echo status", status, 200);
+    PGS_EXPECT_STR("echo body", body, "{\"echo\":\"hello\"}");
+
+    /* A slow request does not hold up a quick one sent after it. */
+    s_request(e, 2, "t.later", "400");
+    s_request(e, 3, "t.echo", "quick");
+    PGS_EXPECT_INT("the quick one first", (int)s_reply(e, &status, body, sizeof body), 3);
+    PGS_EXPECT_INT("then the slow one", (int)s_reply(e, &status, body, sizeof body), 2);
+    PGS_EXPECT_STR("slow body", body, "{\"said\":\"late\"}");
+
+    /* Work on a thread, answered on the loop. */
+    s_request(e, 4, "t.offload", "100000");
+    PGS_EXPECT_INT("offload id", (int)s_reply(e, &status, body, sizeof body), 4);
+    PGS_EXPECT_STR("offload sum", body, "{\"sum\":5000050000}");
+
+    /* A call to another service goes through the edge and comes back. */
+    s_request(e, 5, "t.ask", "question");
+    assert_true(s_recv(e, 3000, &m));
+    PGS_EXPECT_INT("the worker asks the edge", m.cmd, PGS_PROTO_REQUEST);
+    PGS_EXPECT_STR("for service peer", m.service, "peer");
+    PGS_EXPECT_STR("route", m.route, "peer.x");
+    pgs_proto_msg_t r = {.cmd = PGS_PROTO_REPLY,
+                         .id = m.id,
+                         .status = 201,
+                         .headers = "{}",
+                         .body = "answer",
+                         .body_len = 6};
+    assert_int_equal(pgs_proto_send(e->router, e->identity, e->identity_len, &r), 0);
+    PGS_EXPECT_INT("ask id", (int)s_reply(e, &status, body, sizeof body), 5);
+    PGS_EXPECT_INT("the peer's status", status, 201);
+    PGS_EXPECT_STR("the peer's body", body, "answer");
+
+    /* Unanswered: the library's 503 after the call's timeout. */
+    s_request(e, 6, "t.ask", "nobody");
+    assert_true(s_recv(e, 3000, &m));
+    PGS_EXPECT_INT("asked again", m.cmd, PGS_PROTO_REQUEST);
+    PGS_EXPECT_INT("timeout id", (int)s_reply(e, &status, body, sizeof body), 6);
+    PGS_EXPECT_INT("timeout status", status, 503);
+
+    /* A stream: REPLY flagged as a stream, CHUNKs, END. */
+    s_request(e, 7, "t.stream", "");
+    assert_true(s_recv(e, 3000, &m));
+    PGS_EXPECT_INT("stream starts with REPLY", m.cmd, PGS_PROTO_REPLY);
+    assert_non_null(strstr(m.headers, "x-pgs-stream"));
+    assert_true(s_recv(e, 3000, &m));
+    PGS_EXPECT_INT("chunk", m.cmd, PGS_PROTO_CHUNK);
+    assert_true(m.body_len == 3 && memcmp(m.body, "one", 3) == 0);
+    assert_true(s_recv(e, 3000, &m));
+    PGS_EXPECT_INT("chunk 2", m.cmd, PGS_PROTO_CHUNK);
+    assert_true(s_recv(e, 3000, &m));
+    PGS_EXPECT_INT("end", m.cmd, PGS_PROTO_END);
+    PGS_EXPECT_INT("end id", (int)m.id, 7);
+
+    /* Unknown route: 404. */
+    s_request(e, 8, "t.nope", "");
+    PGS_EXPECT_INT("404 id", (int)s_reply(e, &status, body, sizeof body), 8);
+    PGS_EXPECT_INT("404 status", status, 404);
+
+    /* SIGTERM with a request in flight: DISCONNECT, the answer, exit 0. */
+    s_request(e, 9, "t.later", "600");
+    usleep(100 * 1000);
+    kill(e->pid, SIGTERM);
+    assert_true(s_recv(e, 3000, &m));
+    PGS_EXPECT_INT("leaving: DISCONNECT", m.cmd, PGS_PROTO_DISCONNECT);
+    PGS_EXPECT_INT("then the held answer", (int)s_reply(e, &status, body, sizeof body), 9);
+    PGS_EXPECT_STR("held body", body, "{\"said\":\"late\"}");
+    int ws = 0;
+    assert_int_equal(waitpid(e->pid, &ws, 0), e->pid);
+    e->pid = 0;
+    assert_true(WIFEXITED(ws));
+    PGS_EXPECT_INT("exit code", WEXITSTATUS(ws), 0);
+}
+
+static void
+test_check_only_and_missing_config(void **state)
+{
+    edge_t *e = *state;
+    int rc = -1;
+    char *ok[] = {"pegasus-test", "-n", "-c", e->config, NULL};
+    optind = 1;
+    assert_null(pgs_worker_new("test", 4, ok, NULL, &rc));
+    PGS_EXPECT_INT("-n on a valid file", rc, 0);
+    char *missing[] = {"pegasus-test", "-n", "-c", "/nonexistent/pegasus.conf", NULL};
+    optind = 1;
+    assert_null(pgs_worker_new("test", 4, missing, NULL, &rc));
+    PGS_EXPECT_INT("-n on a missing file", rc, 1);
+    char *bad[] = {"pegasus-test", "-x", NULL};
+    optind = 1;
+    opterr = 0;
+    assert_null(pgs_worker_new("test", 2, bad, NULL, &rc));
+    PGS_EXPECT_INT("unknown option", rc, 2);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_worker_as_an_edge_sees_it, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_check_only_and_missing_config, s_setup, s_teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
