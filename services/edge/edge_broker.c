@@ -530,6 +530,12 @@ s_sweep(edge_broker_t *b, int64_t now)
         if (now > j->deadline)
             s_fail(b, j, 504, "upstream_timeout", "The request took too long.");
     }
+    /* Messages still unread may be a silent-looking worker's heartbeats:
+     * judge liveness only with the socket drained. */
+    int events = 0;
+    size_t sz = sizeof events;
+    if (zmq_getsockopt(b->sock, ZMQ_EVENTS, &events, &sz) == 0 && (events & ZMQ_POLLIN))
+        return;
     s_worker_t *w, *wtmp;
     HASH_ITER(hh, b->workers, w, wtmp) {
         if (now - w->last_seen > S_LIVENESS_MS) {
