@@ -13,6 +13,7 @@
  *   shutdown(2) on the socket (the library then sees EOF and closes it).
  */
 #include "edge_http.h"
+#include "edge_response.h"
 #include "pgs_id.h"
 #include "pgs_log.h"
 #include "pgs_time.h"
@@ -511,10 +512,10 @@ s_stream_kick(s_http_req_t *hr)
     }
 }
 
-void
-edge_http_stream_push(edge_req_t *r, const void *data, size_t len)
+static void
+s_stream_push(void *http, const void *data, size_t len)
 {
-    s_http_req_t *hr = (s_http_req_t *)r;
+    s_http_req_t *hr = http;
     s_stream_t *st = s_stream_of(hr);
     if (!st || st->ended || st->overflow)
         return;
@@ -548,10 +549,10 @@ edge_http_stream_push(edge_req_t *r, const void *data, size_t len)
     s_stream_kick(hr);
 }
 
-void
-edge_http_stream_end(edge_req_t *r)
+static void
+s_stream_end(void *http)
 {
-    s_http_req_t *hr = (s_http_req_t *)r;
+    s_http_req_t *hr = http;
     s_stream_t *st = s_stream_of(hr);
     if (st)
         st->ended = 1;
@@ -656,7 +657,7 @@ s_queue_static(s_http_req_t *hr)
         fd = -1;
     }
     if (fd < 0) {
-        edge_request_error(r, 404, "not_found", "No such page.");
+        edge_response_error(r, 404, "not_found", "No such page.");
         return s_queue_buffer(hr);
     }
     struct MHD_Response *resp = MHD_create_response_from_fd((uint64_t)st.st_size, fd);
@@ -688,15 +689,19 @@ s_suspend(s_http_req_t *hr)
     MHD_suspend_connection(hr->conn);
 }
 
-void
-edge_http_wake(edge_req_t *r)
+static void
+s_wake(void *http)
 {
-    s_http_req_t *hr = (s_http_req_t *)r;
+    s_http_req_t *hr = http;
     if (!hr->suspended)
         return; /* finished before we suspended: the caller continues */
     hr->suspended = 0;
     MHD_resume_connection(hr->conn);
 }
+
+/* What every request is given to reach its connection. */
+static const edge_http_ops_t s_ops = {
+    .wake = s_wake, .stream_push = s_stream_push, .stream_end = s_stream_end};
 
 /* ---- the access handler ---- */
 
@@ -710,7 +715,7 @@ s_head(s_http_req_t *hr, const char *method, const char *version)
             hr->c->in_request = 1;
         if (s_collect(hr, method, version) < 0) {
             r->close = 1;
-            edge_request_error(r, hr->bad_status, hr->bad_code, hr->bad_message);
+            edge_response_error(r, hr->bad_status, hr->bad_code, hr->bad_message);
             return s_queue_buffer(hr);
         }
         if ((strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0) &&
@@ -764,6 +769,7 @@ s_access(void *cls, struct MHD_Connection *conn, const char *url, const char *me
         if (hr->c)
             hr->c->hr = hr;
         hr->req.ctx = h->ctx;
+        hr->req.ops = &s_ops;
         hr->req.http = hr;
         hr->t0 = pgs_time_mono_ms();
         *con_cls = hr;

@@ -3,9 +3,11 @@
  * the edge loop). It accepts connections, enforces the HTTP-level limits
  * and the hostile-input rules libmicrohttpd lets through, collects the
  * request into an edge_req_t for edge_request, suspends the connection
- * while asynchronous work runs, and writes the response. Static files of
- * the web app are served from web_root. Nothing else in the edge includes
- * microhttpd.h, so the HTTP library could be replaced here alone.
+ * while asynchronous work runs (the request wakes it, and writes a stream,
+ * through the edge_http_ops_t it is given), and writes the response.
+ * Static files of the web app are served from web_root. Nothing else in the
+ * edge includes microhttpd.h, so the HTTP library could be replaced here
+ * alone.
  */
 #ifndef EDGE_HTTP_H
 #define EDGE_HTTP_H

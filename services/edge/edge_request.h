@@ -1,120 +1,25 @@
 /*
  * edge_request — what the edge does with one HTTP request, independent of
- * the HTTP library: routing (404/405), the checks of SPEC §2 in order,
- * body rules, forwarding to a worker through the broker, and building the
- * response with the headers every response carries.
+ * the HTTP library: the steps in order, each done by its own module —
+ * routing (404/405, CORS preflight), the local routes (edge_local), the
+ * checks of SPEC §2 and the body rules (edge_checks, with the message quota
+ * in edge_quota), the worker's params and context (edge_params), and the
+ * forwarding and relay of the reply (edge_relay); every response is built
+ * by edge_response.
  *
- * The HTTP module (edge_http) fills an edge_req_t, then calls
- * edge_request_headers_done and, once the body is in, edge_request_body_done.
- * Either may finish the request at once (r->resp_ready) or start
- * asynchronous work (r->pending); when that work ends, edge_request calls
- * edge_http_wake(r).
+ * The HTTP module (edge_http) fills an edge_req_t (with its edge_http_ops_t
+ * and handle), then calls edge_request_headers_done and, once the body is
+ * in, edge_request_body_done. Either may finish the request at once
+ * (r->resp_ready) or start asynchronous work (r->pending); when that work
+ * ends, the request calls r->ops->wake(r->http). Nothing here calls
+ * edge_http by name.
  */
 #ifndef EDGE_REQUEST_H
 #define EDGE_REQUEST_H
 
-#include "edge_broker.h"
-#include "edge_ratelimit.h"
-#include "edge_redis.h"
-#include "edge_routes.h"
-#include "edge_tokens.h"
-#include "pgs_config.h"
+#include "edge_req.h"
 
 #include <stddef.h>
-#include <stdint.h>
-
-#define EDGE_MAX_PLANS 8
-#define EDGE_MAX_SERVICES 16
-#define EDGE_MAX_RESP_HEADERS 20
-
-typedef struct {
-    char name[32];
-    int api_access;
-    long requests_per_minute;
-    long messages_per_month;
-} edge_plan_t;
-
-/* Everything the request logic needs, owned by main. */
-typedef struct {
-    const pgs_config_t *cfg;
-    edge_broker_t *broker;
-    edge_redis_t *redis;
-    edge_tokens_t *tokens;
-    edge_ratelimit_t *ratelimit;
-    unsigned char pepper[PGS_TOKEN_PEPPER_LEN];
-    edge_plan_t plans[EDGE_MAX_PLANS];
-    int nplans;
-    char services[EDGE_MAX_SERVICES][32]; /* configured with processes ≥ 1 */
-    int nservices;
-    size_t max_body;
-    int deadline_ms;
-    char *openapi; /* the OpenAPI document, loaded at start */
-    size_t openapi_len;
-    char cors_origins[1024];
-    char trusted_proxies[1024];
-    int touch_interval_ms;
-    int max_streams_per_token;
-    int stream_idle_ms;
-} edge_ctx_t;
-
-typedef struct {
-    char *name;
-    char *value;
-} edge_header_t;
-
-typedef struct edge_req {
-    edge_ctx_t *ctx;
-    void *http; /* the HTTP module's own handle */
-
-    /* request line and headers, filled by edge_http */
-    char method[16];
-    char *path;  /* owned, raw (percent-encoded) path */
-    char *query; /* owned, raw query without '?', or NULL */
-    char *authorization;
-    int n_authorization;
-    char *content_type;
-    long long content_length; /* -1 when absent */
-    char *accept, *idempotency_key, *csrf, *user_agent, *session_cookie, *origin;
-    char request_id[72];
-    char client_ip[64];
-
-    /* routing and authentication */
-    const edge_route_t *route;
-    edge_route_param_t params[EDGE_ROUTES_MAX_PARAMS];
-    int nparams;
-    char token_hash[PGS_TOKEN_HASH_HEX_LEN + 1];
-    edge_token_state_t tok;
-    int past_check4;
-    long rl_limit, rl_remaining;
-    int64_t rl_reset;
-    uint64_t tokens_handle, broker_handle;
-    int pending;
-    int quota_reserved; /* one message of the monthly quota is held */
-    int stream_slot;    /* one of the token's concurrent streams is held */
-    int streaming;      /* the reply is an event stream */
-    int stream_failed;  /* it ended with an error */
-    int64_t started_ms; /* monotonic, when the headers were in */
-    struct {
-        char bot[48];       /* the bot the request concerned, if any */
-        long msgs, in, out; /* messages counted, input and output tokens */
-        int replayed;       /* an idempotent replay: no work, nothing counted */
-        int sent;           /* the event is out */
-    } usage;
-
-    /* body, filled by edge_http */
-    char *body;
-    size_t body_len, body_cap;
-    int body_too_large;
-
-    /* response */
-    int status;
-    edge_header_t headers[EDGE_MAX_RESP_HEADERS];
-    int nheaders;
-    char *resp_body;
-    size_t resp_len;
-    int resp_ready;
-    int close; /* close the connection after the response */
-} edge_req_t;
 
 /* Called once the request line and headers are in. */
 void edge_request_headers_done(edge_req_t *r);
@@ -128,18 +33,7 @@ size_t edge_request_max_body(const edge_req_t *r);
 /* 1 when r's route reads a body at all. */
 int edge_request_wants_body(const edge_req_t *r);
 
-/* Ends r with an error response in the SPEC's format. */
-void edge_request_error(edge_req_t *r, int status, const char *code, const char *message);
-
 /* Frees what r owns (not r itself) and cancels pending work. */
 void edge_request_release(edge_req_t *r);
-
-/* Wakes the connection of r after asynchronous work ended (edge_http). */
-void edge_http_wake(edge_req_t *r);
-
-/* Streamed replies (edge_http): bytes to write to the client as they come,
- * and the end of the stream. */
-void edge_http_stream_push(edge_req_t *r, const void *data, size_t len);
-void edge_http_stream_end(edge_req_t *r);
 
 #endif

@@ -8,7 +8,7 @@
 #ifndef EDGE_USAGE_H
 #define EDGE_USAGE_H
 
-#include "edge_request.h"
+#include "edge_req.h"
 
 #include <stddef.h>
 

@@ -10,7 +10,7 @@
 #include "edge_loop.h"
 #include "edge_ratelimit.h"
 #include "edge_redis.h"
-#include "edge_request.h"
+#include "edge_req.h"
 #include "edge_tokens.h"
 #include "pgs_config.h"
 #include "pgs_log.h"

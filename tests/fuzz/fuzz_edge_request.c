@@ -1,12 +1,13 @@
 /*
  * fuzz_edge_request — the edge's request handling on untrusted bytes,
  * without a socket: route matching (services/edge/edge_routes) and the
- * whole of services/edge/edge_request after the HTTP layer
- * (edge_request_headers_done, edge_request_body_done, edge_request_release):
- * 404/405 and Allow, checks 1–2 on the Authorization header (token syntax),
- * CORS preflight, the local routes, content-type rules (s_media_ok), the
- * percent-decoding of path parameters and the query (s_params) and the
- * forwarding to the broker.
+ * whole of the request handling after the HTTP layer (edge_request and the
+ * modules it drives, through edge_request_headers_done,
+ * edge_request_body_done, edge_request_release): 404/405 and Allow, checks
+ * 1–2 on the Authorization header (token syntax, edge_checks), CORS
+ * preflight, the local routes (edge_local), content-type rules
+ * (edge_checks_body), the percent-decoding of path parameters and the query
+ * (edge_params_build) and the forwarding to the broker (edge_relay).
  *
  * Input: six lines (LF-separated) — method, target (path with an optional
  * "?query"), Content-Type, Authorization, Origin, Cookie value for
@@ -16,7 +17,7 @@
  * The context is real: a broker bound to an inproc endpoint with no
  * worker, a Redis handle that never connects (so token lookups are
  * UNAVAILABLE and no reservation is made), the token cache and the rate
- * limiter. edge_http is replaced by the three stubs below.
+ * limiter. edge_http is replaced by the no-op edge_http_ops_t below.
  *
  * Beyond "no crash, no leak, no UB", checks: a FOUND route has the asked
  * method, and its pattern with the parameters substituted gives back the
@@ -37,25 +38,28 @@
 #include <stdlib.h>
 #include <string.h>
 
-void
-edge_http_wake(edge_req_t *r)
+static void
+s_wake(void *http)
 {
-    (void)r;
+    (void)http;
 }
 
-void
-edge_http_stream_push(edge_req_t *r, const void *data, size_t len)
+static void
+s_stream_push(void *http, const void *data, size_t len)
 {
-    (void)r;
+    (void)http;
     (void)data;
     (void)len;
 }
 
-void
-edge_http_stream_end(edge_req_t *r)
+static void
+s_stream_end(void *http)
 {
-    (void)r;
+    (void)http;
 }
+
+static const edge_http_ops_t s_ops = {
+    .wake = s_wake, .stream_push = s_stream_push, .stream_end = s_stream_end};
 
 static edge_loop_t *s_loop;
 static edge_ctx_t s_ctx;
@@ -208,6 +212,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     edge_req_t r = {0};
     r.ctx = &s_ctx;
+    r.ops = &s_ops;
     snprintf(r.method, sizeof r.method, "%s", method ? method : "GET");
     if (target) {
         char *q = strchr(target, '?');

@@ -1,0 +1,142 @@
+/*
+ * edge_params — see edge_params.h.
+ */
+#include "edge_params.h"
+#include "edge_response.h"
+#include "pgs_json.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int
+s_hex(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* Percent-decodes s (len bytes) into a new string; '+' becomes a space
+ * when plus_space. NULL when the result is not valid UTF-8. */
+static char *
+s_decode(const char *s, size_t len, int plus_space)
+{
+    char *out = malloc(len + 1);
+    if (!out)
+        return NULL;
+    size_t n = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] == '%' && i + 2 < len && s_hex(s[i + 1]) >= 0 && s_hex(s[i + 2]) >= 0) {
+            out[n++] = (char)(s_hex(s[i + 1]) * 16 + s_hex(s[i + 2]));
+            i += 2;
+        } else if (s[i] == '+' && plus_space) {
+            out[n++] = ' ';
+        } else {
+            out[n++] = s[i];
+        }
+    }
+    out[n] = '\0';
+    if (pgs_json_utf8_length(out, n) < 0) {
+        free(out);
+        return NULL;
+    }
+    return out;
+}
+
+#define S_MAX_QUERY_PARAMS 64
+
+/* By hand: a jansson tree per request costs more than the rest of the
+ * edge's work. */
+char *
+edge_params_build(edge_req_t *r)
+{
+    pgs_jbuf_t b = {0};
+    pgs_jbuf_raw(&b, "{", 1);
+    pgs_jbuf_member(&b, 0, "method", r->method);
+    pgs_jbuf_raw(&b, ",\"path\":{", 9);
+    for (int i = 0; i < r->nparams; i++) {
+        char name[64];
+        snprintf(name, sizeof name, "%.*s", (int)r->params[i].name_len, r->params[i].name);
+        char *v = s_decode(r->params[i].value, r->params[i].value_len, 0);
+        pgs_jbuf_member(&b, i > 0, name, v ? v : "");
+        free(v);
+    }
+    pgs_jbuf_raw(&b, "},\"query\":{", 11);
+    char *seen[S_MAX_QUERY_PARAMS];
+    int nseen = 0, bad = 0;
+    const char *q = r->query;
+    while (q && *q && !bad) {
+        const char *amp = strchr(q, '&');
+        size_t len = amp ? (size_t)(amp - q) : strlen(q);
+        const char *eq = memchr(q, '=', len);
+        size_t klen = eq ? (size_t)(eq - q) : len;
+        char *k = s_decode(q, klen, 1);
+        char *v = eq ? s_decode(eq + 1, len - klen - 1, 1) : strdup("");
+        bad = !k || !v;
+        int dup = 0;
+        for (int i = 0; !bad && i < nseen && !dup; i++)
+            dup = strcmp(seen[i], k) == 0;
+        if (!bad && *k && !dup && nseen < S_MAX_QUERY_PARAMS) {
+            /* The first value of a repeated name wins. */
+            pgs_jbuf_member(&b, nseen > 0, k, v);
+            seen[nseen++] = k;
+            k = NULL;
+        }
+        free(k);
+        free(v);
+        q = amp ? amp + 1 : NULL;
+    }
+    for (int i = 0; i < nseen; i++)
+        free(seen[i]);
+    if (bad) {
+        free(pgs_jbuf_take(&b));
+        edge_response_error(r, 400, "invalid_request", "The query string is not valid UTF-8.");
+        return NULL;
+    }
+    pgs_jbuf_raw(&b, "},\"headers\":{", 13);
+    const char *const names[] = {"content-type", "accept", "idempotency-key", "x-csrf-token",
+                                 "user-agent"};
+    const char *const values[] = {r->content_type, r->accept, r->idempotency_key, r->csrf,
+                                  r->user_agent};
+    int n = 0;
+    for (int i = 0; i < 5; i++) {
+        /* Header values reach us as bytes: only valid UTF-8 travels on. */
+        if (values[i] && pgs_json_utf8_length(values[i], strlen(values[i])) >= 0)
+            pgs_jbuf_member(&b, n++ > 0, names[i], values[i]);
+    }
+    pgs_jbuf_raw(&b, "},\"cookies\":{", 13);
+    if (r->session_cookie &&
+        pgs_json_utf8_length(r->session_cookie, strlen(r->session_cookie)) >= 0)
+        pgs_jbuf_member(&b, 0, "pegasus_session", r->session_cookie);
+    pgs_jbuf_raw(&b, "}}", 2);
+    return pgs_jbuf_take(&b);
+}
+
+char *
+edge_params_context(const edge_req_t *r)
+{
+    pgs_jbuf_t b = {0};
+    pgs_jbuf_raw(&b, "{", 1);
+    pgs_jbuf_member(&b, 0, "request_id", r->request_id);
+    pgs_jbuf_member(&b, 1, "client_ip", r->client_ip);
+    if (r->route->auth == EDGE_AUTH_TOKEN) {
+        char scopes[512];
+        pgs_scope_format(r->tok.scopes, scopes, sizeof scopes);
+        pgs_jbuf_member(&b, 1, "token_id", r->tok.token_id);
+        pgs_jbuf_member(&b, 1, "user_id", r->tok.user_id);
+        pgs_jbuf_member(&b, 1, "workspace_id", r->tok.workspace_id);
+        pgs_jbuf_member(&b, 1, "workspace_type", r->tok.workspace_type);
+        pgs_jbuf_member(&b, 1, "role", r->tok.role);
+        pgs_jbuf_member(&b, 1, "plan", r->tok.plan);
+        pgs_jbuf_member(&b, 1, "scopes", scopes);
+        const char *seat = r->tok.seat ? ",\"seat\":true" : ",\"seat\":false";
+        pgs_jbuf_raw(&b, seat, strlen(seat));
+    }
+    pgs_jbuf_raw(&b, "}", 1);
+    return pgs_jbuf_take(&b);
+}

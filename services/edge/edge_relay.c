@@ -1,0 +1,140 @@
+/*
+ * edge_relay — see edge_relay.h.
+ */
+#include "edge_relay.h"
+#include "edge_quota.h"
+#include "edge_response.h"
+#include "edge_usage.h"
+#include "pgs_json.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+static void
+s_on_reply(void *arg, int status, const char *headers, const void *body, size_t len)
+{
+    edge_req_t *r = arg;
+    r->pending = 0;
+    json_t *h = json_loads(headers, 0, NULL);
+    r->streaming = json_object_get(h, "x-pgs-stream") != NULL;
+    if (json_object_get(h, "Idempotent-Replayed")) {
+        edge_quota_release(r); /* a replay does no work twice, and counts once */
+        r->usage.replayed = 1;
+    }
+    if (!r->streaming) {
+        r->broker_handle = 0;
+        if (status >= 400)
+            edge_quota_release(r);
+        r->quota_reserved = 0; /* given back, or spent */
+        if (r->stream_slot) {
+            r->stream_slot = 0;
+            edge_ratelimit_stream_release(r->ctx->ratelimit, r->tok.token_id);
+        }
+    }
+    const char *key;
+    json_t *val;
+    const char *content_type = NULL;
+    json_object_foreach(h, key, val)
+    {
+        const char *v = json_string_value(val);
+        if (!v)
+            continue;
+        if (strcasecmp(key, "x-pgs-invalidate") == 0) {
+            /* Before relaying: the caller's very next request must see it. */
+            edge_tokens_invalidate(r->ctx->tokens, v);
+            continue;
+        }
+        if (strcasecmp(key, "x-pgs-usage") == 0) {
+            edge_usage_note_header(r, v);
+            continue;
+        }
+        if (strncasecmp(key, "x-pgs-", 6) == 0)
+            continue;
+        if (strcasecmp(key, "content-type") == 0) {
+            content_type = v;
+            continue;
+        }
+        edge_response_header(r, key, v);
+    }
+    char *copy = NULL;
+    if (len) {
+        copy = malloc(len + 1);
+        if (copy) {
+            memcpy(copy, body, len);
+            copy[len] = '\0';
+        }
+    }
+    edge_response_set(r, status, copy, content_type);
+    r->resp_len = copy ? len : 0;
+    json_decref(h);
+    r->ops->wake(r->http);
+}
+
+static void
+s_on_chunk(void *arg, const void *data, size_t len)
+{
+    edge_req_t *r = arg;
+    /* The chat worker writes one event per chunk; an error event is the
+     * stream's terminal event, and the send then did not count. */
+    if (len >= 12 && memcmp(data, "event: error", 12) == 0)
+        r->stream_failed = 1;
+    edge_usage_note_chunk(r, data, len);
+    r->ops->stream_push(r->http, data, len);
+}
+
+static void
+s_on_end(void *arg, int ok)
+{
+    edge_req_t *r = arg;
+    r->broker_handle = 0;
+    if (!ok) {
+        /* The worker died or went silent: end with an error event. */
+        char *err =
+            pgs_json_error_body("service_unavailable", "The stream was interrupted. Try again.",
+                                r->request_id, NULL, NULL);
+        char event[1024];
+        int n = snprintf(event, sizeof event, "event: error\ndata: %s\n\n", err ? err : "{}");
+        free(err);
+        if (n > 0 && (size_t)n < sizeof event)
+            r->ops->stream_push(r->http, event, (size_t)n);
+        r->stream_failed = 1;
+    }
+    if (r->stream_failed)
+        edge_quota_release(r);
+    r->quota_reserved = 0; /* given back, or spent */
+    if (r->stream_slot) {
+        r->stream_slot = 0;
+        edge_ratelimit_stream_release(r->ctx->ratelimit, r->tok.token_id);
+    }
+    edge_usage_emit(r, r->status);
+    r->ops->stream_end(r->http);
+}
+
+void
+edge_relay_forward(edge_req_t *r, const char *params, const char *context)
+{
+    const edge_route_t *route = r->route;
+    int forward_body = route->body != EDGE_BODY_NONE;
+    edge_broker_req_t req = {.service = route->service,
+                             .route = route->route,
+                             .context = context,
+                             .params = params,
+                             .body = forward_body ? r->body : NULL,
+                             .body_len = forward_body ? r->body_len : 0,
+                             .deadline_ms =
+                                 route->deadline_ms ? route->deadline_ms : r->ctx->deadline_ms,
+                             .retryable = strcmp(r->method, "GET") == 0,
+                             .request_id = r->request_id,
+                             .on_chunk = s_on_chunk,
+                             .on_end = s_on_end,
+                             .stream_idle_ms = r->ctx->stream_idle_ms};
+    r->pending = 1;
+    r->broker_handle = edge_broker_submit(r->ctx->broker, &req, s_on_reply, r);
+    if (!r->broker_handle) {
+        r->pending = 0;
+        edge_response_unavailable(r);
+    }
+}

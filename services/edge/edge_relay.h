@@ -1,0 +1,21 @@
+/*
+ * edge_relay — forwards a request that passed every check to a worker of
+ * its route's service through the broker, and relays what comes back onto
+ * the request: the REPLY (its status, body and headers, minus the x-pgs-*
+ * ones the edge acts on: x-pgs-invalidate is applied before the reply is
+ * relayed, x-pgs-usage noted for the usage event), and for a stream each
+ * CHUNK and the END, written through r->ops. What the request held is
+ * settled with the reply (or at a stream's end): the reserved message is
+ * given back on a failure or a replay, else spent; the stream slot freed.
+ */
+#ifndef EDGE_RELAY_H
+#define EDGE_RELAY_H
+
+#include "edge_req.h"
+
+/* Submits r to the broker with params and context (JSON text, borrowed).
+ * Sets r->pending; the reply sets r's response and calls r->ops->wake.
+ * When the broker refuses at once, answers 503 instead. */
+void edge_relay_forward(edge_req_t *r, const char *params, const char *context);
+
+#endif
