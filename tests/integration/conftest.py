@@ -6,29 +6,13 @@ for its system (e.g. PEGASUS_PLAN_PRO_REQUESTS_PER_MINUTE=5).
 
 import pytest
 
-from pgs import System
+from pgs import running_system
 
 
 @pytest.fixture(scope="module")
 def system(request):
-    overrides = getattr(request.module, "PEGASUS_ENV", {})
-    sysm = System(overrides, name=request.module.__name__)
-    try:
-        sysm.start()
-    except Exception:
-        sysm.stop()
-        sysm.cleanup()
-        raise
-    yield sysm
-    problems = sysm.stop()
-    leaks = sysm.scan_logs()
-    if problems or leaks:
-        # keep the evidence
-        print("PEGASUS_HOME kept at", sysm.home)
-    else:
-        sysm.cleanup()
-    assert not problems, problems
-    assert not leaks, "secrets found in logs: %r" % leaks
+    with running_system(getattr(request.module, "PEGASUS_ENV", {}), request.module.__name__) as sysm:
+        yield sysm
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ System.secret(); when the module ends, every log under PEGASUS_HOME must be
 free of all of them.
 """
 
+import contextlib
 import json
 import os
 import random
@@ -599,6 +600,41 @@ class System:
         path/method checks (401 rather than 404/405)."""
         r = self.request(method, path)
         return r.status_code not in (404, 405)
+
+
+@contextlib.contextmanager
+def running_system(env, name):
+    """A System started for a module (conftest's fixture) or one test; when
+    it is done: stopped, its logs checked for leaked secrets, and removed
+    (kept, with its path printed, when the stop or the scan found a
+    problem). A test that stops the system itself sets stopped_by_test."""
+    sysm = System(env, name=name)
+    sysm.stopped_by_test = False
+    try:
+        sysm.start()
+    except Exception:
+        sysm.stop()
+        sysm.cleanup()
+        raise
+    failed = True
+    try:
+        yield sysm
+        failed = False
+    finally:
+        if sysm.stopped_by_test:
+            problems = []
+            if sysm.group_alive():
+                problems = [p for p in sysm.stop() if not p.startswith("scripts/run.sh had already exited")]
+        else:
+            problems = sysm.stop()
+        leaks = sysm.scan_logs()
+        if problems or leaks:
+            print("PEGASUS_HOME kept at", sysm.home)
+        else:
+            sysm.cleanup()
+        if not failed:
+            assert not problems, problems
+            assert not leaks, "secrets found in logs: %r" % leaks
 
 
 class AppSession:

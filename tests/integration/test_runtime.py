@@ -21,7 +21,6 @@ finish while one /v1/me is in flight (about 15 when it queues behind them,
 0 or 1 when it does not)."""
 
 import configparser
-import contextlib
 import os
 import random
 import re
@@ -35,7 +34,7 @@ import uuid
 import pytest
 import requests
 
-from pgs import BIN, CTL, HTTP_TIMEOUT, ROOT, System, err, poll, uniq
+from pgs import BIN, CTL, HTTP_TIMEOUT, ROOT, err, poll, running_system, uniq
 from test_chat import DOCS, chat_token, sse_events
 
 FAST = {"PEGASUS_PLAN_PRO_REQUESTS_PER_MINUTE": "100000"}
@@ -64,40 +63,6 @@ def conf_int(section, key):
     cp = configparser.ConfigParser(interpolation=None)
     cp.read(CONF)
     return int(cp[section][key])
-
-
-@contextlib.contextmanager
-def own_system(env, name):
-    """A System of its own for one test; stopped, checked for leaked secrets
-    and removed afterwards (kept when the stop or the scan finds a problem).
-    A test that stops the system itself sets sysm.stopped_by_test."""
-    sysm = System(env, name=name)
-    sysm.stopped_by_test = False
-    try:
-        sysm.start()
-    except Exception:
-        sysm.stop()
-        sysm.cleanup()
-        raise
-    failed = True
-    try:
-        yield sysm
-        failed = False
-    finally:
-        if sysm.stopped_by_test:
-            problems = []
-            if sysm.group_alive():
-                problems = [p for p in sysm.stop() if not p.startswith("scripts/run.sh had already exited")]
-        else:
-            problems = sysm.stop()
-        leaks = sysm.scan_logs()
-        if problems or leaks:
-            print("PEGASUS_HOME kept at", sysm.home)
-        else:
-            sysm.cleanup()
-        if not failed:
-            assert not problems, problems
-            assert not leaks, "secrets found in logs: %r" % leaks
 
 
 def log_lines(sysm, pattern, files=None):
@@ -160,7 +125,7 @@ class Loop:
 @pytest.mark.xfail(strict=True, reason="issue 9, deliverable 4: a reply larger than one message needs wire protocol v2 (chunked bodies)")
 def test_escape_heavy_document_reads_back_whole(request):
     limit = conf_int("plan.pro", "max_document_bytes")
-    with own_system(FAST, request.node.name) as system:
+    with running_system(FAST, request.node.name) as system:
         reader = system.login(system.user("pro")).create_token(preset="bot_management")
         other = system.login(system.user("pro")).create_token(preset="bot_management")
         r = system.api(reader, "POST", "/v1/bots", json={"name": uniq("bot-"), "model": "pegasus-lite"})
@@ -236,7 +201,7 @@ def test_escape_heavy_document_reads_back_whole(request):
 
 
 def test_login_flood_leaves_other_tokens_alone(request):
-    with own_system(FAST, request.node.name) as system:
+    with running_system(FAST, request.node.name) as system:
         s = system.login(system.user("pro"))
         watcher = s.create_token(preset="read_only")
         leaked = s.create_token(preset="read_only")
@@ -363,7 +328,7 @@ def parallel(fns, timeout):
 
 def test_one_chat_process_serves_sends_concurrently(request):
     d = DELAY_MS / 1000.0
-    with own_system(CHAT_ENV, request.node.name) as system:
+    with running_system(CHAT_ENV, request.node.name) as system:
         assert len(system.running("chat")) == 1
         alice = chat_token(system)
         kb = alice.bot(docs=DOCS)
@@ -410,7 +375,7 @@ SENT_MARGIN = 0.1  # a request counts as sent before the signal when it started 
 
 @pytest.mark.xfail(strict=True, reason="issue 9, deliverable 5: the edge does not yet finish what it took on SIGTERM")
 def test_sigterm_under_mixed_load_answers_what_it_took(request):
-    with own_system(STOP_ENV, request.node.name) as system:
+    with running_system(STOP_ENV, request.node.name) as system:
         writers = [system.login(system.user("pro")).create_token(preset="bot_management") for _ in range(2)]
         bots = []
         for i in range(4):
@@ -431,53 +396,48 @@ def test_sigterm_under_mixed_load_answers_what_it_took(request):
         lock = threading.Lock()
         records = []  # (kind, t0, t1, outcome: "ok" or a problem)
 
-        def create_loop(tok, bot):
+        def load_loop(kind, send):
+            """send(session) → "ok…" or a problem, over and over until stop."""
             sess = requests.Session()
             for _ in range(500):
                 if stop.is_set():
                     return
                 t0 = time.monotonic()
                 try:
-                    r = sess.post(system.url + "/v1/bots/%s/documents" % bot, params={"title": uniq("d")},
-                                  data=doc, headers={"Authorization": "Bearer " + tok, "Content-Type": "text/plain"},
-                                  timeout=HTTP_TIMEOUT + 30)
-                    if r.status_code == 201:
-                        out = "ok"
-                    else:
-                        err(r)  # a whole JSON error is an answer too
-                        out = "ok %d" % r.status_code
+                    out = send(sess)
                 except (requests.RequestException, AssertionError) as e:
                     out = "%s: %s" % (type(e).__name__, str(e)[-70:])
                 with lock:
-                    records.append(("create", t0, time.monotonic(), out))
+                    records.append((kind, t0, time.monotonic(), out))
 
-        def stream_loop(chat, conv):
-            sess = requests.Session()
-            for _ in range(500):
-                if stop.is_set():
-                    return
-                t0 = time.monotonic()
-                try:
-                    r = sess.post(system.url + "/v1/conversations/%s/messages" % conv,
-                                  json={"content": "How long do refunds take?", "stream": True},
-                                  headers={"Authorization": "Bearer " + chat.tok}, stream=True,
-                                  timeout=HTTP_TIMEOUT + 30)
-                    if r.status_code == 200:
-                        kinds = [e for e, _ in sse_events(r) if e != ":"]
-                        if kinds and kinds[-1] in ("message.completed", "error"):
-                            out = "ok" if kinds[-1] == "message.completed" else "ok error-event"
-                        else:
-                            out = "stream ended without message.completed or error: %r" % kinds[-3:]
-                    else:
-                        err(r)
-                        out = "ok %d" % r.status_code
-                except (requests.RequestException, AssertionError) as e:
-                    out = "%s: %s" % (type(e).__name__, str(e)[-70:])
-                with lock:
-                    records.append(("stream", t0, time.monotonic(), out))
+        def create(tok, bot):
+            def send(sess):
+                r = sess.post(system.url + "/v1/bots/%s/documents" % bot, params={"title": uniq("d")},
+                              data=doc, headers={"Authorization": "Bearer " + tok, "Content-Type": "text/plain"},
+                              timeout=HTTP_TIMEOUT + 30)
+                if r.status_code == 201:
+                    return "ok"
+                err(r)  # a whole JSON error is an answer too
+                return "ok %d" % r.status_code
+            load_loop("create", send)
 
-        threads = [threading.Thread(target=create_loop, args=b, daemon=True) for b in bots]
-        threads += [threading.Thread(target=stream_loop, args=c, daemon=True) for c in convs]
+        def stream(chat, conv):
+            def send(sess):
+                r = sess.post(system.url + "/v1/conversations/%s/messages" % conv,
+                              json={"content": "How long do refunds take?", "stream": True},
+                              headers={"Authorization": "Bearer " + chat.tok}, stream=True,
+                              timeout=HTTP_TIMEOUT + 30)
+                if r.status_code != 200:
+                    err(r)
+                    return "ok %d" % r.status_code
+                kinds = [e for e, _ in sse_events(r) if e != ":"]
+                if kinds and kinds[-1] in ("message.completed", "error"):
+                    return "ok" if kinds[-1] == "message.completed" else "ok error-event"
+                return "stream ended without message.completed or error: %r" % kinds[-3:]
+            load_loop("stream", send)
+
+        threads = [threading.Thread(target=create, args=b, daemon=True) for b in bots]
+        threads += [threading.Thread(target=stream, args=c, daemon=True) for c in convs]
         for t in threads:
             t.start()
         time.sleep(4.0)
