@@ -72,9 +72,18 @@ typedef struct s_out {
     pgs_worker_t *w;
     uint64_t id;
     int timer;
-    pgs_reply_fn fn;
+    void (*fn)(void *arg, pgs_res_t *reply);
     void *arg;
 } s_out_t;
+
+/* A continuation of a call. */
+typedef struct {
+    pgs_call_t *call;
+    pgs_then_fn then;  /* after a request to another service, or */
+    pgs_handler_fn done; /* after offloaded work */
+    void (*work)(void *arg);
+    void *arg;
+} s_cont_t;
 
 /* Offloaded work. */
 typedef struct s_job {
@@ -190,8 +199,8 @@ s_send_reply(pgs_worker_t *w, int e, uint64_t id, int status, json_t *headers, c
     return rc;
 }
 
-static void
-s_heartbeats_due(pgs_worker_t *w)
+void
+pgs_worker_keepalive(pgs_worker_t *w)
 {
     int64_t now = pgs_time_mono_ms();
     for (int e = 0; e < w->nedges; e++) {
@@ -202,16 +211,10 @@ s_heartbeats_due(pgs_worker_t *w)
     }
 }
 
-void
-pgs_worker_keepalive(pgs_worker_t *w)
-{
-    s_heartbeats_due(w);
-}
-
 int
 pgs_worker_keepalive_fn(void *worker)
 {
-    s_heartbeats_due(worker);
+    pgs_worker_keepalive(worker);
     return 0;
 }
 
@@ -269,6 +272,22 @@ s_call_answered(pgs_call_t **cp)
     c->answered = 1;
     if (!c->in_handler)
         s_call_close(c);
+}
+
+/* What a handler or a continuation of c did (it ran with c->in_handler
+ * set): answered c itself, or left it for later, or res is the reply. */
+static void
+s_call_settle(pgs_call_t *c, pgs_handled_t how, pgs_res_t *res)
+{
+    c->in_handler = 0;
+    if (c->answered) {
+        pgs_res_clear(res); /* answered from inside (a stream made at once) */
+        s_call_close(c);
+    } else if (how == PGS_LATER) {
+        pgs_res_clear(res);
+    } else {
+        pgs_call_reply(&c, res);
+    }
 }
 
 const pgs_req_t *
@@ -453,10 +472,12 @@ s_out_timeout(void *arg)
     s_out_finish(o, NULL);
 }
 
-int
-pgs_worker_request(pgs_worker_t *w, const char *service, const char *route, json_t *ctx,
-                   json_t *params, const char *body, size_t body_len, int timeout_ms,
-                   pgs_reply_fn fn, void *arg)
+/* Sends a request to another service; fn(arg, reply) runs exactly once,
+ * from the loop. 0, or -1 (fn will not run). */
+static int
+s_request(pgs_worker_t *w, const char *service, const char *route, json_t *ctx, json_t *params,
+          const char *body, size_t body_len, int timeout_ms, void (*fn)(void *, pgs_res_t *),
+          void *arg)
 {
     s_out_t *o = calloc(1, sizeof *o);
     if (!o)
@@ -512,6 +533,33 @@ s_on_reply(pgs_worker_t *w, const pgs_proto_msg_t *m)
     r.body[m->body_len] = '\0';
     r.body_len = m->body_len;
     s_out_finish(o, &r);
+}
+
+static void
+s_call_replied(void *arg, pgs_res_t *reply)
+{
+    s_cont_t k = *(s_cont_t *)arg;
+    free(arg);
+    pgs_res_t res = {0};
+    k.call->in_handler = 1;
+    s_call_settle(k.call, k.then(k.arg, &k.call->req, &res, reply), &res);
+}
+
+int
+pgs_call_request(pgs_call_t *call, const char *service, const char *route, json_t *ctx,
+                 json_t *params, const char *body, size_t body_len, int timeout_ms,
+                 pgs_then_fn then, void *arg)
+{
+    s_cont_t *k = calloc(1, sizeof *k);
+    if (!k)
+        return -1;
+    *k = (s_cont_t){.call = call, .then = then, .arg = arg};
+    if (s_request(call->w, service, route, ctx, params, body, body_len, timeout_ms,
+                  s_call_replied, k) < 0) {
+        free(k);
+        return -1;
+    }
+    return 0;
 }
 
 /* ---- the thread pool ---- */
@@ -593,8 +641,8 @@ s_pool_stop(s_pool_t *p)
     p->efd = -1;
 }
 
-int
-pgs_worker_offload(pgs_worker_t *w, void (*work)(void *arg), void (*done)(void *arg), void *arg)
+static int
+s_offload(pgs_worker_t *w, void (*work)(void *arg), void (*done)(void *arg), void *arg)
 {
     s_pool_t *p = &w->pool;
     if (!p->nthreads || p->pending >= PGS_WORKER_OFFLOAD_MAX)
@@ -633,6 +681,37 @@ s_pool_deliver(pgs_worker_t *w)
         free(j);
         j = next;
     }
+}
+
+static void
+s_call_work(void *arg)
+{
+    s_cont_t *k = arg;
+    k->work(k->arg);
+}
+
+static void
+s_call_worked(void *arg)
+{
+    s_cont_t k = *(s_cont_t *)arg;
+    free(arg);
+    pgs_res_t res = {0};
+    k.call->in_handler = 1;
+    s_call_settle(k.call, k.done(k.arg, &k.call->req, &res), &res);
+}
+
+int
+pgs_call_offload(pgs_call_t *call, void (*work)(void *arg), pgs_handler_fn done, void *arg)
+{
+    s_cont_t *k = calloc(1, sizeof *k);
+    if (!k)
+        return -1;
+    *k = (s_cont_t){.call = call, .done = done, .work = work, .arg = arg};
+    if (s_offload(call->w, s_call_work, s_call_worked, k) < 0) {
+        free(k);
+        return -1;
+    }
+    return 0;
 }
 
 /* ---- connections ---- */
@@ -715,7 +794,7 @@ s_housekeep(void *arg)
             s_edge_connect(w, e);
         }
     }
-    s_heartbeats_due(w);
+    pgs_worker_keepalive(w);
 }
 
 /* ---- dispatch ---- */
@@ -753,17 +832,7 @@ s_dispatch(pgs_worker_t *w, int e, pgs_call_t *c, const pgs_proto_msg_t *msg)
         return;
     }
     c->in_handler = 1;
-    pgs_handled_t how = r->fn(r->arg, &c->req, &res);
-    c->in_handler = 0;
-    if (c->answered) {
-        /* Answered from inside the handler (a stream made at once). */
-        pgs_res_clear(&res);
-        s_call_close(c);
-    } else if (how == PGS_LATER) {
-        pgs_res_clear(&res);
-    } else {
-        pgs_call_reply(&c, &res);
-    }
+    s_call_settle(c, r->fn(r->arg, &c->req, &res), &res);
 }
 
 static void

@@ -30,8 +30,8 @@
  * [log] level.
  *
  * Nothing a callback does may block the loop: a request to another service
- * is pgs_worker_request (a continuation), waiting is a timer, a socket is an
- * fd watch, CPU-heavy work is pgs_worker_offload. The loop logs a warning
+ * is pgs_call_request (a continuation), waiting is a timer, a socket is an
+ * fd watch, CPU-heavy work is pgs_call_offload. The loop logs a warning
  * for any turn whose callbacks ran longer than PGS_WORKER_STALL_MS.
  *
  * SIGTERM/SIGINT: the worker tells each edge it is leaving (no new work
@@ -68,7 +68,7 @@ typedef struct {
 
 typedef struct {
     unsigned capacity; /* default [service.<name>] capacity (0: 8) */
-    unsigned threads;  /* threads for pgs_worker_offload (0: none) */
+    unsigned threads;  /* threads for pgs_call_offload (0: none) */
 } pgs_worker_settings_t;
 
 /* Parses argv, loads the config, starts logging. NULL when the process
@@ -127,29 +127,31 @@ int pgs_call_stream_begin(pgs_call_t *call, int status, json_t *headers);
 int pgs_call_stream_chunk(pgs_call_t *call, const void *data, size_t len);
 void pgs_call_stream_end(pgs_call_t **call);
 
-/* ---- calling another service ---- */
+/* ---- continuing a call: another service, or the threads ----
+ *
+ * A continuation is a handler that runs later, from the loop, for the same
+ * call: it gets the call's request, a reply to fill, and returns PGS_DONE
+ * (the library sends res) or PGS_LATER (it continued the call again, or
+ * keeps req->call to answer it itself). It owns its arg. */
 
-/* The answer of a request to another service: its reply, or a 503 error
- * (no edge, or no answer within the timeout). reply belongs to the library:
- * move what is wanted out of it (pgs_res_move). */
-typedef void (*pgs_reply_fn)(void *arg, pgs_res_t *reply);
+/* Asks route of service through the broker for call; then(arg, req, res,
+ * reply) runs exactly once, never from inside this function, with the
+ * other service's reply or a 503 error (no edge, or no answer within
+ * timeout_ms). reply belongs to the library: move what is wanted out of it
+ * (pgs_res_move). ctx and params may be NULL. 0, or -1 (out of memory:
+ * then will not run). */
+typedef pgs_handled_t (*pgs_then_fn)(void *arg, const pgs_req_t *req, pgs_res_t *res,
+                                     pgs_res_t *reply);
+int pgs_call_request(pgs_call_t *call, const char *service, const char *route, json_t *ctx,
+                     json_t *params, const char *body, size_t body_len, int timeout_ms,
+                     pgs_then_fn then, void *arg);
 
-/* Sends route to service through the broker; fn runs exactly once, from the
- * loop, never from inside this call. ctx and params may be NULL. 0, or -1
- * (out of memory; fn will not run). */
-int pgs_worker_request(pgs_worker_t *w, const char *service, const char *route, json_t *ctx,
-                       json_t *params, const char *body, size_t body_len, int timeout_ms,
-                       pgs_reply_fn fn, void *arg);
-
-/* ---- CPU-heavy work ---- */
-
-/* Runs work(arg) on one of the library's threads, then done(arg) on the
- * loop. work must not touch the loop's objects (sockets, the database
- * connection, the Redis connection): it gets its inputs in arg and leaves
- * its results there. 0, or -1 (no threads configured, or the queue is
- * full: PGS_WORKER_OFFLOAD_MAX waiting; done will not run). */
-int pgs_worker_offload(pgs_worker_t *w, void (*work)(void *arg), void (*done)(void *arg),
-                       void *arg);
+/* Runs work(arg) on one of the library's threads, then done(arg, req, res)
+ * on the loop for call. work must not touch the loop's objects (sockets,
+ * the database connection, the Redis connection): it gets its inputs in
+ * arg and leaves its results there. 0, or -1 (no threads configured, or
+ * PGS_WORKER_OFFLOAD_MAX already waiting: done will not run). */
+int pgs_call_offload(pgs_call_t *call, void (*work)(void *arg), pgs_handler_fn done, void *arg);
 
 #define PGS_WORKER_OFFLOAD_MAX 256
 #define PGS_WORKER_STALL_MS 50
@@ -174,8 +176,8 @@ pgs_redis_t *pgs_worker_redis(const pgs_worker_t *w);
  * pgs_db_busy so the edge does not take the busy worker for a dead one. */
 void pgs_worker_keepalive(pgs_worker_t *w);
 
-/* The same as a callback for pgs_db_progress and pgs_db_busy: worker is
- * the pgs_worker_t; returns 0 (go on). */
+/* pgs_worker_keepalive as a callback for pgs_db_progress and pgs_db_busy:
+ * worker is the pgs_worker_t; returns 0 (go on). */
 int pgs_worker_keepalive_fn(void *worker);
 
 /* How long a worker's database statements wait for another process's write

@@ -248,14 +248,13 @@ s_note_failure(auth_t *a, const char *email)
 /* A sign-in whose password is being verified on a thread. */
 typedef struct {
     auth_t *a;
-    pgs_call_t *call;
     json_t *body; /* the request's JSON: password points into it */
     const char *password;
     size_t pwlen;
     int known, good;
     char email[AUTH_EMAIL_MAX + 1];
-    char hash[crypto_pwhash_STRBYTES];
     auth_app_t app;
+    char hash[sizeof ((auth_app_t *)0)->user.password_hash]; /* the user's, or the dummy */
 } s_login_t;
 
 /* On a thread: the argon2id run, and nothing else. */
@@ -273,7 +272,7 @@ s_login_finish(s_login_t *lg, const pgs_req_t *req, pgs_res_t *res)
 {
     auth_t *a = lg->a;
     const char *email = lg->email;
-    auth_app_t app = lg->app;
+    auth_app_t *app = &lg->app;
     redisReply *r;
     if (!lg->good) {
         s_note_failure(a, email);
@@ -292,13 +291,13 @@ s_login_finish(s_login_t *lg, const pgs_req_t *req, pgs_res_t *res)
         if (r)
             freeReplyObject(r);
     }
-    auth_sess_t *s = &app.sess;
+    auth_sess_t *s = &app->sess;
     s_random_b64(s->id);
     s_random_b64(s->csrf);
-    snprintf(s->user, sizeof s->user, "%s", app.user.id);
-    snprintf(s->ws, sizeof s->ws, "%s", app.user.personal_ws);
+    snprintf(s->user, sizeof s->user, "%s", app->user.id);
+    snprintf(s->ws, sizeof s->ws, "%s", app->user.personal_ws);
     s->created = auth_req_now();
-    if (auth_store_ws_get(a->db, s->ws, &app.ws) != 1) {
+    if (auth_store_ws_get(a->db, s->ws, &app->ws) != 1) {
         auth_req_fail_db(a->db, req, res);
         return;
     }
@@ -315,21 +314,20 @@ s_login_finish(s_login_t *lg, const pgs_req_t *req, pgs_res_t *res)
         auth_req_unavailable(req, res);
         return;
     }
-    PGS_LOG(PGS_LOG_INFO, req->request_id, "signed in user=%s", app.user.id);
-    s_reply_session(a, req, res, &app);
+    PGS_LOG(PGS_LOG_INFO, req->request_id, "signed in user=%s", app->user.id);
+    s_reply_session(a, req, res, app);
     if (res->status == 200)
         s_set_cookie(a, res, s->id, a->session_absolute_s);
 }
 
-static void
-s_login_verified(void *arg)
+static pgs_handled_t
+s_login_verified(void *arg, const pgs_req_t *req, pgs_res_t *res)
 {
     s_login_t *lg = arg;
-    pgs_res_t res = {0};
-    s_login_finish(lg, pgs_call_req(lg->call), &res);
-    pgs_call_reply(&lg->call, &res);
+    s_login_finish(lg, req, res);
     json_decref(lg->body);
     free(lg);
+    return PGS_DONE;
 }
 
 pgs_handled_t
@@ -408,15 +406,14 @@ auth_session_login(void *arg, const pgs_req_t *req, pgs_res_t *res)
      * same argon2id run; it runs on the worker's threads, the loop serving
      * other requests meanwhile. */
     lg->a = a;
-    lg->call = req->call;
     lg->body = body;
     lg->password = password;
     lg->pwlen = pwlen;
     lg->known = rc == 1;
     snprintf(lg->email, sizeof lg->email, "%s", email);
-    memcpy(lg->hash, rc == 1 ? lg->app.user.password_hash : a->dummy_hash, sizeof lg->hash);
+    snprintf(lg->hash, sizeof lg->hash, "%s", rc == 1 ? lg->app.user.password_hash : a->dummy_hash);
     sodium_memzero(lg->app.user.password_hash, sizeof lg->app.user.password_hash);
-    if (pgs_worker_offload(a->w, s_login_verify, s_login_verified, lg) < 0) {
+    if (pgs_call_offload(req->call, s_login_verify, s_login_verified, lg) < 0) {
         pgs_res_error(res, req, 503, "service_unavailable",
                       "Too many sign-ins at once. Try again shortly.", NULL);
         pgs_res_header(res, "Retry-After", "1");

@@ -48,7 +48,6 @@ s_title(json_t *v, char *out, size_t outlen, pgs_json_err_t *err)
 /* A conversation create waiting for bots.get. */
 typedef struct {
     chat_t *c;
-    pgs_call_t *call;
     chat_conv_t conv;
 } s_create_t;
 
@@ -81,14 +80,13 @@ s_create_store(chat_t *c, const pgs_req_t *req, pgs_res_t *res, chat_conv_t *con
     pgs_idem_commit(c->db, &idem, req, res);
 }
 
-static void
-s_create_bot(void *arg, pgs_res_t *reply)
+static pgs_handled_t
+s_create_bot(void *arg, const pgs_req_t *req, pgs_res_t *res, pgs_res_t *reply)
 {
     s_create_t *cr = arg;
-    pgs_res_t res = {0};
-    s_create_store(cr->c, pgs_call_req(cr->call), &res, &cr->conv, reply->status);
-    pgs_call_reply(&cr->call, &res);
+    s_create_store(cr->c, req, res, &cr->conv, reply->status);
     free(cr);
+    return PGS_DONE;
 }
 
 pgs_handled_t
@@ -130,18 +128,19 @@ chat_api_conv_create(void *arg, const pgs_req_t *req, pgs_res_t *res)
 
     s_create_t *cr = calloc(1, sizeof *cr);
     json_t *params = json_pack("{s:s,s:s}", "workspace_id", ws, "bot_id", conv.bot_id);
+    if (cr) {
+        cr->c = c;
+        cr->conv = conv;
+    }
     if (!cr || !params ||
-        pgs_worker_request(c->w, "bots", "bots.get", req->ctx, params, NULL, 0,
-                           (int)c->bots_timeout_ms, s_create_bot, cr) < 0) {
+        pgs_call_request(req->call, "bots", "bots.get", req->ctx, params, NULL, 0,
+                         (int)c->bots_timeout_ms, s_create_bot, cr) < 0) {
         free(cr);
         json_decref(params);
         pgs_res_error(res, req, 500, "internal_error", "Internal error.", NULL);
         return PGS_DONE;
     }
     json_decref(params);
-    cr->c = c;
-    cr->call = req->call;
-    cr->conv = conv;
     return PGS_LATER;
 }
 

@@ -227,11 +227,11 @@ s_store(chat_t *c, const pgs_req_t *req, const pgs_idem_t *idem, const s_answer_
 
 /* ---- the bots service ---- */
 
-/* The bots service's answer to route (bots.retrieve): the 200 body as an
- * owned object, or NULL with res filled: 409 bot_deleted when the bot is
- * gone, else 503. */
+/* The bots service's answer to bots.retrieve: the 200 body as an owned
+ * object, or NULL with res filled: 409 bot_deleted when the bot is gone,
+ * else 503. */
 static json_t *
-s_bots_answer(const pgs_req_t *req, pgs_res_t *res, const char *route, const pgs_res_t *out)
+s_retrieved(const pgs_req_t *req, pgs_res_t *res, const pgs_res_t *out)
 {
     json_t *body = NULL;
     if (out->status == 200)
@@ -241,7 +241,7 @@ s_bots_answer(const pgs_req_t *req, pgs_res_t *res, const char *route, const pgs
                       "The bot of this conversation was deleted; the conversation is read-only.",
                       NULL);
     } else if (!json_is_object(body)) {
-        PGS_LOG(PGS_LOG_WARN, req->request_id, "%s answered %d", route, out->status);
+        PGS_LOG(PGS_LOG_WARN, req->request_id, "bots.retrieve answered %d", out->status);
         chat_req_unavailable(req, res);
         json_decref(body);
         body = NULL;
@@ -699,7 +699,6 @@ s_earlier(json_t *hist)
 /* A send waiting for bots.retrieve. */
 typedef struct {
     chat_t *c;
-    pgs_call_t *call;
     json_t *body; /* the request's JSON; question points into it */
     const char *question;
     int stream;
@@ -720,11 +719,11 @@ s_send_free(s_send_t *st)
 
 /* The bot and its passages came back (or not): answer, now or later. */
 static void
-s_send_answer(s_send_t *st, pgs_call_t **callp, pgs_res_t *res, const pgs_res_t *reply)
+s_send_answer(s_send_t *st, pgs_call_t **callp, const pgs_req_t *req, pgs_res_t *res,
+              const pgs_res_t *reply)
 {
     chat_t *c = st->c;
-    const pgs_req_t *req = pgs_call_req(*callp);
-    json_t *found = s_bots_answer(req, res, "bots.retrieve", reply);
+    json_t *found = s_retrieved(req, res, reply);
     if (!found)
         return;
     json_t *bot = json_incref(json_object_get(found, "bot"));
@@ -769,18 +768,14 @@ out:
     json_decref(passages);
 }
 
-static void
-s_on_retrieved(void *arg, pgs_res_t *reply)
+static pgs_handled_t
+s_on_retrieved(void *arg, const pgs_req_t *req, pgs_res_t *res, pgs_res_t *reply)
 {
     s_send_t *st = arg;
-    pgs_call_t *call = st->call;
-    pgs_res_t res = {0};
-    s_send_answer(st, &call, &res, reply);
-    if (call)
-        pgs_call_reply(&call, &res); /* else streamed, or taken by a job */
-    else
-        pgs_res_clear(&res);
+    pgs_call_t *call = req->call;
+    s_send_answer(st, &call, req, res, reply);
     s_send_free(st);
+    return call ? PGS_DONE : PGS_LATER; /* NULL: streamed, or a job's now */
 }
 
 pgs_handled_t
@@ -847,15 +842,14 @@ chat_send_create(void *arg, const pgs_req_t *req, pgs_res_t *res)
                                "bot_id", st->conv.bot_id, "query", query, "k",
                                (json_int_t)(k > 0 ? k : 1));
     free(query);
-    int rc = params ? pgs_worker_request(c->w, "bots", "bots.retrieve", req->ctx, params, NULL, 0,
-                                         (int)c->bots_timeout_ms, s_on_retrieved, st)
+    int rc = params ? pgs_call_request(req->call, "bots", "bots.retrieve", req->ctx, params, NULL,
+                                       0, (int)c->bots_timeout_ms, s_on_retrieved, st)
                     : -1;
     json_decref(params);
     if (rc < 0) {
         pgs_res_error(res, req, 500, "internal_error", "Internal error.", NULL);
         goto done;
     }
-    st->call = req->call;
     return PGS_LATER;
 done:
     s_send_free(st);

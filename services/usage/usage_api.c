@@ -54,39 +54,27 @@ usage_api_query(void *arg, const pgs_req_t *req, pgs_res_t *res)
     return s_query(arg, req, res, &who);
 }
 
-/* An /app/api/usage request waiting for auth's session context. */
-typedef struct {
-    usage_t *u;
-    pgs_call_t *call;
-} s_app_t;
-
-static void
-s_on_session(void *arg, pgs_res_t *out)
+/* Auth's answer for /app/api/usage: the session's context, or the error
+ * to answer with as it is (503 when it did not answer). */
+static pgs_handled_t
+s_on_session(void *arg, const pgs_req_t *req, pgs_res_t *res, pgs_res_t *out)
 {
-    s_app_t *app = arg;
-    const pgs_req_t *req = pgs_call_req(app->call);
-    pgs_res_t res = {0};
-    pgs_handled_t how = PGS_DONE;
     if (out->status != 200) {
-        pgs_res_move(&res, out); /* auth's error, as it is (503 when it did not answer) */
-    } else {
-        json_t *ctx = json_loadb(out->body, out->body_len, 0, NULL);
-        usage_who_t who = {json_string_value(json_object_get(ctx, "workspace_id")),
-                           json_string_value(json_object_get(ctx, "user_id")),
-                           json_string_value(json_object_get(ctx, "workspace_type")),
-                           json_string_value(json_object_get(ctx, "role"))};
-        if (!who.ws || !who.user)
-            s_unavailable(req, &res);
-        else
-            how = s_query(app->u, req, &res, &who);
-        json_decref(ctx);
+        pgs_res_move(res, out);
+        return PGS_DONE;
     }
-    /* Cache-Control: no-store comes from the edge, as for every API answer. */
-    if (how == PGS_DONE)
-        pgs_call_reply(&app->call, &res);
+    json_t *ctx = json_loadb(out->body, out->body_len, 0, NULL);
+    usage_who_t who = {json_string_value(json_object_get(ctx, "workspace_id")),
+                       json_string_value(json_object_get(ctx, "user_id")),
+                       json_string_value(json_object_get(ctx, "workspace_type")),
+                       json_string_value(json_object_get(ctx, "role"))};
+    pgs_handled_t how = PGS_DONE;
+    if (!who.ws || !who.user)
+        s_unavailable(req, res);
     else
-        pgs_res_clear(&res); /* the query answers the call */
-    free(app);
+        how = s_query(arg, req, res, &who);
+    json_decref(ctx); /* Cache-Control: no-store comes from the edge, as for every API answer */
+    return how;
 }
 
 pgs_handled_t
@@ -94,16 +82,11 @@ usage_api_app(void *arg, const pgs_req_t *req, pgs_res_t *res)
 {
     /* Auth owns sessions: it answers with the session's context, or with
      * the 401 every /app/api route gives without one. */
-    s_app_t *app = calloc(1, sizeof *app);
-    if (!app || pgs_worker_request(((usage_t *)arg)->w, "auth", "session.context", req->ctx,
-                                   req->params, NULL, 0, S_SESSION_TIMEOUT_MS, s_on_session,
-                                   app) < 0) {
-        free(app);
+    if (pgs_call_request(req->call, "auth", "session.context", req->ctx, req->params, NULL, 0,
+                         S_SESSION_TIMEOUT_MS, s_on_session, arg) < 0) {
         s_unavailable(req, res);
         return PGS_DONE;
     }
-    app->u = arg;
-    app->call = req->call;
     return PGS_LATER;
 }
 
@@ -278,7 +261,6 @@ usage_api_report_show(void *arg, const pgs_req_t *req, pgs_res_t *res)
  * whether it knows the workspace. */
 typedef struct {
     usage_t *u;
-    pgs_call_t *call;
     char ws[PGS_ID_MAX];
     char start[USAGE_DAY_LEN], end[USAGE_DAY_LEN];
 } s_admin_t;
@@ -318,14 +300,12 @@ s_admin_report(s_admin_t *ad, const pgs_req_t *req, pgs_res_t *res, json_t *name
         usage_report_clear(&r);
 }
 
-static void
-s_on_workspace(void *arg, json_t *names)
+static pgs_handled_t
+s_on_workspace(void *arg, const pgs_req_t *req, pgs_res_t *res, json_t *names)
 {
-    s_admin_t *ad = arg;
-    pgs_res_t res = {0};
-    s_admin_report(ad, pgs_call_req(ad->call), &res, names);
-    pgs_call_reply(&ad->call, &res);
-    free(ad);
+    s_admin_report(arg, req, res, names);
+    free(arg);
+    return PGS_DONE;
 }
 
 pgs_handled_t
@@ -355,10 +335,10 @@ usage_api_admin_report(void *arg, const pgs_req_t *req, pgs_res_t *res)
         memcpy(ad->start, start, sizeof start);
         memcpy(ad->end, end, sizeof end);
         ad->u = u;
-        ad->call = req->call;
         snprintf(ad->ws, sizeof ad->ws, "%s", ws);
         json_t *ids = json_pack("[s]", ws);
-        if (usage_query_labels(u, "auth", ws, "workspaces", ids, s_on_workspace, ad) == 0) {
+        if (usage_query_labels(req->call, "auth", ws, "workspaces", ids, s_on_workspace, ad) ==
+            0) {
             ad = NULL; /* the continuation's */
             how = PGS_LATER;
         } else {

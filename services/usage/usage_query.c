@@ -191,31 +191,32 @@ usage_query_days(usage_t *u, const char *ws, const char *user, const char *start
 /* A labels request in flight. */
 typedef struct {
     char kind[16];
-    void (*fn)(void *arg, json_t *names);
+    usage_labels_fn fn;
     void *arg;
 } s_labels_t;
 
-static void
-s_on_labels_reply(void *arg, pgs_res_t *out)
+static pgs_handled_t
+s_on_labels_reply(void *arg, const pgs_req_t *req, pgs_res_t *res, pgs_res_t *out)
 {
-    s_labels_t *l = arg;
+    s_labels_t l = *(s_labels_t *)arg;
+    free(arg);
     json_t *names = NULL;
     if (out->status == 200) {
         json_t *o = json_loadb(out->body, out->body_len, 0, NULL);
-        names = json_incref(json_object_get(o, l->kind));
+        names = json_incref(json_object_get(o, l.kind));
         json_decref(o);
     } else {
-        pgs_warn("usage: %s labels unavailable (status %d); ids stand in for names", l->kind,
+        pgs_warn("usage: %s labels unavailable (status %d); ids stand in for names", l.kind,
                  out->status);
     }
-    l->fn(l->arg, names);
+    pgs_handled_t how = l.fn(l.arg, req, res, names);
     json_decref(names);
-    free(l);
+    return how;
 }
 
 int
-usage_query_labels(usage_t *u, const char *service, const char *ws, const char *kind, json_t *ids,
-                   void (*fn)(void *arg, json_t *names), void *arg)
+usage_query_labels(pgs_call_t *call, const char *service, const char *ws, const char *kind,
+                   json_t *ids, usage_labels_fn fn, void *arg)
 {
     json_t *body = json_pack("{s:s,s:O}", "workspace_id", ws, kind, ids);
     char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
@@ -226,8 +227,8 @@ usage_query_labels(usage_t *u, const char *service, const char *ws, const char *
         snprintf(l->kind, sizeof l->kind, "%s", kind);
         l->fn = fn;
         l->arg = arg;
-        rc = pgs_worker_request(u->w, service, "labels", NULL, NULL, text, strlen(text),
-                                S_LABELS_TIMEOUT_MS, s_on_labels_reply, l);
+        rc = pgs_call_request(call, service, "labels", NULL, NULL, text, strlen(text),
+                              S_LABELS_TIMEOUT_MS, s_on_labels_reply, l);
         if (rc < 0)
             free(l);
     }
@@ -303,22 +304,21 @@ s_usage_object(const usage_range_t *q, json_t *rows, const usage_counts_t *total
 
 /* A query waiting for its labels. */
 typedef struct {
-    pgs_call_t *call;
     usage_range_t q;
     json_t *rows;
     usage_counts_t totals;
 } s_labelling_t;
 
-static void
-s_on_row_labels(void *arg, json_t *names)
+static pgs_handled_t
+s_on_row_labels(void *arg, const pgs_req_t *req, pgs_res_t *res, json_t *names)
 {
+    (void)req;
     s_labelling_t *l = arg;
     s_label_rows(l->q.group, l->rows, names);
-    pgs_res_t res = {0};
-    pgs_res_json(&res, 200, s_usage_object(&l->q, l->rows, &l->totals));
-    pgs_call_reply(&l->call, &res);
+    pgs_res_json(res, 200, s_usage_object(&l->q, l->rows, &l->totals));
     json_decref(l->rows);
     free(l);
+    return PGS_DONE;
 }
 
 pgs_handled_t
@@ -344,8 +344,9 @@ usage_query_answer(usage_t *u, const pgs_req_t *req, pgs_res_t *res, const usage
         json_t *ids = s_label_ids(q->group, rows, &service, &kind);
         s_labelling_t *l = ids ? calloc(1, sizeof *l) : NULL;
         if (l) {
-            *l = (s_labelling_t){req->call, *q, rows, k.totals};
-            if (usage_query_labels(u, service, who->ws, kind, ids, s_on_row_labels, l) == 0) {
+            *l = (s_labelling_t){*q, rows, k.totals};
+            if (usage_query_labels(req->call, service, who->ws, kind, ids, s_on_row_labels, l) ==
+                0) {
                 json_decref(ids);
                 return PGS_LATER;
             }

@@ -45,17 +45,21 @@ int usage_query_parse(const pgs_req_t *req, pgs_res_t *res, json_t *src, int wit
 
 /* Answers req with the usage object for who and q: PGS_DONE with res
  * filled, or PGS_LATER when the rows' names are asked of auth or bots (the
- * query then answers req->call). who's strings are read before this
+ * call is continued when they come). who's strings are read before this
  * returns. */
 pgs_handled_t usage_query_answer(usage_t *u, const pgs_req_t *req, pgs_res_t *res,
                                  const usage_who_t *who, const usage_range_t *q);
 
-/* Asks service's internal labels route for the names of ids (an array) of
- * kind ("tokens", "users", "workspaces" of auth; "bots" of bots); fn gets
- * an object id → name (borrowed), or NULL when the service did not answer.
- * 0, or -1 (fn will not run). */
-int usage_query_labels(usage_t *u, const char *service, const char *ws, const char *kind,
-                       json_t *ids, void (*fn)(void *arg, json_t *names), void *arg);
+/* A continuation of a call that gets names: an object id → name (borrowed),
+ * or NULL when the service did not answer (pgs_worker.h, continuations). */
+typedef pgs_handled_t (*usage_labels_fn)(void *arg, const pgs_req_t *req, pgs_res_t *res,
+                                         json_t *names);
+
+/* Asks service's internal labels route, for call, for the names of ids (an
+ * array) of kind ("tokens", "users", "workspaces" of auth; "bots" of bots);
+ * then fn continues the call. 0, or -1 (fn will not run). */
+int usage_query_labels(pgs_call_t *call, const char *service, const char *ws, const char *kind,
+                       json_t *ids, usage_labels_fn fn, void *arg);
 
 /* The day rows (zeros included) and the totals of ws between start and
  * end, of one user when user is not NULL. 0 (both owned), or -1. */

@@ -35,8 +35,8 @@ typedef struct {
 } svc_t;
 
 typedef struct {
-    pgs_call_t *call;
-    long n, sum;
+    pgs_call_t *call; /* t.later's, answered by its timer */
+    long n, sum;      /* t.offload's */
 } job_t;
 
 static pgs_handled_t
@@ -77,25 +77,24 @@ s_sum(void *arg)
         j->sum += i;
 }
 
-static void
-s_summed(void *arg)
+static pgs_handled_t
+s_summed(void *arg, const pgs_req_t *req, pgs_res_t *res)
 {
+    (void)req;
     job_t *j = arg;
-    pgs_res_t res = {0};
-    pgs_res_json(&res, 200, json_pack("{s:I}", "sum", (json_int_t)j->sum));
-    pgs_call_reply(&j->call, &res);
+    pgs_res_json(res, 200, json_pack("{s:I}", "sum", (json_int_t)j->sum));
     free(j);
+    return PGS_DONE;
 }
 
 /* Sums 1..n on a thread. */
 static pgs_handled_t
 h_offload(void *arg, const pgs_req_t *req, pgs_res_t *res)
 {
-    svc_t *s = arg;
+    (void)arg;
     job_t *j = calloc(1, sizeof *j);
-    j->call = req->call;
     j->n = atol(req->body);
-    if (pgs_worker_offload(s->w, s_sum, s_summed, j) < 0) {
+    if (pgs_call_offload(req->call, s_sum, s_summed, j) < 0) {
         free(j);
         pgs_res_empty(res, 500);
         return PGS_DONE;
@@ -103,26 +102,25 @@ h_offload(void *arg, const pgs_req_t *req, pgs_res_t *res)
     return PGS_LATER;
 }
 
-static void
-s_peer_answered(void *arg, pgs_res_t *reply)
+static pgs_handled_t
+s_peer_answered(void *arg, const pgs_req_t *req, pgs_res_t *res, pgs_res_t *reply)
 {
-    job_t *j = arg;
-    pgs_res_t res = {0};
-    pgs_res_move(&res, reply);
-    pgs_call_reply(&j->call, &res);
-    free(j);
+    (void)arg;
+    (void)req;
+    pgs_res_move(res, reply);
+    return PGS_DONE;
 }
 
 /* Asks service "peer" and answers with its reply (or the library's 503). */
 static pgs_handled_t
 h_ask(void *arg, const pgs_req_t *req, pgs_res_t *res)
 {
-    svc_t *s = arg;
-    job_t *j = calloc(1, sizeof *j);
-    (void)res;
-    j->call = req->call;
-    pgs_worker_request(s->w, "peer", "peer.x", NULL, NULL, req->body, req->body_len, 300,
-                       s_peer_answered, j);
+    (void)arg;
+    if (pgs_call_request(req->call, "peer", "peer.x", NULL, NULL, req->body, req->body_len, 300,
+                         s_peer_answered, NULL) < 0) {
+        pgs_res_empty(res, 500);
+        return PGS_DONE;
+    }
     return PGS_LATER;
 }
 
