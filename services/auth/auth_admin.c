@@ -265,10 +265,81 @@ s_user_made(auth_t *a, void *arg)
                      auth_req_time(u->created_at));
 }
 
+/* A user being added: its password hashed on a thread, then stored. */
+typedef struct {
+    auth_t *a;
+    json_t *body; /* the request's JSON: password points into it */
+    auth_user_t u;
+    int hashed;
+} s_user_add_t;
+
+/* On a thread: the argon2id hash (~100 ms), and nothing else. */
+static void
+s_user_hash(void *arg)
+{
+    s_user_add_t *ua = arg;
+    json_t *pw = json_object_get(ua->body, "password");
+    ua->hashed = crypto_pwhash_str(ua->u.password_hash, json_string_value(pw),
+                                   json_string_length(pw), crypto_pwhash_OPSLIMIT_INTERACTIVE,
+                                   crypto_pwhash_MEMLIMIT_INTERACTIVE) == 0;
+}
+
+/* Back on the loop: the user, its Personal workspace and its membership. */
+static pgs_handled_t
+s_user_store(void *arg, const pgs_req_t *req, pgs_res_t *res)
+{
+    s_user_add_t *ua = arg;
+    auth_t *a = ua->a;
+    auth_user_t *u = &ua->u;
+    if (!ua->hashed) {
+        pgs_res_error(res, req, 500, "internal_error", "Internal error.", NULL);
+        goto done;
+    }
+    auth_store_id_new("usr", u->id);
+    auth_store_id_new("ws", u->personal_ws);
+    u->created_at = auth_req_now();
+    auth_ws_t ws = {.seats = 1, .created_at = u->created_at};
+    snprintf(ws.id, sizeof ws.id, "%s", u->personal_ws);
+    snprintf(ws.type, sizeof ws.type, "personal");
+    snprintf(ws.name, sizeof ws.name, "Personal");
+    snprintf(ws.plan, sizeof ws.plan, "free");
+    snprintf(ws.status, sizeof ws.status, "active");
+    snprintf(ws.owner, sizeof ws.owner, "%s", u->id);
+    auth_mem_t m = {.seat = 1, .created_at = u->created_at};
+    snprintf(m.ws, sizeof m.ws, "%s", ws.id);
+    snprintf(m.user, sizeof m.user, "%s", u->id);
+    snprintf(m.role, sizeof m.role, "owner");
+
+    auth_user_t existing;
+    if (pgs_db_begin(a->db) < 0)
+        goto db_error;
+    int rc = auth_store_user_by_email(a->db, u->email, &existing);
+    if (rc < 0)
+        goto db_error;
+    if (rc == 1) {
+        pgs_db_rollback(a->db);
+        s_conflict(req, res, "A user with that email already exists.", "email");
+        goto done;
+    }
+    if (auth_store_user_insert(a->db, u) < 0 || auth_store_ws_insert(a->db, &ws) < 0 ||
+        auth_store_mem_put(a->db, &m) < 0)
+        goto db_error;
+    s_commit_ws(a, req, res, ws.id, u->id, 201, s_user_made, u);
+    if (res->status == 201)
+        PGS_LOG(PGS_LOG_INFO, req->request_id, "user added id=%s ws=%s", u->id, ws.id);
+    goto done;
+db_error:
+    auth_req_fail_db(a->db, req, res);
+done:
+    sodium_memzero(u->password_hash, sizeof u->password_hash);
+    json_decref(ua->body);
+    free(ua);
+    return PGS_DONE;
+}
+
 pgs_handled_t
 auth_admin_user_add(void *arg, const pgs_req_t *req, pgs_res_t *res)
 {
-    auth_t *a = arg;
     static const pgs_json_field_t fields[] = {
         {"email", PGS_JSON_STRING, 1},
         {"name", PGS_JSON_STRING, 1},
@@ -278,73 +349,37 @@ auth_admin_user_add(void *arg, const pgs_req_t *req, pgs_res_t *res)
     json_t *body = s_begin(req, res, fields);
     if (!body)
         return PGS_DONE;
-    auth_user_t u;
-    memset(&u, 0, sizeof u);
+    s_user_add_t *ua = calloc(1, sizeof *ua);
+    if (!ua) {
+        json_decref(body);
+        pgs_res_error(res, req, 500, "internal_error", "Internal error.", NULL);
+        return PGS_DONE;
+    }
+    ua->a = arg;
+    ua->body = body;
     pgs_json_err_t err = {0};
     const char *email = s_str(body, "email");
-    json_t *pw = json_object_get(body, "password");
-    size_t pwlen = json_string_length(pw);
+    size_t pwlen = json_string_length(json_object_get(body, "password"));
     if (!s_email_ok(email)) {
         pgs_res_error(res, req, 400, "invalid_request", "'email' must be an email address.",
                       "email");
-        goto done;
-    }
-    if (auth_req_text(json_object_get(body, "name"), "name", S_NAME_MAX_CP, u.name, sizeof u.name,
-                      &err) < 0) {
+    } else if (auth_req_text(json_object_get(body, "name"), "name", S_NAME_MAX_CP, ua->u.name,
+                             sizeof ua->u.name, &err) < 0) {
         auth_req_fail_json(req, res, &err);
-        goto done;
-    }
-    if (pwlen < S_PASSWORD_MIN || pwlen > S_PASSWORD_MAX) {
+    } else if (pwlen < S_PASSWORD_MIN || pwlen > S_PASSWORD_MAX) {
         pgs_res_error(res, req, 400, "invalid_request", "'password' must be 8 to 1024 bytes long.",
                       "password");
-        goto done;
+    } else {
+        snprintf(ua->u.email, sizeof ua->u.email, "%s", email);
+        /* Hashed before the write lock is taken, and off the loop. */
+        if (pgs_call_offload(req->call, s_user_hash, s_user_store, ua) == 0)
+            return PGS_LATER;
+        pgs_res_error(res, req, 503, "service_unavailable", "The service is busy. Try again.",
+                      NULL);
+        pgs_res_header(res, "Retry-After", "1");
     }
-    snprintf(u.email, sizeof u.email, "%s", email);
-    /* Hash before taking the write lock: argon2id takes ~100 ms. */
-    if (crypto_pwhash_str(u.password_hash, json_string_value(pw), pwlen,
-                          crypto_pwhash_OPSLIMIT_INTERACTIVE,
-                          crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0) {
-        pgs_res_error(res, req, 500, "internal_error", "Internal error.", NULL);
-        goto done;
-    }
-    auth_store_id_new("usr", u.id);
-    auth_store_id_new("ws", u.personal_ws);
-    u.created_at = auth_req_now();
-    auth_ws_t ws = {.seats = 1, .created_at = u.created_at};
-    snprintf(ws.id, sizeof ws.id, "%s", u.personal_ws);
-    snprintf(ws.type, sizeof ws.type, "personal");
-    snprintf(ws.name, sizeof ws.name, "Personal");
-    snprintf(ws.plan, sizeof ws.plan, "free");
-    snprintf(ws.status, sizeof ws.status, "active");
-    snprintf(ws.owner, sizeof ws.owner, "%s", u.id);
-    auth_mem_t m = {.seat = 1, .created_at = u.created_at};
-    snprintf(m.ws, sizeof m.ws, "%s", ws.id);
-    snprintf(m.user, sizeof m.user, "%s", u.id);
-    snprintf(m.role, sizeof m.role, "owner");
-
-    auth_user_t existing;
-    if (pgs_db_begin(a->db) < 0)
-        goto db_error;
-    int rc = auth_store_user_by_email(a->db, u.email, &existing);
-    if (rc < 0)
-        goto db_error;
-    if (rc == 1) {
-        pgs_db_rollback(a->db);
-        s_conflict(req, res, "A user with that email already exists.", "email");
-        goto done;
-    }
-    if (auth_store_user_insert(a->db, &u) < 0 || auth_store_ws_insert(a->db, &ws) < 0 ||
-        auth_store_mem_put(a->db, &m) < 0)
-        goto db_error;
-    s_commit_ws(a, req, res, ws.id, u.id, 201, s_user_made, &u);
-    if (res->status == 201)
-        PGS_LOG(PGS_LOG_INFO, req->request_id, "user added id=%s ws=%s", u.id, ws.id);
-    goto done;
-db_error:
-    auth_req_fail_db(a->db, req, res);
-done:
-    sodium_memzero(u.password_hash, sizeof u.password_hash);
     json_decref(body);
+    free(ua);
     return PGS_DONE;
 }
 

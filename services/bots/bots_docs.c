@@ -24,6 +24,8 @@
 #define S_SEARCH_MAX 50
 #define S_RETRIEVE_DEFAULT 5
 #define S_RETRIEVE_MAX 20
+/* Documents at least this large are parsed and chunked on a thread. */
+#define S_EXTRACT_ON_THREAD_BYTES (64 * 1024)
 
 static const char S_SQL_LIST[] =
     "SELECT " BOTS_STORE_DOC_COLS " FROM documents d JOIN bots b ON b.seq = d.bot_seq "
@@ -251,44 +253,48 @@ s_store(bots_t *b, const bots_bot_t *bot, const char *id, const s_upload_t *u, c
     return pgs_db_step_done(b->db, st, "bots.db document");
 }
 
-pgs_handled_t
-bots_docs_create(void *arg, const pgs_req_t *req, pgs_res_t *res)
-{
-    bots_t *b = arg;
-    const char *plan = pgs_req_ctx(req, "plan");
-    long long max_bytes = bots_state_plan_limit(b, plan, "max_document_bytes", 1048576);
-    /* the plan's limit applies to the raw body, and to the content of JSON */
+/* A document create: the upload, and its text and passages once made. */
+typedef struct {
+    bots_t *b;
     s_upload_t u;
-    char media[64];
-    bots_req_media_type(req, media, sizeof media);
-    if (strcmp(media, "application/json") != 0 && (long long)req->body_len > max_bytes) {
-        char msg[200];
-        snprintf(msg, sizeof msg,
-                 "The document is larger than this plan's max_document_bytes (%lld bytes).",
-                 max_bytes);
-        pgs_res_error(res, req, 413, "payload_too_large", msg, NULL);
-        return PGS_DONE;
-    }
-    if (s_upload(req, res, &u) < 0)
-        return PGS_DONE;
-    if ((long long)u.content_len > max_bytes) {
-        s_upload_free(&u);
-        char msg[200];
-        snprintf(msg, sizeof msg,
-                 "The document is larger than this plan's max_document_bytes (%lld bytes).",
-                 max_bytes);
-        pgs_res_error(res, req, 413, "payload_too_large", msg, NULL);
-        return PGS_DONE;
-    }
-    size_t text_len = 0;
-    char *text = bots_extract_text(u.content_type, u.content, u.content_len, &text_len);
-    bots_chunk_t *chunks = NULL;
-    long nchunks =
-        text ? bots_chunk_split(text, text_len, BOTS_CHUNK_TARGET, BOTS_CHUNK_OVERLAP, &chunks)
-             : -1;
+    char *text;
+    size_t text_len;
+    bots_chunk_t *chunks;
+    long nchunks; /* -1: out of memory */
+} s_create_t;
+
+/* The text and the passages of the upload: pure CPU work (HTML and
+ * Markdown parsing, chunking), on one of the worker's threads for a large
+ * document. */
+static void
+s_extract(void *arg)
+{
+    s_create_t *c = arg;
+    c->text = bots_extract_text(c->u.content_type, c->u.content, c->u.content_len, &c->text_len);
+    c->nchunks = c->text ? bots_chunk_split(c->text, c->text_len, BOTS_CHUNK_TARGET,
+                                            BOTS_CHUNK_OVERLAP, &c->chunks)
+                         : -1;
+}
+
+static void
+s_create_free(s_create_t *c)
+{
+    free(c->chunks);
+    free(c->text);
+    s_upload_free(&c->u);
+    free(c);
+}
+
+/* Stores the extracted document (on the loop: the database is its). */
+static pgs_handled_t
+s_create_store(void *arg, const pgs_req_t *req, pgs_res_t *res)
+{
+    s_create_t *c = arg;
+    bots_t *b = c->b;
+    const char *plan = pgs_req_ctx(req, "plan");
     pgs_idem_t idem;
     bots_bot_t bot;
-    if (nchunks < 0) {
+    if (c->nchunks < 0) {
         pgs_res_error(res, req, 500, "internal_error", "Out of memory.", NULL);
         goto done;
     }
@@ -308,7 +314,7 @@ bots_docs_create(void *arg, const pgs_req_t *req, pgs_res_t *res)
         pgs_res_error(res, req, 409, "conflict", msg, NULL);
         goto done;
     }
-    if (bot.next_passage + nchunks > 0xffffffffLL) {
+    if (bot.next_passage + c->nchunks > 0xffffffffLL) {
         pgs_idem_abort(b->db);
         pgs_res_error(res, req, 409, "conflict", "This bot's index is full.", NULL);
         goto done;
@@ -316,7 +322,7 @@ bots_docs_create(void *arg, const pgs_req_t *req, pgs_res_t *res)
     char id[PGS_ID_MAX];
     pgs_id_new("doc", id);
     int64_t now = pgs_time_now_ms();
-    if (s_store(b, &bot, id, &u, text, text_len, chunks, nchunks, now) < 0) {
+    if (s_store(b, &bot, id, &c->u, c->text, c->text_len, c->chunks, c->nchunks, now) < 0) {
         pgs_idem_fail_db(b->db, req, res);
         goto done;
     }
@@ -324,20 +330,57 @@ bots_docs_create(void *arg, const pgs_req_t *req, pgs_res_t *res)
     json_object_set_new(o, "id", json_string(id));
     json_object_set_new(o, "object", json_string("document"));
     json_object_set_new(o, "bot_id", json_string(bot.id));
-    json_object_set_new(o, "title", json_string(u.title));
-    json_object_set_new(o, "content_type", json_string(u.content_type));
-    json_object_set_new(o, "bytes", json_integer((json_int_t)u.content_len));
-    json_object_set_new(o, "chunks", json_integer(nchunks));
+    json_object_set_new(o, "title", json_string(c->u.title));
+    json_object_set_new(o, "content_type", json_string(c->u.content_type));
+    json_object_set_new(o, "bytes", json_integer((json_int_t)c->u.content_len));
+    json_object_set_new(o, "chunks", json_integer(c->nchunks));
     json_object_set_new(o, "created_at", bots_store_time(now));
     pgs_res_json(res, 201, o);
     if (pgs_idem_commit(b->db, &idem, req, res) == 0)
         PGS_LOG(PGS_LOG_INFO, req->request_id, "document created id=%s bot=%s bytes=%zu chunks=%ld",
-                id, bot.id, u.content_len, nchunks);
+                id, bot.id, c->u.content_len, c->nchunks);
 done:
-    free(chunks);
-    free(text);
-    s_upload_free(&u);
+    s_create_free(c);
     return PGS_DONE;
+}
+
+pgs_handled_t
+bots_docs_create(void *arg, const pgs_req_t *req, pgs_res_t *res)
+{
+    bots_t *b = arg;
+    const char *plan = pgs_req_ctx(req, "plan");
+    long long max_bytes = bots_state_plan_limit(b, plan, "max_document_bytes", 1048576);
+    char msg[200];
+    snprintf(msg, sizeof msg,
+             "The document is larger than this plan's max_document_bytes (%lld bytes).", max_bytes);
+    /* the plan's limit applies to the raw body, and to the content of JSON */
+    char media[64];
+    bots_req_media_type(req, media, sizeof media);
+    if (strcmp(media, "application/json") != 0 && (long long)req->body_len > max_bytes) {
+        pgs_res_error(res, req, 413, "payload_too_large", msg, NULL);
+        return PGS_DONE;
+    }
+    s_create_t *c = calloc(1, sizeof *c);
+    if (!c) {
+        pgs_res_error(res, req, 500, "internal_error", "Out of memory.", NULL);
+        return PGS_DONE;
+    }
+    c->b = b;
+    if (s_upload(req, res, &c->u) < 0) {
+        free(c);
+        return PGS_DONE;
+    }
+    if ((long long)c->u.content_len > max_bytes) {
+        s_create_free(c);
+        pgs_res_error(res, req, 413, "payload_too_large", msg, NULL);
+        return PGS_DONE;
+    }
+    /* A small document costs less than the trip to a thread. */
+    if (c->u.content_len >= S_EXTRACT_ON_THREAD_BYTES &&
+        pgs_call_offload(req->call, s_extract, s_create_store, c) == 0)
+        return PGS_LATER;
+    s_extract(c);
+    return s_create_store(c, req, res);
 }
 
 /* ---- show, delete ---- */

@@ -40,8 +40,10 @@ s_tick(void *arg)
 int
 main(int argc, char **argv)
 {
+    /* Large documents are parsed and chunked on the threads. */
+    pgs_worker_settings_t settings = {.threads = 2};
     int rc;
-    pgs_worker_t *w = pgs_worker_new("bots", argc, argv, NULL, &rc);
+    pgs_worker_t *w = pgs_worker_new("bots", argc, argv, &settings, &rc);
     if (!w)
         return rc;
     xmlInitParser();
