@@ -197,6 +197,14 @@ pgs_proto_send(void *socket, const void *identity, size_t identity_len, const pg
         errno = EINVAL;
         return -1;
     }
+    /* A frame over the limit would make the peer drop the connection
+     * (ZMQ_MAXMSGSIZE) and everything in flight on it: refused here. */
+    for (int i = 0; i < n; i++) {
+        if (frames[i].len > PGS_PROTO_MAX_BODY) {
+            errno = EMSGSIZE;
+            return -1;
+        }
+    }
     if (identity) {
         /* The first send decides routing; under ZMQ_ROUTER_MANDATORY it fails
          * with EHOSTUNREACH, and nothing of the message has been queued. */

@@ -89,8 +89,10 @@ int pgs_proto_encode(const pgs_proto_msg_t *msg, char numbuf[64], pgs_proto_fram
 
 /* Sends msg on a ZeroMQ socket, preceded by an identity frame when
  * identity is not NULL. Non-blocking (ZMQ_DONTWAIT). Returns 0, or -1 with
- * errno from zmq (EHOSTUNREACH for an unknown peer under
- * ZMQ_ROUTER_MANDATORY, EAGAIN when the peer's queue is full). */
+ * errno EMSGSIZE (a frame over PGS_PROTO_MAX_BODY: nothing was sent, as the
+ * peer would drop the connection for it) or from zmq (EHOSTUNREACH for an
+ * unknown peer under ZMQ_ROUTER_MANDATORY, EAGAIN when the peer's queue is
+ * full). */
 int pgs_proto_send(void *socket, const void *identity, size_t identity_len,
                    const pgs_proto_msg_t *msg);
 

@@ -308,8 +308,18 @@ pgs_call_reply(pgs_call_t **cp, pgs_res_t *res)
         pgs_error("route %s answered no status", c->route);
         pgs_res_error(res, &c->req, 500, "internal_error", "Internal error.", NULL);
     }
-    if (s_send_reply(c->w, c->edge, c->req.id, res->status, res->headers, res->body,
-                     res->body_len) < 0)
+    int rc = s_send_reply(c->w, c->edge, c->req.id, res->status, res->headers, res->body,
+                          res->body_len);
+    if (rc < 0 && errno == EMSGSIZE) {
+        /* Too large for one message: a clear error instead. */
+        PGS_LOG(PGS_LOG_WARN, c->request_id, "reply of %zu bytes is over the %u-byte limit",
+                res->body_len, PGS_PROTO_MAX_BODY);
+        pgs_res_error(res, &c->req, 500, "internal_error",
+                      "The answer is larger than 16 MiB and cannot be sent.", NULL);
+        rc = s_send_reply(c->w, c->edge, c->req.id, res->status, res->headers, res->body,
+                          res->body_len);
+    }
+    if (rc < 0)
         PGS_LOG(PGS_LOG_WARN, c->request_id, "reply not sent: %s", zmq_strerror(errno));
     pgs_res_clear(res);
     s_call_answered(cp);

@@ -268,6 +268,11 @@ s_dispatch(edge_broker_t *b, s_service_t *s)
         s_job_t *j = s->qhead;
         s_queue_remove(s, j);
         if (s_send_job(b, best, j) < 0) {
+            if (errno == EMSGSIZE) {
+                /* Too large for one message; the worker is fine. */
+                s_fail(b, j, 413, "payload_too_large", "The request is too large to forward.");
+                continue;
+            }
             /* Unreachable or full: stop using it; the next sweep removes
              * it (removing here could free a worker a caller iterates). */
             pgs_warn("worker %s[%s] unreachable: %s", s->name, best->instance,

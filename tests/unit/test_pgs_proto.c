@@ -504,6 +504,44 @@ s_send_raw(void *socket, int nparts)
     }
 }
 
+/* A frame over the limit is refused before anything is sent: the peer
+ * would drop the connection for it (ZMQ_MAXMSGSIZE). */
+static void
+test_send_refuses_oversized_frames(void **state)
+{
+    (void)state;
+    void *ctx = zmq_ctx_new();
+    void *dealer = zmq_socket(ctx, ZMQ_DEALER);
+    void *peer = zmq_socket(ctx, ZMQ_DEALER);
+    int zero = 0;
+    zmq_setsockopt(dealer, ZMQ_LINGER, &zero, sizeof zero);
+    zmq_setsockopt(peer, ZMQ_LINGER, &zero, sizeof zero);
+    assert_int_equal(zmq_bind(peer, "inproc://pgs-test-big"), 0);
+    assert_int_equal(zmq_connect(dealer, "inproc://pgs-test-big"), 0);
+    size_t big = (size_t)PGS_PROTO_MAX_BODY + 1;
+    char *body = calloc(1, big);
+    assert_non_null(body);
+    pgs_proto_msg_t m = {.cmd = PGS_PROTO_REPLY, .id = 1, .status = 200, .headers = "{}",
+                         .body = body, .body_len = big};
+    errno = 0;
+    PGS_EXPECT_INT("send of a body over the limit", pgs_proto_send(dealer, NULL, 0, &m), -1);
+    PGS_EXPECT_INT("errno", errno, EMSGSIZE);
+    m.body_len = PGS_PROTO_MAX_BODY;
+    PGS_EXPECT_INT("send of a body at the limit", pgs_proto_send(dealer, NULL, 0, &m), 0);
+    pgs_proto_inbox_t *in = calloc(1, sizeof *in);
+    zmq_pollitem_t it = {peer, 0, ZMQ_POLLIN, 0};
+    assert_true(zmq_poll(&it, 1, 2000) == 1);
+    PGS_EXPECT_INT("only the one at the limit arrives", pgs_proto_recv(peer, 0, in), 1);
+    PGS_EXPECT_INT("its body frame", (int)in->frames[in->nframes - 1].len, (int)PGS_PROTO_MAX_BODY);
+    pgs_proto_inbox_close(in);
+    PGS_EXPECT_INT("nothing else", pgs_proto_recv(peer, 0, in), 0);
+    free(in);
+    free(body);
+    zmq_close(dealer);
+    zmq_close(peer);
+    zmq_ctx_term(ctx);
+}
+
 static void
 test_zmq_round_trip(void **state)
 {
@@ -652,6 +690,7 @@ main(void)
         cmocka_unit_test(test_decode_table),
         cmocka_unit_test(test_decode_limits),
         cmocka_unit_test(test_zmq_round_trip),
+        cmocka_unit_test(test_send_refuses_oversized_frames),
     };
     return cmocka_run_group_tests_name("pgs_proto", tests, s_setup, s_teardown);
 }
