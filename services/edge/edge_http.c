@@ -10,7 +10,17 @@
  *   routing uses the raw URI from the URI log callback;
  * - its connection timeout is an idle timer reset by every byte, so a
  *   slow-header deadline per connection is kept here, enforced with
- *   shutdown(2) on the socket (the library then sees EOF and closes it).
+ *   shutdown(2) on the socket (the library then sees EOF and closes it);
+ * - MHD_stop_daemon panics (abort) while a connection is suspended, and a
+ *   resumed connection is only resumed by the next MHD_run, whose access
+ *   handler may suspend it again: so the daemon is stopped only once the
+ *   library itself reports no connection suspended.
+ *
+ * Stopping (edge_http_drain): the listening socket is closed at once; a
+ * request already taken runs on and its response says Connection: close; a
+ * request that arrives later on an open connection is answered 503 with
+ * Connection: close (its body read and dropped); a connection between
+ * requests is shut down.
  */
 #include "edge_http.h"
 #include "edge_response.h"
@@ -38,6 +48,7 @@ typedef struct s_conn {
     int fd;
     int64_t deadline; /* headers must be complete by then */
     int in_request;
+    int shut;         /* shut down while draining */
     char *uri;        /* the raw request-target of the current request */
     int uri_too_long;
     struct s_http_req *hr; /* the current request, if any */
@@ -110,6 +121,7 @@ struct edge_http {
     int epfd;
     s_conn_t *conns;
     int64_t last_sweep;
+    int draining;
 };
 
 static void s_stream_unref(s_stream_t *st);
@@ -469,7 +481,7 @@ s_queue_buffer(s_http_req_t *hr)
         return MHD_NO;
     for (int i = 0; i < r->nheaders; i++)
         MHD_add_response_header(resp, r->headers[i].name, r->headers[i].value);
-    if (r->close)
+    if (r->close || hr->owner->draining)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
     enum MHD_Result rc = MHD_queue_response(hr->conn, (unsigned)r->status, resp);
     MHD_destroy_response(resp);
@@ -605,6 +617,8 @@ s_queue_stream(s_http_req_t *hr)
     for (int i = 0; i < r->nheaders; i++)
         MHD_add_response_header(resp, r->headers[i].name, r->headers[i].value);
     MHD_add_response_header(resp, "X-Accel-Buffering", "no");
+    if (hr->owner->draining)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
     enum MHD_Result rc = MHD_queue_response(hr->conn, (unsigned)r->status, resp);
     MHD_destroy_response(resp);
     hr->phase = PH_DONE;
@@ -675,6 +689,8 @@ s_queue_static(s_http_req_t *hr)
      * revalidated. */
     MHD_add_response_header(resp, "Cache-Control",
                             strstr(s_mime(rel), "text/html") ? "no-store" : "no-cache");
+    if (h->draining)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
     r->status = 200;
     enum MHD_Result rc = MHD_queue_response(hr->conn, MHD_HTTP_OK, resp);
     MHD_destroy_response(resp);
@@ -717,6 +733,16 @@ s_head(s_http_req_t *hr, const char *method, const char *version)
             r->close = 1;
             edge_response_error(r, hr->bad_status, hr->bad_code, hr->bad_message);
             return s_queue_buffer(hr);
+        }
+        if (hr->owner->draining) {
+            /* Not taken: the edge is stopping. Answered once the body (if
+             * any) is read and dropped, so the client reads the 503. */
+            r->close = 1;
+            edge_response_header(r, "Retry-After", "1");
+            edge_response_error(r, 503, "service_unavailable",
+                                "The service is restarting. Try again shortly.");
+            hr->phase = PH_BODY;
+            return MHD_YES;
         }
         if ((strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0) &&
             !edge_routes_is_api_path(r->path)) {
@@ -896,6 +922,38 @@ edge_http_new(edge_loop_t *loop, edge_ctx_t *ctx, const edge_http_opts_t *opts)
     return h;
 }
 
+/* Resumes every connection the library holds suspended and runs it, until
+ * none is (a stream is ended first, so its reader does not suspend again).
+ * Returns the number still suspended. */
+static int
+s_resume_all(edge_http_t *h)
+{
+    int left = 0;
+    for (int round = 0; round < 20; round++) {
+        left = 0;
+        for (s_conn_t *c = h->conns; c; c = c->next) {
+            const union MHD_ConnectionInfo *ci =
+                MHD_get_connection_info(c->conn, MHD_CONNECTION_INFO_CONNECTION_SUSPENDED);
+            int suspended = ci ? ci->suspended : (c->hr && c->hr->suspended);
+            if (!suspended)
+                continue;
+            left++;
+            if (c->hr) {
+                if (c->hr->req.pending)
+                    edge_request_abort(&c->hr->req);
+                c->hr->suspended = 0;
+                if (c->hr->stream)
+                    c->hr->stream->ended = 1;
+            }
+            MHD_resume_connection(c->conn);
+        }
+        if (!left)
+            return 0;
+        MHD_run(h->daemon);
+    }
+    return left;
+}
+
 void
 edge_http_destroy(edge_http_t **hp)
 {
@@ -904,21 +962,53 @@ edge_http_destroy(edge_http_t **hp)
     edge_http_t *h = *hp;
     if (h->daemon) {
         edge_loop_unwatch(h->loop, h->epfd);
-        /* Suspended connections must be resumed before the daemon stops. */
-        for (s_conn_t *c = h->conns; c; c = c->next) {
-            if (c->hr && c->hr->suspended) {
-                c->hr->suspended = 0;
-                if (c->hr->stream)
-                    c->hr->stream->ended = 1;
-                MHD_resume_connection(c->conn);
-            }
+        int left = s_resume_all(h);
+        if (left) {
+            /* Stopping the daemon now would abort the process: leave it to
+             * the exit, which closes its sockets. */
+            pgs_error("%d connection%s still suspended; not stopping the HTTP daemon", left,
+                      left == 1 ? "" : "s");
+        } else {
+            MHD_stop_daemon(h->daemon);
         }
-        MHD_run(h->daemon);
-        MHD_stop_daemon(h->daemon);
     }
     free(h->web_root);
     free(h);
     *hp = NULL;
+}
+
+void
+edge_http_drain(edge_http_t *h)
+{
+    if (h->draining)
+        return;
+    h->draining = 1;
+    MHD_socket fd = MHD_quiesce_daemon(h->daemon);
+    if (fd != MHD_INVALID_SOCKET)
+        close(fd); /* external polling: nothing else uses it */
+    h->last_sweep = 0; /* the next tick closes idle connections */
+}
+
+int
+edge_http_requests(const edge_http_t *h)
+{
+    int n = 0;
+    for (const s_conn_t *c = h->conns; c; c = c->next)
+        if (c->hr)
+            n++;
+    return n;
+}
+
+void
+edge_http_abort(edge_http_t *h)
+{
+    int n = 0;
+    for (s_conn_t *c = h->conns; c; c = c->next)
+        if (c->hr)
+            n += edge_request_abort(&c->hr->req);
+    if (n)
+        pgs_warn("stop deadline: %d request%s ended with service_unavailable", n,
+                 n == 1 ? "" : "s");
 }
 
 void
@@ -930,6 +1020,12 @@ edge_http_tick(edge_http_t *h)
         return;
     h->last_sweep = now;
     for (s_conn_t *c = h->conns; c; c = c->next) {
+        if (h->draining && !c->in_request && c->fd >= 0 && !c->shut) {
+            /* Between requests: nothing taken on it. */
+            shutdown(c->fd, SHUT_RDWR);
+            c->shut = 1;
+            continue;
+        }
         if (!c->in_request && c->fd >= 0 && now > c->deadline) {
             /* Slow headers or an idle keep-alive connection. */
             shutdown(c->fd, SHUT_RDWR);

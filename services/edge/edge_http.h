@@ -32,8 +32,24 @@ typedef struct {
 /* Starts listening. Returns an owned handle or NULL (reason logged). */
 edge_http_t *edge_http_new(edge_loop_t *loop, edge_ctx_t *ctx, const edge_http_opts_t *opts);
 
-/* Stops the daemon (closing every connection); sets *h to NULL. */
+/* Stops the daemon (closing every connection) once no connection is
+ * suspended (each is resumed first; one waiting on a worker is answered
+ * 503); sets *h to NULL. */
 void edge_http_destroy(edge_http_t **h);
+
+/* Begins a stop: no new connection is accepted; requests already taken run
+ * on and their responses close the connection; a new request on an open
+ * connection is answered 503 service_unavailable with Connection: close;
+ * connections between requests are closed. Idempotent. */
+void edge_http_drain(edge_http_t *h);
+
+/* Number of requests taken and not yet completely answered. */
+int edge_http_requests(const edge_http_t *h);
+
+/* The stop deadline: every request still waiting on a worker is answered
+ * 503 and every stream in progress ended with an error event now (see
+ * edge_request_abort); they complete as their bytes are written. */
+void edge_http_abort(edge_http_t *h);
 
 /* Runs libmicrohttpd's pending work and the slow-header timer. */
 void edge_http_tick(edge_http_t *h);

@@ -280,6 +280,12 @@ edge_redis_up(const edge_redis_t *r)
     return r->cmd.connected;
 }
 
+int
+edge_redis_pending(const edge_redis_t *r)
+{
+    return r->cmd.ac ? (int)r->cmd.count : 0;
+}
+
 edge_redis_t *
 edge_redis_new(edge_loop_t *loop, const char *address, int timeout_ms,
                const edge_redis_hooks_t *hooks)

@@ -49,4 +49,8 @@ void edge_redis_tick(edge_redis_t *r);
 /* 1 when the command connection is up. */
 int edge_redis_up(const edge_redis_t *r);
 
+/* Number of commands sent and not yet answered (a stopping edge waits for
+ * them: its last usage events). */
+int edge_redis_pending(const edge_redis_t *r);
+
 #endif

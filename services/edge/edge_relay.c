@@ -13,6 +13,8 @@
 #include <string.h>
 #include <strings.h>
 
+#define S_RESTARTING "The service is restarting. Try again shortly."
+
 static void
 s_on_reply(void *arg, int status, const char *headers, const void *body, size_t len)
 {
@@ -85,16 +87,14 @@ s_on_chunk(void *arg, const void *data, size_t len)
     r->ops->stream_push(r->http, data, len);
 }
 
+/* Ends r's stream: with an error event carrying message when it did not
+ * end well, then the settling of what it held and its usage event. */
 static void
-s_on_end(void *arg, int ok)
+s_end_stream(edge_req_t *r, int ok, const char *message)
 {
-    edge_req_t *r = arg;
     r->broker_handle = 0;
     if (!ok) {
-        /* The worker died or went silent: end with an error event. */
-        char *err =
-            pgs_json_error_body("service_unavailable", "The stream was interrupted. Try again.",
-                                r->request_id, NULL, NULL);
+        char *err = pgs_json_error_body("service_unavailable", message, r->request_id, NULL, NULL);
         char event[1024];
         int n = snprintf(event, sizeof event, "event: error\ndata: %s\n\n", err ? err : "{}");
         free(err);
@@ -111,6 +111,37 @@ s_on_end(void *arg, int ok)
     }
     edge_usage_emit(r, r->status);
     r->ops->stream_end(r->http);
+}
+
+static void
+s_on_end(void *arg, int ok)
+{
+    /* Not ok: the worker died or went silent. */
+    s_end_stream(arg, ok, "The stream was interrupted. Try again.");
+}
+
+int
+edge_relay_abort(edge_req_t *r)
+{
+    if (!r->broker_handle)
+        return 0;
+    /* The worker still finishes what it holds (a reply is still stored);
+     * only its answer to us is dropped. */
+    edge_broker_cancel(r->ctx->broker, r->broker_handle);
+    if (r->streaming) {
+        s_end_stream(r, 0, S_RESTARTING);
+        return 1;
+    }
+    if (!r->pending)
+        return 0;
+    /* broker_handle stays set: the message reserved for the worker's work
+     * stays spent (edge_request_release gives back only what was never
+     * forwarded). */
+    r->pending = 0;
+    edge_response_header(r, "Retry-After", "1");
+    edge_response_error(r, 503, "service_unavailable", S_RESTARTING);
+    r->ops->wake(r->http);
+    return 1;
 }
 
 void

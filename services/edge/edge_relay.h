@@ -18,4 +18,11 @@
  * When the broker refuses at once, answers 503 instead. */
 void edge_relay_forward(edge_req_t *r, const char *params, const char *context);
 
+/* The edge is stopping and r's worker did not answer in time: a request
+ * waiting for its reply is answered 503 service_unavailable (and woken), a
+ * stream in progress is ended with an error event of that code. The worker
+ * keeps what it holds; its answer is dropped. Returns 1 when r was ended,
+ * 0 when it was not waiting on a worker. */
+int edge_relay_abort(edge_req_t *r);
+
 #endif

@@ -89,6 +89,21 @@ edge_request_body_done(edge_req_t *r)
     free(context);
 }
 
+int
+edge_request_abort(edge_req_t *r)
+{
+    if (edge_relay_abort(r))
+        return 1;
+    if (!r->pending || !r->tokens_handle)
+        return 0; /* done, or waiting on a Redis reply (bounded by its timeout) */
+    edge_tokens_cancel(r->ctx->tokens, r->tokens_handle);
+    r->tokens_handle = 0;
+    r->pending = 0;
+    edge_response_unavailable(r);
+    r->ops->wake(r->http);
+    return 1;
+}
+
 void
 edge_request_release(edge_req_t *r)
 {

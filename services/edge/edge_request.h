@@ -33,6 +33,13 @@ size_t edge_request_max_body(const edge_req_t *r);
 /* 1 when r's route reads a body at all. */
 int edge_request_wants_body(const edge_req_t *r);
 
+/* The edge is stopping and r ran out of time: when it waits on a worker or
+ * a token lookup, it is answered 503 service_unavailable now (a stream in
+ * progress ends with an error event) and woken. A request waiting on a
+ * Redis reply is left to it (the Redis timeout bounds it). Returns 1 when r
+ * was ended. */
+int edge_request_abort(edge_req_t *r);
+
 /* Frees what r owns (not r itself) and cancels pending work. */
 void edge_request_release(edge_req_t *r);
 

@@ -4,6 +4,15 @@
  * broker's ZMQ_FD and the Redis connections, with no blocking call.
  *
  *   pegasus-edge [-c CONFIG] [-i INSTANCE] [-n]
+ *
+ * SIGTERM or SIGINT: a clean stop within [service.edge] stop_timeout_ms
+ * (default 8,000, below the master's 10 s). The edge stops accepting, lets
+ * every request it took finish (the workers and Redis are still up: the
+ * master stops them after the edge), closes idle connections and answers
+ * new requests on open ones 503; at 7/8 of the time what still waits on a
+ * worker is answered 503 and a stream still running ends with an error
+ * event; then the HTTP daemon stops (with no connection suspended), the
+ * usage events of the last requests are flushed to Redis, and it exits 0.
  */
 #include "edge_broker.h"
 #include "edge_http.h"
@@ -14,6 +23,7 @@
 #include "edge_tokens.h"
 #include "pgs_config.h"
 #include "pgs_log.h"
+#include "pgs_time.h"
 #include "pgs_token.h"
 
 #include <signal.h>
@@ -24,6 +34,77 @@
 #include <unistd.h>
 
 static volatile sig_atomic_t s_stop;
+
+typedef struct {
+    edge_loop_t *loop;
+    edge_ctx_t *ctx;
+    edge_tokens_t *tokens;
+    edge_http_t *http; /* NULL once the daemon stopped */
+} s_edge_t;
+
+/* One pass of the loop: wait up to timeout_ms, then everything's timers and
+ * pending work. */
+static int
+s_turn(s_edge_t *e, int timeout_ms)
+{
+    if (edge_broker_has_ready(e->ctx->broker))
+        timeout_ms = 0;
+    else if (e->http)
+        timeout_ms = edge_http_timeout_ms(e->http, timeout_ms);
+    if (edge_loop_run_once(e->loop, timeout_ms) < 0) {
+        pgs_error("event loop failed");
+        return -1;
+    }
+    edge_redis_tick(e->ctx->redis);
+    edge_tokens_tick(e->tokens);
+    edge_ratelimit_tick(e->ctx->ratelimit);
+    edge_broker_poll(e->ctx->broker); /* replies: resumes their connections */
+    if (e->http)
+        edge_http_tick(e->http); /* writes them; reads and forwards new requests */
+    /* ZMQ_FD is edge-triggered: a reply that arrived while the sends
+     * above ran may not wake epoll again, so drain before sleeping. */
+    edge_broker_poll(e->ctx->broker);
+    return 0;
+}
+
+/* The clean stop (see the file header). */
+static void
+s_stop_cleanly(s_edge_t *e, int timeout_ms)
+{
+    int64_t start = pgs_time_mono_ms();
+    int64_t abort_at = start + timeout_ms - timeout_ms / 8;
+    int64_t close_at = start + timeout_ms - timeout_ms / 16;
+    int64_t deadline = start + timeout_ms;
+    edge_http_drain(e->http);
+    pgs_info("stopping: finishing %d request%s (at most %d ms)", edge_http_requests(e->http),
+             edge_http_requests(e->http) == 1 ? "" : "s", timeout_ms);
+    int aborted = 0;
+    for (;;) {
+        int64_t now = pgs_time_mono_ms();
+        if (edge_http_requests(e->http) == 0 || now >= close_at)
+            break;
+        if (!aborted && now >= abort_at) {
+            aborted = 1;
+            edge_http_abort(e->http);
+        }
+        if (s_turn(e, 20) < 0)
+            break;
+    }
+    int left = edge_http_requests(e->http);
+    if (left)
+        pgs_warn("stopping: %d request%s not finished in time", left, left == 1 ? "" : "s");
+    /* Completing a request sends its usage event: after this, every one is
+     * on its way to Redis. */
+    edge_http_destroy(&e->http);
+    while (edge_redis_pending(e->ctx->redis) > 0 && pgs_time_mono_ms() < deadline)
+        if (s_turn(e, 10) < 0)
+            break;
+    int unsent = edge_redis_pending(e->ctx->redis);
+    if (unsent)
+        pgs_warn("stopping: %d redis command%s unanswered (usage events may be lost)", unsent,
+                 unsent == 1 ? "" : "s");
+    pgs_info("stopped in %lld ms", (long long)(pgs_time_mono_ms() - start));
+}
 
 static void
 s_on_signal(int sig)
@@ -151,7 +232,7 @@ main(int argc, char **argv)
     static edge_ctx_t ctx;
     ctx.cfg = cfg;
     long long port, max_header, max_headers, max_uri, max_body, header_to, keepalive_to, max_conn,
-        max_queue, deadline, ttl, neg_ttl, redis_to, touch, max_streams, stream_idle;
+        max_queue, deadline, ttl, neg_ttl, redis_to, touch, max_streams, stream_idle, stop_to;
     int bad = 0;
     bad |= pgs_config_int(cfg, "edge", "port", 8080, 1, 65535, &port);
     bad |= pgs_config_int(cfg, "edge", "max_header_bytes", 16384, 1024, 1 << 20, &max_header);
@@ -169,6 +250,7 @@ main(int argc, char **argv)
     bad |= pgs_config_int(cfg, "auth", "touch_interval_s", 60, 1, 86400, &touch);
     bad |= pgs_config_int(cfg, "chat", "max_streams_per_token", 4, 1, 1000, &max_streams);
     bad |= pgs_config_int(cfg, "chat", "stream_idle_s", 60, 1, 3600, &stream_idle);
+    bad |= pgs_config_int(cfg, "service.edge", "stop_timeout_ms", 8000, 1000, 60000, &stop_to);
     s_scan_t scan = {&ctx, 0};
     pgs_config_each_section(cfg, "plan.", s_plan, &scan);
     pgs_config_each_section(cfg, "service.", s_service, &scan);
@@ -234,23 +316,13 @@ main(int argc, char **argv)
         pgs_error("edge failed to start");
         return 1;
     }
-    while (!s_stop) {
-        int timeout = edge_broker_has_ready(ctx.broker) ? 0 : edge_http_timeout_ms(http, 50);
-        if (edge_loop_run_once(loop, timeout) < 0) {
-            pgs_error("event loop failed");
-            break;
-        }
-        edge_redis_tick(ctx.redis);
-        edge_tokens_tick(tokens);
-        edge_ratelimit_tick(ctx.ratelimit);
-        edge_broker_poll(ctx.broker); /* replies: resumes their connections */
-        edge_http_tick(http);         /* writes them; reads and forwards new requests */
-        /* ZMQ_FD is edge-triggered: a reply that arrived while the sends
-         * above ran may not wake epoll again, so drain before sleeping. */
-        edge_broker_poll(ctx.broker);
-    }
-    pgs_info("stopping");
-    edge_http_destroy(&http);
+    s_edge_t e = {loop, &ctx, tokens, http};
+    int failed = 0;
+    while (!s_stop && !failed)
+        failed = s_turn(&e, 50) < 0;
+    if (!failed)
+        s_stop_cleanly(&e, (int)stop_to);
+    edge_http_destroy(&e.http);
     edge_redis_destroy(&ctx.redis);
     edge_broker_destroy(&ctx.broker);
     edge_ratelimit_destroy(&ctx.ratelimit);
@@ -259,5 +331,5 @@ main(int argc, char **argv)
     free(ctx.openapi);
     sodium_memzero(ctx.pepper, sizeof ctx.pepper);
     pgs_config_destroy(&cfg);
-    return 0;
+    return failed;
 }

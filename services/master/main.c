@@ -9,9 +9,13 @@
  * stdout and stderr appended to $PEGASUS_HOME/log/<name>.log), restarts any
  * that exits (with back-off for those that die soon after starting), and
  * answers pegasusctl on ipc://$PEGASUS_HOME/master.sock. -n checks the
- * config and the executables, then exits. SIGTERM or SIGINT: every child
- * gets SIGTERM, then SIGKILL after 10 s; all are reaped, the socket is
- * removed, exit 0 (a second signal, a second later, kills them at once).
+ * config and the executables, then exits. SIGTERM or SIGINT: the edge gets
+ * SIGTERM first and finishes the requests it took while the workers still
+ * serve them; once it has exited every worker gets SIGTERM and finishes
+ * what it holds; a process still running 10 s after its SIGTERM gets
+ * SIGKILL. All are reaped, the socket is removed, exit 0 (a second signal,
+ * a second later, kills them at once). Redis is not ours: scripts/run.sh
+ * stops it after us, so the edge's last usage events reach it.
  *
  * The master holds no database and no Redis connection. Its ZeroMQ context
  * never reaches a child: children are forked and exec'd at once
@@ -168,6 +172,7 @@ main(int argc, char **argv)
         pgs_config_destroy(&cfg);
         return 1;
     }
+    master_proc_stop_first(procs, "edge");
     if (!pgs_config_get(cfg, "service.edge", "processes"))
         pgs_warn("config has no [service.edge] processes = 1: no HTTP edge will run");
 
@@ -259,7 +264,7 @@ main(int argc, char **argv)
             int force = first_stop_ms && now - first_stop_ms >= 1000;
             if (!first_stop_ms) {
                 first_stop_ms = now;
-                pgs_info("stopping: SIGTERM to %d process%s", master_proc_live(procs),
+                pgs_info("stopping: %d process%s, the edge first", master_proc_live(procs),
                          master_proc_live(procs) == 1 ? "" : "es");
             } else if (force) {
                 pgs_warn("stop signal repeated: killing %d process%s", master_proc_live(procs),

@@ -48,6 +48,7 @@ typedef struct {
     char log_path[PATH_MAX];
     int count; /* wanted processes */
     int scalable;
+    int stop_first;  /* stopped alone, before every other service */
     int roll_active; /* slot index being replaced, or -1 */
     s_slot_t slots[MASTER_PROC_MAX_SLOTS];
 } s_service_t;
@@ -59,6 +60,7 @@ struct master_proc {
     s_service_t services[MASTER_PROC_MAX_SERVICES];
     int nservices;
     int shutting_down;
+    int held; /* shutting down: the others wait for the stop_first ones */
 };
 
 master_proc_t *
@@ -327,9 +329,54 @@ s_roll(s_service_t *svc, int64_t now)
     }
 }
 
+/* Live processes of the services that stop first. */
+static int
+s_first_live(const master_proc_t *p)
+{
+    int n = 0;
+    for (int i = 0; i < p->nservices; i++)
+        for (int j = 0; p->services[i].stop_first && j < MASTER_PROC_MAX_SLOTS; j++)
+            if (p->services[i].slots[j].used && p->services[i].slots[j].pid > 0)
+                n++;
+    return n;
+}
+
+/* SIGTERM (or, when force, SIGKILL) to every live process of the services
+ * that stop first (first) or of all of them. */
+static void
+s_shutdown_pass(master_proc_t *p, int64_t now, int force, int first)
+{
+    for (int i = 0; i < p->nservices; i++) {
+        s_service_t *svc = &p->services[i];
+        svc->roll_active = -1;
+        for (int j = 0; j < MASTER_PROC_MAX_SLOTS; j++) {
+            s_slot_t *s = &svc->slots[j];
+            if (!s->used)
+                continue;
+            s->roll = 0;
+            if (s->pid <= 0) {
+                s->used = 0;
+                continue;
+            }
+            s->stop = S_STOP_SHUTDOWN;
+            if (force && !s->killed)
+                s_signal(svc, j, SIGKILL, now);
+            else if (!s->term_ms && (!first || svc->stop_first))
+                s_signal(svc, j, SIGTERM, now);
+        }
+    }
+}
+
 void
 master_proc_tick(master_proc_t *p, int64_t now)
 {
+    if (p->held && s_first_live(p) == 0) {
+        /* What stops first is gone (its requests answered): the rest. */
+        p->held = 0;
+        pgs_info("stopping: SIGTERM to %d more process%s", master_proc_live(p),
+                 master_proc_live(p) == 1 ? "" : "es");
+        s_shutdown_pass(p, now, 0, 0);
+    }
     for (int i = 0; i < p->nservices; i++) {
         s_service_t *svc = &p->services[i];
         if (!p->shutting_down)
@@ -358,26 +405,22 @@ master_proc_tick(master_proc_t *p, int64_t now)
 void
 master_proc_shutdown(master_proc_t *p, int64_t now, int force)
 {
+    if (!p->shutting_down)
+        p->held = !force && s_first_live(p) > 0;
     p->shutting_down = 1;
-    for (int i = 0; i < p->nservices; i++) {
-        s_service_t *svc = &p->services[i];
-        svc->roll_active = -1;
-        for (int j = 0; j < MASTER_PROC_MAX_SLOTS; j++) {
-            s_slot_t *s = &svc->slots[j];
-            if (!s->used)
-                continue;
-            s->roll = 0;
-            if (s->pid <= 0) {
-                s->used = 0;
-                continue;
-            }
-            s->stop = S_STOP_SHUTDOWN;
-            if (force && !s->killed)
-                s_signal(svc, j, SIGKILL, now);
-            else if (!s->term_ms)
-                s_signal(svc, j, SIGTERM, now);
-        }
-    }
+    if (force)
+        p->held = 0;
+    s_shutdown_pass(p, now, force, p->held);
+}
+
+int
+master_proc_stop_first(master_proc_t *p, const char *service)
+{
+    s_service_t *svc = s_find(p, service);
+    if (!svc)
+        return -1;
+    svc->stop_first = 1;
+    return 0;
 }
 
 int

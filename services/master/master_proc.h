@@ -14,6 +14,9 @@
  *     such replacements are not counted as crashes;
  *   - a process being stopped gets SIGTERM and, MASTER_PROC_GRACE_MS later,
  *     SIGKILL; every child is reaped;
+ *   - at shutdown the services marked stop_first (the edge) get SIGTERM
+ *     alone, and the others only once those have exited: the edge's last
+ *     requests still need the workers;
  *   - nothing here blocks: the caller's loop drives it with
  *     master_proc_reap (on SIGCHLD) and master_proc_tick (often).
  *
@@ -53,6 +56,10 @@ void master_proc_destroy(master_proc_t **p);
 int master_proc_add(master_proc_t *p, const char *name, int count, int scalable, char *err,
                     size_t errlen);
 
+/* Marks service to stop first at shutdown (see above). Returns 0, or -1
+ * for an unknown service. */
+int master_proc_stop_first(master_proc_t *p, const char *service);
+
 /* Reaps every exited child (waitpid WNOHANG) and decides what follows:
  * a restart now or after back-off, a replacement, or nothing. */
 void master_proc_reap(master_proc_t *p, int64_t now);
@@ -61,8 +68,11 @@ void master_proc_reap(master_proc_t *p, int64_t now);
  * that outlived their grace period. Call at least every few hundred ms. */
 void master_proc_tick(master_proc_t *p, int64_t now);
 
-/* Begins shutdown: SIGTERM to every child, no more starts. When force,
- * SIGKILL instead. May be called again (e.g. force on a second signal). */
+/* Begins shutdown: no more starts; SIGTERM to the stop_first services'
+ * processes, and to every other child once those are reaped (by
+ * master_proc_tick), or at once when none is running. When force, SIGKILL
+ * to every child instead. May be called again (e.g. force on a second
+ * signal). */
 void master_proc_shutdown(master_proc_t *p, int64_t now, int force);
 
 /* 1 when shutdown was asked and every child has been reaped. */

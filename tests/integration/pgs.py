@@ -303,8 +303,10 @@ class User:
 
 
 class System:
-    def __init__(self, env_overrides=None, name="pgs"):
-        self.home = tempfile.mkdtemp(prefix="pgs-", dir="/tmp")
+    def __init__(self, env_overrides=None, name="pgs", home=None):
+        # home: the PEGASUS_HOME of a system stopped before (its data, Redis
+        # and logs), to run it again
+        self.home = home or tempfile.mkdtemp(prefix="pgs-", dir="/tmp")
         self.port = free_port()
         self.url = "http://127.0.0.1:%d" % self.port
         self.name = name
@@ -603,12 +605,13 @@ class System:
 
 
 @contextlib.contextmanager
-def running_system(env, name):
-    """A System started for a module (conftest's fixture) or one test; when
+def running_system(env, name, home=None):
+    """A System started for a module (conftest's fixture) or one test (home:
+    again on the PEGASUS_HOME of a system stopped before); when
     it is done: stopped, its logs checked for leaked secrets, and removed
     (kept, with its path printed, when the stop or the scan found a
     problem). A test that stops the system itself sets stopped_by_test."""
-    sysm = System(env, name=name)
+    sysm = System(env, name=name, home=home)
     sysm.stopped_by_test = False
     try:
         sysm.start()

@@ -11,6 +11,8 @@ needs, because most of them read the logs of that system or stop it:
    aid [bots] test_delay_ms;
 4. SIGTERM to scripts/run.sh with document creates and streams in flight:
    every request sent before it gets a whole answer, no SIGKILL, no abort;
+   the usage events of the requests that end while the edge drains are
+   counted when the system runs again;
 5. every binary's -n gives the same verdict on the same config, a missing -c
    file is an error, and `pegasusctl config check` agrees.
 
@@ -35,7 +37,7 @@ import pytest
 import requests
 
 from pgs import BIN, CTL, HTTP_TIMEOUT, ROOT, err, poll, running_system, uniq
-from test_chat import DOCS, chat_token, sse_events
+from test_chat import CHAT_SCOPES, DOCS, Chat, chat_token, sse_events
 
 FAST = {"PEGASUS_PLAN_PRO_REQUESTS_PER_MINUTE": "100000"}
 CONF = os.path.join(ROOT, "config", "pegasus.conf")
@@ -373,7 +375,6 @@ STOP_ENV = dict(FAST, PEGASUS_BOTS_TEST_DELAY_MS="1000")
 SENT_MARGIN = 0.1  # a request counts as sent before the signal when it started this long before it
 
 
-@pytest.mark.xfail(strict=True, reason="issue 9, deliverable 5: the edge does not yet finish what it took on SIGTERM")
 def test_sigterm_under_mixed_load_answers_what_it_took(request):
     with running_system(STOP_ENV, request.node.name) as system:
         writers = [system.login(system.user("pro")).create_token(preset="bot_management") for _ in range(2)]
@@ -486,6 +487,105 @@ def test_sigterm_under_mixed_load_answers_what_it_took(request):
             problems.append("no request was in flight across the signal: the test proved nothing")
         assert not problems, "\n".join(problems)
         poll(lambda: not system.group_alive(), timeout=15, desc="every process of the system gone")
+
+
+def stream_send(system, tok, conv, outcomes):
+    """One streamed send; appends (status, last event) or (exception, None)."""
+    try:
+        r = requests.post(system.url + "/v1/conversations/%s/messages" % conv,
+                          json={"content": "How long do refunds take?", "stream": True},
+                          headers={"Authorization": "Bearer " + tok}, stream=True, timeout=HTTP_TIMEOUT + 30)
+        kinds = [e for e, _ in sse_events(r)] if r.status_code == 200 else []
+        outcomes.append((r.status_code, kinds[-1] if kinds else None))
+    except requests.RequestException as e:
+        outcomes.append((type(e).__name__, None))
+
+
+def start_sends(system, tok, convs):
+    """One streamed send per conversation, each in its own thread; returns
+    (threads, outcomes) once they are all in (waiting for bots)."""
+    outcomes = []
+    threads = [threading.Thread(target=stream_send, args=(system, tok, cv, outcomes), daemon=True) for cv in convs]
+    for t in threads:
+        t.start()
+    time.sleep(0.5)
+    return threads, outcomes
+
+
+def finish(threads):
+    for t in threads:
+        t.join(timeout=HTTP_TIMEOUT + 35)
+
+
+def test_ctl_restart_edge_finishes_the_streams_it_took(request):
+    """`pegasusctl restart edge` is the same clean stop: sends streaming
+    when the edge gets its SIGTERM complete, the old edge exits 0 and is
+    replaced, nothing is killed."""
+    with running_system(STOP_ENV, request.node.name) as system:
+        c = chat_token(system)
+        kb = c.bot(docs=DOCS)
+        convs = [c.conv(kb["id"])["id"] for _ in range(4)]
+        old = {p["pid"] for p in system.procs("edge")}
+        threads, outcomes = start_sends(system, c.tok, convs)
+        system.ctl("restart", "edge")
+        finish(threads)
+        print("\nsends across the edge's restart: %r" % outcomes)
+        assert sorted(outcomes) == [(200, "message.completed")] * 4, outcomes
+        poll(lambda: system.get("/readyz").status_code == 200 and
+             {p["pid"] for p in system.procs("edge")} - old, timeout=30, desc="a new edge, ready")
+        assert not log_lines(system, MASTER_KILL, files={"master.log"})
+        assert not log_lines(system, NOT_STATUS_0, files={"master.log"})
+        assert not log_lines(system, EDGE_ABORT, files={"edge.log", "master.log"})
+
+
+USAGE_LOST = re.compile(r"usage event not stored|usage events may be lost")
+
+
+def test_usage_of_requests_ending_during_a_clean_stop_is_counted_after_it(request):
+    """SPEC §5: no usage event is lost across a clean stop. Streamed sends
+    still waiting for bots (1 s) when SIGTERM reaches run.sh end during the
+    edge's drain, so their events are written then, while Redis is still
+    up; run again on the same PEGASUS_HOME, the system counts every request
+    of the token, the sends as messages."""
+    with running_system(STOP_ENV, request.node.name) as first:
+        user = first.user("pro")
+        sess = first.login(user)
+        kb = Chat(first, sess.create_token(scopes=CHAT_SCOPES)).bot(docs=DOCS)
+        j = sess.create_token(scopes=CHAT_SCOPES, full=True)
+        tok_id, chat = j["token"]["id"], Chat(first, j["secret"])
+        convs = [chat.conv(kb["id"])["id"] for _ in range(4)]
+        for _ in range(3):
+            assert first.api(chat.tok, "GET", "/v1/bots").status_code == 200
+        made = 4 + 3  # the conversations and the GETs, all answered
+        threads, outcomes = start_sends(first, chat.tok, convs)
+        first.stopped_by_test = True
+        os.kill(first.proc.pid, signal.SIGTERM)
+        rc = first.proc.wait(timeout=40)
+        finish(threads)
+        print("\nsends across the stop: %r; run.sh exited %r" % (outcomes, rc))
+        assert rc == 0
+        assert sorted(outcomes) == [(200, "message.completed")] * 4, outcomes
+        lost = log_lines(first, USAGE_LOST, files={"edge.log"})
+        assert not lost, lost
+
+        with running_system(STOP_ENV, request.node.name + "-again", home=first.home) as again:
+            s2 = again.login(user)
+
+            def counted():
+                r = s2.get("/app/api/usage", params={"group_by": "token"})
+                rows = {row["key"]: row for row in r.json()["data"]} if r.status_code == 200 else {}
+                row = rows.get(tok_id, {})
+                return (row.get("requests"), row.get("messages"))
+
+            got = None
+            deadline = time.monotonic() + 15
+            while time.monotonic() < deadline:
+                got = counted()
+                if got == (made + 4, 4):
+                    break
+                time.sleep(0.3)
+            assert got == (made + 4, 4), "the token's (requests, messages) after the restart: got %r, want %r" % (
+                got, (made + 4, 4))
 
 
 # --------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 /*
  * Unit tests of services/master/master_proc: service declarations, the
  * restart back-off (1 s doubling to 30 s, reset after a stable minute), the
- * status object, restart and scale refusals, and shutdown.
+ * status object, restart and scale refusals, and shutdown (the edge first).
  *
  * Times are passed in, so the back-off is tested with a fake clock. Two
  * ways to make a process "die at start":
@@ -24,6 +24,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <unistd.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -411,6 +412,51 @@ test_crash_backoff(void **state)
     master_proc_destroy(&p);
 }
 
+/* Shutdown stops the edge alone, and the workers once it has exited: its
+ * last requests still need them. */
+static void
+test_shutdown_stops_the_edge_first(void **state)
+{
+    s_env_t *e = *state;
+    char body[512], marker[128];
+    snprintf(marker, sizeof marker, "%s/svc.term", e->dir);
+    s_script(e, "edge", "trap 'sleep 0.3; exit 0' TERM\nwhile :; do sleep 0.02; done");
+    snprintf(body, sizeof body, "trap 'echo term > %s; exit 0' TERM\nwhile :; do sleep 0.02; done",
+             marker);
+    s_script(e, "svc", body);
+    master_proc_t *p = master_proc_new(e->bindir, "/etc/pegasus.conf", e->home);
+    char err[256];
+    PGS_EXPECT_INT("add edge", master_proc_add(p, "edge", 1, 0, err, sizeof err), 0);
+    PGS_EXPECT_INT("add svc", master_proc_add(p, "svc", 2, 1, err, sizeof err), 0);
+    PGS_EXPECT_INT("stop_first edge", master_proc_stop_first(p, "edge"), 0);
+    PGS_EXPECT_INT("stop_first unknown", master_proc_stop_first(p, "nope"), -1);
+    s_capture_begin(e);
+    master_proc_tick(p, 0);
+    PGS_EXPECT_INT("live after start", master_proc_live(p), 3);
+    struct timespec ts = {0, 150 * 1000 * 1000}; /* the scripts set their traps */
+    nanosleep(&ts, NULL);
+    master_proc_shutdown(p, 0, 0);
+    nanosleep(&ts, NULL);
+    master_proc_reap(p, 150);
+    master_proc_tick(p, 150);
+    PGS_EXPECT_INT("svc told to stop while the edge drains", access(marker, F_OK) == 0, 0);
+    PGS_EXPECT_INT("live while the edge drains", master_proc_live(p), 3);
+    for (int i = 0; i < 500 && master_proc_live(p) > 0; i++) {
+        master_proc_reap(p, 200);
+        master_proc_tick(p, 200);
+        struct timespec tick = {0, 10 * 1000 * 1000};
+        nanosleep(&tick, NULL);
+    }
+    char *log = s_capture_end();
+    PGS_EXPECT_INT("live at the end", master_proc_live(p), 0);
+    PGS_EXPECT_INT("done", master_proc_done(p), 1);
+    PGS_EXPECT_INT("svc got SIGTERM after the edge", access(marker, F_OK) == 0, 1);
+    if (strstr(log, "killing"))
+        fail_msg("a process was killed:\n%s", log);
+    free(log);
+    master_proc_destroy(&p);
+}
+
 int
 main(void)
 {
@@ -421,6 +467,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_status, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_restart_and_scale_refusals, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_crash_backoff, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_shutdown_stops_the_edge_first, s_setup, s_teardown),
     };
     return cmocka_run_group_tests_name("master_proc", tests, NULL, NULL);
 }
