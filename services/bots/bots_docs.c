@@ -256,7 +256,7 @@ bots_docs_create(void *arg, const pgs_req_t *req, pgs_res_t *res)
 {
     bots_t *b = arg;
     const char *plan = pgs_req_ctx(req, "plan");
-    long long max_bytes = bots_state_plan_limit(b, plan, "max_document_bytes", 1048576);
+    long long max_bytes = bots_state_plan_limit(b, plan, PGS_KEY_PLAN_MAX_DOCUMENT_BYTES);
     /* the plan's limit applies to the raw body, and to the content of JSON */
     s_upload_t u;
     char media[64];
@@ -298,7 +298,7 @@ bots_docs_create(void *arg, const pgs_req_t *req, pgs_res_t *res)
         pgs_idem_abort(b->db);
         goto done;
     }
-    long long max_docs = bots_state_plan_limit(b, plan, "max_documents_per_bot", 0);
+    long long max_docs = bots_state_plan_limit(b, plan, PGS_KEY_PLAN_MAX_DOCUMENTS_PER_BOT);
     if (bot.document_count >= max_docs) {
         pgs_idem_abort(b->db);
         char msg[200];

@@ -495,7 +495,6 @@ def test_sigterm_under_mixed_load_answers_what_it_took(request):
 DAEMONS = ["pegasus-edge", "pegasus-auth", "pegasus-bots", "pegasus-chat", "pegasus-usage", "pegasus-master"]
 
 
-@pytest.mark.xfail(strict=True, reason="issue 9, deliverable 6: one typed config table and pegasusctl config check")
 def test_every_binary_gives_one_verdict_on_the_config():
     home = tempfile.mkdtemp(prefix="pgs-n-", dir="/tmp")
     env = {k: v for k, v in os.environ.items() if not k.startswith("PEGASUS_")}
