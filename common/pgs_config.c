@@ -4,14 +4,12 @@
  * and on rare reloads, never per request.
  */
 #include "pgs_config.h"
-#include "pgs_log.h"
 
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 typedef struct {
     char *section;
@@ -253,57 +251,6 @@ pgs_config_get(const pgs_config_t *cfg, const char *section, const char *key)
     return NULL;
 }
 
-const char *
-pgs_config_str(const pgs_config_t *cfg, const char *section, const char *key, const char *dflt)
-{
-    const char *v = pgs_config_get(cfg, section, key);
-    return v ? v : dflt;
-}
-
-int
-pgs_config_int(const pgs_config_t *cfg, const char *section, const char *key, long long dflt,
-               long long min, long long max, long long *out)
-{
-    const char *v = pgs_config_get(cfg, section, key);
-    if (!v) {
-        *out = dflt;
-        return 0;
-    }
-    char *end = NULL;
-    errno = 0;
-    long long n = strtoll(v, &end, 10);
-    if (errno || end == v || *end != '\0' || n < min || n > max) {
-        pgs_error("config [%s] %s must be an integer from %lld to %lld", section, key, min, max);
-        return -1;
-    }
-    *out = n;
-    return 0;
-}
-
-int
-pgs_config_bool(const pgs_config_t *cfg, const char *section, const char *key, int dflt, int *out)
-{
-    const char *v = pgs_config_get(cfg, section, key);
-    if (!v) {
-        *out = dflt;
-        return 0;
-    }
-    static const char *const yes[] = {"1", "on", "yes", "true"};
-    static const char *const no[] = {"0", "off", "no", "false"};
-    for (int i = 0; i < 4; i++) {
-        if (strcasecmp(v, yes[i]) == 0) {
-            *out = 1;
-            return 0;
-        }
-        if (strcasecmp(v, no[i]) == 0) {
-            *out = 0;
-            return 0;
-        }
-    }
-    pgs_error("config [%s] %s must be on or off", section, key);
-    return -1;
-}
-
 void
 pgs_config_each_section(const pgs_config_t *cfg, const char *prefix,
                         void (*fn)(const char *section, const char *suffix, void *arg), void *arg)
@@ -312,4 +259,13 @@ pgs_config_each_section(const pgs_config_t *cfg, const char *prefix,
     for (size_t i = 0; cfg && i < cfg->nsections; i++)
         if (strncmp(cfg->sections[i], prefix, plen) == 0 && cfg->sections[i][plen] != '\0')
             fn(cfg->sections[i], cfg->sections[i] + plen, arg);
+}
+
+void
+pgs_config_each_key(const pgs_config_t *cfg,
+                    void (*fn)(const char *section, const char *key, const char *value, void *arg),
+                    void *arg)
+{
+    for (size_t i = 0; cfg && i < cfg->count; i++)
+        fn(cfg->entries[i].section, cfg->entries[i].key, cfg->entries[i].value, arg);
 }

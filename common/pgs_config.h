@@ -7,6 +7,9 @@
  * turned into '_' ([plan.pro] messages_per_month → PEGASUS_PLAN_PRO_MESSAGES_PER_MONTH).
  * The environment is read at lookup time, so a value set before the process
  * starts always wins over the file.
+ *
+ * This module knows no keys: pgs_conf holds the table of every key (type,
+ * default, range) and its typed getters.
  */
 #ifndef PGS_CONFIG_H
 #define PGS_CONFIG_H
@@ -30,25 +33,18 @@ void pgs_config_destroy(pgs_config_t **cfg);
  * values until the environment changes). */
 const char *pgs_config_get(const pgs_config_t *cfg, const char *section, const char *key);
 
-/* Like pgs_config_get, with a default for a missing key. */
-const char *pgs_config_str(const pgs_config_t *cfg, const char *section, const char *key,
-                           const char *dflt);
-
-/* Reads an integer in [min, max] into *out (dflt when missing).
- * Returns 0, or -1 when the value is not an integer or out of range (the
- * reason is logged once, naming section, key and range). */
-int pgs_config_int(const pgs_config_t *cfg, const char *section, const char *key, long long dflt,
-                   long long min, long long max, long long *out);
-
-/* Reads a boolean (on/off, yes/no, true/false, 1/0). Returns 0 or -1. */
-int pgs_config_bool(const pgs_config_t *cfg, const char *section, const char *key, int dflt,
-                    int *out);
-
 /* Calls fn for every section of the file whose name starts with prefix
  * (e.g. "plan." or "model."), in file order, with the part after the prefix. */
 void pgs_config_each_section(const pgs_config_t *cfg, const char *prefix,
                              void (*fn)(const char *section, const char *suffix, void *arg),
                              void *arg);
+
+/* Calls fn for every key the file sets, in file order (a key set twice
+ * once, with its last value; environment overrides are not seen here). */
+void pgs_config_each_key(const pgs_config_t *cfg,
+                         void (*fn)(const char *section, const char *key, const char *value,
+                                    void *arg),
+                         void *arg);
 
 /* Writes the environment variable name for section/key into buf. */
 void pgs_config_env_name(const char *section, const char *key, char *buf, size_t len);

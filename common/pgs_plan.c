@@ -3,7 +3,6 @@
  */
 #include "pgs_plan.h"
 
-#include <stdio.h>
 #include <string.h>
 
 int
@@ -36,16 +35,9 @@ pgs_plan_name_ok(const char *name)
 }
 
 long long
-pgs_plan_int(const pgs_config_t *cfg, const char *plan, const char *key, long long dflt)
+pgs_plan_int(const pgs_config_t *cfg, const char *plan, pgs_key_t key)
 {
-    if (!pgs_plan_name_ok(plan))
-        return dflt;
-    char section[80];
-    snprintf(section, sizeof section, "plan.%s", plan);
-    long long v = dflt;
-    if (pgs_config_int(cfg, section, key, dflt, 0, 1LL << 40, &v) < 0)
-        return dflt;
-    return v;
+    return pgs_conf_int_in(cfg, key, plan);
 }
 
 typedef struct {
@@ -77,7 +69,5 @@ pgs_plan_model_allows(const pgs_config_t *cfg, const char *model, const char *pl
 {
     if (!pgs_plan_name_ok(model) || !pgs_plan_name_ok(plan))
         return 0;
-    char section[80];
-    snprintf(section, sizeof section, "model.%s", model);
-    return pgs_plan_list_has(pgs_config_get(cfg, section, "plans"), plan);
+    return pgs_plan_list_has(pgs_conf_str_in(cfg, PGS_KEY_MODEL_PLANS, model), plan);
 }

@@ -7,7 +7,7 @@
 #ifndef PGS_PLAN_H
 #define PGS_PLAN_H
 
-#include "pgs_config.h"
+#include "pgs_conf.h"
 
 /* 1 when word is one of the space-, comma- or tab-separated items of list. */
 int pgs_plan_list_has(const char *list, const char *word);
@@ -15,9 +15,9 @@ int pgs_plan_list_has(const char *list, const char *word);
 /* 1 when name can be a plan or model id: 1..64 of [A-Za-z0-9._-]. */
 int pgs_plan_name_ok(const char *name);
 
-/* The integer key of [plan.<plan>] (dflt when missing or out of 0..2^40). */
-long long pgs_plan_int(const pgs_config_t *cfg, const char *plan, const char *key,
-                       long long dflt);
+/* The integer key (a PGS_KEY_PLAN_… handle) of [plan.<plan>]; the table's
+ * default when missing, or when plan is not a valid name. */
+long long pgs_plan_int(const pgs_config_t *cfg, const char *plan, pgs_key_t key);
 
 /* 1 when the config has a section [plan.<plan>]. */
 int pgs_plan_exists(const pgs_config_t *cfg, const char *plan);

@@ -15,6 +15,7 @@
  * through a new READY.
  */
 #include "pgs_worker.h"
+#include "pgs_conf.h"
 #include "pgs_json.h"
 #include "pgs_log.h"
 #include "pgs_proto.h"
@@ -32,7 +33,7 @@
 #include <unistd.h>
 #include <zmq.h>
 
-#define S_MAX_EDGES 8
+#define S_MAX_EDGES PGS_CONF_MAX_EDGES
 #define S_HEARTBEAT_MS 1000
 #define S_LIVENESS_MS 3000
 #define S_HOUSEKEEP_MS 250
@@ -754,7 +755,7 @@ s_parse_endpoints(pgs_worker_t *w)
 {
     char dflt[1100];
     snprintf(dflt, sizeof dflt, "ipc://%s/broker.sock", w->home);
-    const char *list = pgs_config_str(w->cfg, "broker", "endpoints", "");
+    const char *list = pgs_conf_str(w->cfg, PGS_KEY_BROKER_ENDPOINTS);
     if (!*list)
         list = dflt;
     const char *p = list;
@@ -1045,7 +1046,7 @@ pgs_worker_new(const char *service, int argc, char **argv, const pgs_worker_sett
                int *exit_code)
 {
     *exit_code = 1;
-    const char *config_path = getenv("PEGASUS_CONFIG");
+    const char *config_path = NULL;
     const char *instance = "0";
     int check_only = 0;
     int opt;
@@ -1061,8 +1062,6 @@ pgs_worker_new(const char *service, int argc, char **argv, const pgs_worker_sett
         *exit_code = s_usage(argv[0]);
         return NULL;
     }
-    if (!config_path)
-        config_path = "config/pegasus.conf";
     pgs_log_init(service, instance);
     if (sodium_init() < 0) {
         pgs_error("libsodium failed to initialise");
@@ -1074,31 +1073,28 @@ pgs_worker_new(const char *service, int argc, char **argv, const pgs_worker_sett
     snprintf(w->name, sizeof w->name, "%s", service);
     w->pool.efd = -1;
     w->scratch = malloc(S_SCRATCH);
-    char err[512];
-    w->cfg = pgs_config_load(config_path, err, sizeof err);
-    if (!w->cfg || !w->scratch) {
-        pgs_error("config: %s", w->cfg ? "out of memory" : err);
+    /* The whole file is checked, not only what this service reads, so
+     * that every binary gives the same verdict on it. */
+    w->cfg = w->scratch ? pgs_conf_open(config_path) : NULL;
+    if (!w->cfg) {
         pgs_worker_destroy(&w);
         return NULL;
     }
-    pgs_log_set_level(pgs_config_str(w->cfg, "log", "level", "info"));
     const char *home = getenv("PEGASUS_HOME");
     snprintf(w->home, sizeof w->home, "%s", home && *home ? home : "./var");
     snprintf(w->instance, sizeof w->instance, "%s", instance);
-    char section[96];
-    snprintf(section, sizeof section, "service.%s", service);
-    long long dflt = settings && settings->capacity ? settings->capacity : 8, capacity = dflt;
-    if (pgs_config_int(w->cfg, section, "capacity", dflt, 1, PGS_PROTO_MAX_CAPACITY, &capacity) <
-            0 ||
-        pgs_config_int(w->cfg, section, "stop_timeout_ms", 8000, 100, 60000,
-                       &w->stop_timeout_ms) < 0 ||
-        s_parse_endpoints(w) < 0) {
+    long long capacity = pgs_conf_int_in(w->cfg, PGS_KEY_SERVICE_CAPACITY, service);
+    if (settings && settings->capacity &&
+        !pgs_conf_is_set_in(w->cfg, PGS_KEY_SERVICE_CAPACITY, service))
+        capacity = settings->capacity;
+    w->stop_timeout_ms = pgs_conf_int_in(w->cfg, PGS_KEY_SERVICE_STOP_TIMEOUT_MS, service);
+    if (s_parse_endpoints(w) < 0) {
         pgs_worker_destroy(&w);
         return NULL;
     }
     w->capacity = (unsigned)capacity;
     if (check_only) {
-        pgs_info("config %s is valid", config_path);
+        pgs_info("config %s is valid", pgs_conf_path(config_path));
         *exit_code = 0;
         pgs_worker_destroy(&w);
         return NULL;
@@ -1169,11 +1165,9 @@ pgs_worker_db_path(const pgs_worker_t *w, const char *name, char *out, size_t le
 pgs_redis_t *
 pgs_worker_redis(const pgs_worker_t *w)
 {
-    long long timeout_ms = 500;
-    if (pgs_config_int(w->cfg, "redis", "timeout_ms", 500, 10, 60000, &timeout_ms) < 0)
-        return NULL;
+    long long timeout_ms = pgs_conf_int(w->cfg, PGS_KEY_REDIS_TIMEOUT_MS);
     char where[1200];
-    const char *addr = pgs_config_str(w->cfg, "redis", "address", "");
+    const char *addr = pgs_conf_str(w->cfg, PGS_KEY_REDIS_ADDRESS);
     if (*addr)
         snprintf(where, sizeof where, "%s", addr);
     else

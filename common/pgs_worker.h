@@ -24,10 +24,11 @@
  *   -n  check the config and exit (0 when it is valid)
  * PEGASUS_HOME names the data directory (default ./var).
  *
- * Config ([service.<name>]): capacity (requests in flight at once, 1..1024;
- * the default is the settings' capacity). [broker] endpoints:
- * comma-separated edge endpoints (default ipc://$PEGASUS_HOME/broker.sock).
- * [log] level.
+ * The whole config is checked against pgs_conf's table at start and for
+ * -n (the same verdict as every other binary's). The skeleton reads
+ * [service.<name>] capacity (requests in flight at once; the default is the
+ * settings' capacity), [broker] endpoints (default
+ * ipc://$PEGASUS_HOME/broker.sock) and [log] level.
  *
  * Nothing a callback does may block the loop: a request to another service
  * is pgs_call_request (a continuation), waiting is a timer, a socket is an

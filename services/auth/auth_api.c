@@ -198,8 +198,9 @@ typedef struct {
 static void
 s_model_each(const char *section, const char *suffix, void *arg)
 {
+    (void)section;
     s_models_t *m = arg;
-    const char *plans = pgs_config_str(m->a->cfg, section, "plans", "");
+    const char *plans = pgs_conf_str_in(m->a->cfg, PGS_KEY_MODEL_PLANS, suffix);
     if (!pgs_plan_list_has(plans, m->plan))
         return;
     json_t *arr = json_array();
@@ -216,12 +217,13 @@ s_model_each(const char *section, const char *suffix, void *arg)
     json_t *o = json_object();
     json_object_set_new(o, "id", json_string(suffix));
     json_object_set_new(o, "object", json_string("model"));
-    json_object_set_new(o, "name", json_string(pgs_config_str(m->a->cfg, section, "name", suffix)));
+    const char *name = pgs_conf_str_in(m->a->cfg, PGS_KEY_MODEL_NAME, suffix);
+    json_object_set_new(o, "name", json_string(name ? name : suffix));
     json_object_set_new(o, "description",
-                        json_string(pgs_config_str(m->a->cfg, section, "description", "")));
+                        json_string(pgs_conf_str_in(m->a->cfg, PGS_KEY_MODEL_DESCRIPTION, suffix)));
     json_object_set_new(o, "plans", arr);
     json_object_set_new(o, "provider",
-                        json_string(pgs_config_str(m->a->cfg, section, "provider", "builtin")));
+                        json_string(pgs_conf_str_in(m->a->cfg, PGS_KEY_MODEL_PROVIDER, suffix)));
     json_array_append_new(m->data, o);
 }
 

@@ -11,22 +11,18 @@
 #include <string.h>
 #include <unistd.h>
 
-
-static int
+static void
 s_read_settings(auth_t *a)
 {
     const pgs_config_t *c = a->cfg;
-    if (pgs_config_int(c, "auth", "session_idle_s", 43200, 60, 31536000, &a->session_idle_s) < 0 ||
-        pgs_config_int(c, "auth", "session_absolute_s", 604800, 60, 31536000,
-                       &a->session_absolute_s) < 0 ||
-        pgs_config_int(c, "auth", "login_max_failures", 5, 1, 1000, &a->login_max_failures) < 0 ||
-        pgs_config_int(c, "auth", "login_window_s", 900, 1, 86400, &a->login_window_s) < 0 ||
-        pgs_config_int(c, "auth", "max_tokens_per_user", 50, 1, 100000, &a->max_tokens) < 0 ||
-        pgs_config_int(c, "auth", "touch_interval_s", 60, 0, 86400, &a->touch_interval_s) < 0)
-        return -1;
-    const char *url = pgs_config_str(c, "edge", "public_url", "");
+    a->session_idle_s = pgs_conf_int(c, PGS_KEY_AUTH_SESSION_IDLE_S);
+    a->session_absolute_s = pgs_conf_int(c, PGS_KEY_AUTH_SESSION_ABSOLUTE_S);
+    a->login_max_failures = pgs_conf_int(c, PGS_KEY_AUTH_LOGIN_MAX_FAILURES);
+    a->login_window_s = pgs_conf_int(c, PGS_KEY_AUTH_LOGIN_WINDOW_S);
+    a->max_tokens = pgs_conf_int(c, PGS_KEY_AUTH_MAX_TOKENS_PER_USER);
+    a->touch_interval_s = pgs_conf_int(c, PGS_KEY_AUTH_TOUCH_INTERVAL_S);
+    const char *url = pgs_conf_str(c, PGS_KEY_EDGE_PUBLIC_URL);
     a->secure_cookies = strncmp(url, "https://", 8) == 0 || strncmp(url, "HTTPS://", 8) == 0;
-    return 0;
 }
 
 auth_t *
@@ -39,10 +35,7 @@ auth_state_new(pgs_worker_t *w)
     a->cfg = pgs_worker_config(w);
     snprintf(a->instance, sizeof a->instance, "%s:%ld:%08x", pgs_worker_instance(w), (long)getpid(),
              (unsigned)randombytes_random());
-    if (s_read_settings(a) < 0) {
-        auth_state_destroy(&a);
-        return NULL;
-    }
+    s_read_settings(a);
     a->pepper = sodium_malloc(PGS_TOKEN_PEPPER_LEN);
     if (!a->pepper || pgs_token_pepper_load(pgs_worker_home(w), a->pepper) < 0) {
         pgs_error("cannot load the token pepper");
@@ -125,18 +118,11 @@ auth_state_plan_names(const auth_t *a, char *buf, size_t len)
 int
 auth_state_plan_api(const auth_t *a, const char *plan)
 {
-    if (!pgs_plan_name_ok(plan))
-        return 0;
-    char section[64];
-    snprintf(section, sizeof section, "plan.%s", plan);
-    int on = 0;
-    if (pgs_config_bool(a->cfg, section, "api_access", 0, &on) < 0)
-        return 0;
-    return on;
+    return pgs_conf_bool_in(a->cfg, PGS_KEY_PLAN_API_ACCESS, plan);
 }
 
 long long
 auth_state_plan_messages(const auth_t *a, const char *plan)
 {
-    return pgs_plan_int(a->cfg, plan, "messages_per_month", 0);
+    return pgs_plan_int(a->cfg, plan, PGS_KEY_PLAN_MESSAGES_PER_MONTH);
 }

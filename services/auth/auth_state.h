@@ -7,7 +7,7 @@
 #ifndef AUTH_STATE_H
 #define AUTH_STATE_H
 
-#include "pgs_config.h"
+#include "pgs_conf.h"
 #include "pgs_db.h"
 #include "pgs_redis.h"
 #include "pgs_token.h"

@@ -159,7 +159,7 @@ bots_api_create(void *arg, const pgs_req_t *req, pgs_res_t *res)
         s_fields_free(&f);
         return PGS_DONE;
     }
-    long long max = bots_state_plan_limit(b, pgs_req_ctx(req, "plan"), "max_bots", 0);
+    long long max = bots_state_plan_limit(b, pgs_req_ctx(req, "plan"), PGS_KEY_PLAN_MAX_BOTS);
     sqlite3_stmt *st = pgs_db_stmt(b->db, S_SQL_COUNT);
     long long count = -1;
     if (st) {

@@ -304,7 +304,7 @@ s_create_store(void *arg, const pgs_req_t *req, pgs_res_t *res)
         pgs_idem_abort(b->db);
         goto done;
     }
-    long long max_docs = bots_state_plan_limit(b, plan, "max_documents_per_bot", 0);
+    long long max_docs = bots_state_plan_limit(b, plan, PGS_KEY_PLAN_MAX_DOCUMENTS_PER_BOT);
     if (bot.document_count >= max_docs) {
         pgs_idem_abort(b->db);
         char msg[200];
@@ -349,7 +349,7 @@ bots_docs_create(void *arg, const pgs_req_t *req, pgs_res_t *res)
 {
     bots_t *b = arg;
     const char *plan = pgs_req_ctx(req, "plan");
-    long long max_bytes = bots_state_plan_limit(b, plan, "max_document_bytes", 1048576);
+    long long max_bytes = bots_state_plan_limit(b, plan, PGS_KEY_PLAN_MAX_DOCUMENT_BYTES);
     char msg[200];
     snprintf(msg, sizeof msg,
              "The document is larger than this plan's max_document_bytes (%lld bytes).", max_bytes);

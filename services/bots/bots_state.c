@@ -22,10 +22,7 @@ bots_state_new(pgs_worker_t *w)
         return NULL;
     b->w = w;
     b->cfg = pgs_worker_config(w);
-    if (pgs_config_int(b->cfg, "bots", "test_delay_ms", 0, 0, 60000, &b->test_delay_ms) < 0) {
-        free(b);
-        return NULL;
-    }
+    b->test_delay_ms = pgs_conf_int(b->cfg, PGS_KEY_BOTS_TEST_DELAY_MS);
     char path[1200];
     pgs_worker_db_path(w, "bots", path, sizeof path);
     b->db = bots_store_open(path);
@@ -94,9 +91,9 @@ bots_state_destroy(bots_t **bp)
 }
 
 long long
-bots_state_plan_limit(const bots_t *b, const char *plan, const char *key, long long dflt)
+bots_state_plan_limit(const bots_t *b, const char *plan, pgs_key_t key)
 {
-    return pgs_plan_int(b->cfg, plan, key, dflt);
+    return pgs_plan_int(b->cfg, plan, key);
 }
 
 int

@@ -8,7 +8,7 @@
 #define BOTS_STATE_H
 
 #include "bots_index.h"
-#include "pgs_config.h"
+#include "pgs_conf.h"
 #include "pgs_db.h"
 #include "pgs_worker.h"
 
@@ -39,10 +39,9 @@ pgs_handled_t bots_state_answer(bots_t *b, const pgs_req_t *req, pgs_res_t *res)
 /* Frees everything; sets *b to NULL; no-op on NULL. */
 void bots_state_destroy(bots_t **b);
 
-
-/* [plan.<plan>] key as a non-negative integer; dflt when the plan or key is
- * missing or invalid (an invalid value is logged). */
-long long bots_state_plan_limit(const bots_t *b, const char *plan, const char *key, long long dflt);
+/* [plan.<plan>] key (a PGS_KEY_PLAN_… handle); the table's default when the
+ * plan or key is missing. */
+long long bots_state_plan_limit(const bots_t *b, const char *plan, pgs_key_t key);
 
 /* 1 when a [model.<model>] section exists and its plans list names plan,
  * else 0. */

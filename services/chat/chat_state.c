@@ -26,14 +26,9 @@ chat_state_new(pgs_worker_t *w)
     c->cfg = pgs_worker_config(w);
     snprintf(c->instance, sizeof c->instance, "%s:%ld:%08x", pgs_worker_instance(w), (long)getpid(),
              (unsigned)randombytes_random());
-    if (pgs_config_int(c->cfg, "chat", "ping_interval_ms", 15000, 50, 600000, &c->ping_ms) < 0 ||
-        pgs_config_int(c->cfg, "chat", "history_messages", 6, 0, 100, &c->history) < 0 ||
-        pgs_config_int(c->cfg, "chat", "bots_timeout_ms", 5000, 100, 60000, &c->bots_timeout_ms) <
-            0 ||
-        chat_state_check_models(c) < 0) {
-        chat_state_destroy(&c);
-        return NULL;
-    }
+    c->ping_ms = pgs_conf_int(c->cfg, PGS_KEY_CHAT_PING_INTERVAL_MS);
+    c->history = pgs_conf_int(c->cfg, PGS_KEY_CHAT_HISTORY_MESSAGES);
+    c->bots_timeout_ms = pgs_conf_int(c->cfg, PGS_KEY_CHAT_BOTS_TIMEOUT_MS);
     char path[1200];
     pgs_worker_db_path(w, "chat", path, sizeof path);
     c->db = chat_store_open(path);
@@ -71,67 +66,25 @@ chat_state_model_allows(const chat_model_t *m, const char *plan)
 int
 chat_state_model(const chat_t *c, const char *id, chat_model_t *out)
 {
-    if (!id || !pgs_plan_name_ok(id))
-        return 0;
-    char section[96];
-    snprintf(section, sizeof section, "model.%s", id);
-    const char *provider = pgs_config_get(c->cfg, section, "provider");
+    /* pgs_conf_check refused, at start, a model without a valid provider
+     * or an openai one without a base_url. */
+    const char *provider = id ? pgs_conf_str_in(c->cfg, PGS_KEY_MODEL_PROVIDER, id) : NULL;
     if (!provider)
         return 0;
     memset(out, 0, sizeof *out);
     out->id = id;
-    out->section_plans = pgs_config_str(c->cfg, section, "plans", "");
-    if (!strcmp(provider, "builtin")) {
-        out->provider = CHAT_MODEL_PROVIDER_BUILTIN;
-    } else if (!strcmp(provider, "openai")) {
-        out->provider = CHAT_MODEL_PROVIDER_OPENAI;
-    } else {
-        pgs_error("config [%s] provider: '%s' is neither builtin nor openai", section, provider);
-        return -1;
-    }
-    long long dflt_passages = !strcmp(id, "pegasus-max") ? 8 : 3;
-    if (pgs_config_int(c->cfg, section, "passages", dflt_passages, 0, 50, &out->passages) < 0 ||
-        pgs_config_int(c->cfg, section, "timeout_ms", 30000, 100, 600000, &out->timeout_ms) < 0)
-        return -1;
+    out->section_plans = pgs_conf_str_in(c->cfg, PGS_KEY_MODEL_PLANS, id);
+    out->provider =
+        strcasecmp(provider, "openai") ? CHAT_MODEL_PROVIDER_BUILTIN : CHAT_MODEL_PROVIDER_OPENAI;
+    out->passages = pgs_conf_int_in(c->cfg, PGS_KEY_MODEL_PASSAGES, id);
+    out->timeout_ms = pgs_conf_int_in(c->cfg, PGS_KEY_MODEL_TIMEOUT_MS, id);
     if (out->provider == CHAT_MODEL_PROVIDER_OPENAI) {
-        out->base_url = pgs_config_str(c->cfg, section, "base_url", "");
-        out->api_key_env = pgs_config_str(c->cfg, section, "api_key_env", "");
-        out->upstream_model = pgs_config_str(c->cfg, section, "upstream_model", id);
-        if (strncasecmp(out->base_url, "http://", 7) != 0 &&
-            strncasecmp(out->base_url, "https://", 8) != 0) {
-            pgs_error("config [%s] base_url must start with http:// or https://", section);
-            return -1;
-        }
+        const char *upstream = pgs_conf_str_in(c->cfg, PGS_KEY_MODEL_UPSTREAM_MODEL, id);
+        out->base_url = pgs_conf_str_in(c->cfg, PGS_KEY_MODEL_BASE_URL, id);
+        out->api_key_env = pgs_conf_str_in(c->cfg, PGS_KEY_MODEL_API_KEY_ENV, id);
+        out->upstream_model = upstream ? upstream : id;
     }
     return 1;
-}
-
-typedef struct {
-    const chat_t *c;
-    int bad;
-} s_check_t;
-
-static void
-s_check_each(const char *section, const char *suffix, void *arg)
-{
-    (void)section;
-    s_check_t *k = arg;
-    chat_model_t m;
-    if (!pgs_plan_name_ok(suffix)) {
-        pgs_error("config [model.%s]: a model id is 1-64 of [A-Za-z0-9._-]", suffix);
-        k->bad = 1;
-    } else if (chat_state_model(k->c, suffix, &m) != 1) {
-        pgs_error("config [model.%s]: needs provider = builtin | openai", suffix);
-        k->bad = 1;
-    }
-}
-
-int
-chat_state_check_models(const chat_t *c)
-{
-    s_check_t k = {.c = c};
-    pgs_config_each_section(c->cfg, "model.", s_check_each, &k);
-    return k.bad ? -1 : 0;
 }
 
 typedef struct {

@@ -8,7 +8,7 @@
 #ifndef CHAT_STATE_H
 #define CHAT_STATE_H
 
-#include "pgs_config.h"
+#include "pgs_conf.h"
 #include "pgs_db.h"
 #include "pgs_redis.h"
 #include "pgs_worker.h"
@@ -57,16 +57,11 @@ chat_t *chat_state_new(pgs_worker_t *w);
  * sets *c to NULL; no-op on NULL. */
 void chat_state_destroy(chat_t **c);
 
-
-/* Looks up model id. 1 found (out filled), 0 not configured, -1 the
- * section is invalid (logged). */
+/* Looks up model id. 1 found (out filled), 0 not configured. */
 int chat_state_model(const chat_t *c, const char *id, chat_model_t *out);
 
 /* 1 when plan is listed in the model's plans, else 0. */
 int chat_state_model_allows(const chat_model_t *m, const char *plan);
-
-/* Checks every [model.*] section at start. 0 or -1 (logged). */
-int chat_state_check_models(const chat_t *c);
 
 /* The most passages any configured model asks for (what one bots.retrieve
  * fetches before the bot's model is known). */

@@ -8,7 +8,7 @@
 #include "ctl_broker.h"
 #include "ctl_out.h"
 
-#include "pgs_config.h"
+#include "pgs_conf.h"
 #include "pgs_proto.h"
 #include "pgs_time.h"
 
@@ -50,7 +50,7 @@ s_endpoint(const ctl_t *c, char *out, size_t len, char *err, size_t errlen)
             snprintf(err, errlen, "config: %s", cerr);
             return -1;
         }
-        list = pgs_config_str(cfg, "broker", "endpoints", "");
+        list = pgs_conf_str(cfg, PGS_KEY_BROKER_ENDPOINTS);
     }
     int rc = list && *list ? s_first(list, out, len) : -1;
     pgs_config_destroy(&cfg);

@@ -5,24 +5,29 @@
  *
  * Account, team and token commands are requests to the running auth
  * service through the edge's broker (ctl_account); status, restart and
- * scale talk to the supervisor (ctl_system). The system is found through
- * PEGASUS_HOME (default ./var); the config (-c or PEGASUS_CONFIG) is read
- * only to find a non-default broker endpoint. --json, anywhere, prints the
+ * scale talk to the supervisor (ctl_system); config check and config keys
+ * read the config and the key table (ctl_config). The system is found
+ * through PEGASUS_HOME (default ./var); other commands read the config (-c
+ * or PEGASUS_CONFIG; one that does not exist is an error) only to find a
+ * non-default broker endpoint. --json, anywhere, prints the
  * raw JSON reply instead of a table. Exit status: 0 success, 1 failure
  * (one message on stderr), 2 a usage error.
  */
 #include "ctl_account.h"
 #include "ctl_args.h"
+#include "ctl_config.h"
 #include "ctl_out.h"
 #include "ctl_system.h"
 #include "ctl_usage.h"
 
+#include <errno.h>
 #include <jansson.h>
 #include <malloc.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 typedef int (*s_fn)(const ctl_t *c, int argc, char **argv);
 
@@ -88,6 +93,13 @@ static const s_cmd_t s_cmds[] = {
     {"scale", ctl_system_scale, "SERVICE N",
      "Runs N (1-64) processes of a service; extra ones are stopped, highest instance\n"
      "first. The edge cannot be scaled."},
+    {"config check", ctl_config_check, "",
+     "Checks the config (-c, $PEGASUS_CONFIG or config/pegasus.conf) as every daemon's -n\n"
+     "does: prints OK, or each problem (section, key, value and the rule it breaks) and\n"
+     "exits 1. Environment overrides (PEGASUS_<SECTION>_<KEY>) are checked like file values."},
+    {"config keys", ctl_config_keys, "",
+     "Lists every config key: section, key, type, default, rule, and the processes that\n"
+     "read it. A section ending in .* is a family: [plan.<name>], [model.<id>], …"},
     {"usage report", ctl_usage_report, "--workspace WS --month YYYY-MM",
      "Makes a workspace's usage report for a calendar month (UTC) now, from the counted\n"
      "events, and prints a line per day with the totals. WS is a ws_ id. The month's\n"
@@ -219,6 +231,9 @@ main(int argc, char **argv)
     } else if (help) {
         s_help_cmd(cmd);
         rc = 0;
+    } else if (c.config && access(c.config, R_OK) < 0) {
+        /* Whatever the command, a config that is not there is an error. */
+        rc = ctl_out_fail("config %s: %s", c.config, strerror(errno));
     } else {
         c.command = cmd->words;
         rc = cmd->fn(&c, n - words, args + words);

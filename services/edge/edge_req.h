@@ -14,13 +14,13 @@
 #include "edge_redis.h"
 #include "edge_routes.h"
 #include "edge_tokens.h"
-#include "pgs_config.h"
+#include "pgs_conf.h"
 
 #include <stddef.h>
 #include <stdint.h>
 
-#define EDGE_MAX_PLANS 8
-#define EDGE_MAX_SERVICES 16
+#define EDGE_MAX_PLANS PGS_CONF_MAX_PLANS
+#define EDGE_MAX_SERVICES PGS_CONF_MAX_SERVICES
 #define EDGE_MAX_RESP_HEADERS 20
 
 typedef struct {
@@ -40,7 +40,7 @@ typedef struct {
     unsigned char pepper[PGS_TOKEN_PEPPER_LEN];
     edge_plan_t plans[EDGE_MAX_PLANS];
     int nplans;
-    char services[EDGE_MAX_SERVICES][32]; /* configured with processes ≥ 1 */
+    char services[EDGE_MAX_SERVICES][33]; /* configured with processes ≥ 1 */
     int nservices;
     size_t max_body;
     int deadline_ms;

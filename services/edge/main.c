@@ -21,7 +21,7 @@
 #include "edge_redis.h"
 #include "edge_req.h"
 #include "edge_tokens.h"
-#include "pgs_config.h"
+#include "pgs_conf.h"
 #include "pgs_log.h"
 #include "pgs_time.h"
 #include "pgs_token.h"
@@ -113,43 +113,30 @@ s_on_signal(int sig)
     s_stop = 1;
 }
 
-typedef struct {
-    edge_ctx_t *ctx;
-    int failed;
-} s_scan_t;
-
+/* pgs_conf_check has refused more plans or services than the arrays hold
+ * (PGS_CONF_MAX_PLANS, PGS_CONF_MAX_SERVICES); the bounds stay as guards. */
 static void
 s_plan(const char *section, const char *suffix, void *arg)
 {
-    s_scan_t *s = arg;
-    edge_ctx_t *c = s->ctx;
-    if (c->nplans == EDGE_MAX_PLANS) {
-        pgs_error("too many plans (at most %d)", EDGE_MAX_PLANS);
-        s->failed = 1;
+    (void)section;
+    edge_ctx_t *c = arg;
+    if (c->nplans == EDGE_MAX_PLANS)
         return;
-    }
     edge_plan_t *p = &c->plans[c->nplans++];
     snprintf(p->name, sizeof p->name, "%s", suffix);
-    long long rpm = 0, mpm = 0;
-    if (pgs_config_bool(c->cfg, section, "api_access", 0, &p->api_access) < 0 ||
-        pgs_config_int(c->cfg, section, "requests_per_minute", 0, 0, 1000000000, &rpm) < 0 ||
-        pgs_config_int(c->cfg, section, "messages_per_month", 0, 0, 1000000000, &mpm) < 0)
-        s->failed = 1;
-    p->requests_per_minute = (long)rpm;
-    p->messages_per_month = (long)mpm;
+    p->api_access = pgs_conf_bool_in(c->cfg, PGS_KEY_PLAN_API_ACCESS, suffix);
+    p->requests_per_minute =
+        (long)pgs_conf_int_in(c->cfg, PGS_KEY_PLAN_REQUESTS_PER_MINUTE, suffix);
+    p->messages_per_month = (long)pgs_conf_int_in(c->cfg, PGS_KEY_PLAN_MESSAGES_PER_MONTH, suffix);
 }
 
 static void
 s_service(const char *section, const char *suffix, void *arg)
 {
-    s_scan_t *s = arg;
-    edge_ctx_t *c = s->ctx;
-    long long n = 0;
-    if (pgs_config_int(c->cfg, section, "processes", 0, 0, 64, &n) < 0) {
-        s->failed = 1;
-        return;
-    }
-    if (n < 1 || strcmp(suffix, "edge") == 0 || c->nservices == EDGE_MAX_SERVICES)
+    (void)section;
+    edge_ctx_t *c = arg;
+    if (pgs_conf_int_in(c->cfg, PGS_KEY_SERVICE_PROCESSES, suffix) < 1 ||
+        strcmp(suffix, "edge") == 0 || c->nservices == EDGE_MAX_SERVICES)
         return;
     snprintf(c->services[c->nservices++], sizeof c->services[0], "%s", suffix);
 }
@@ -202,7 +189,7 @@ s_on_reset(void *arg)
 int
 main(int argc, char **argv)
 {
-    const char *config_path = getenv("PEGASUS_CONFIG");
+    const char *config_path = NULL;
     const char *instance = "0";
     int check_only = 0, opt;
     while ((opt = getopt(argc, argv, "c:i:n")) != -1) {
@@ -213,66 +200,38 @@ main(int argc, char **argv)
         default: fprintf(stderr, "usage: %s [-c CONFIG] [-i INSTANCE] [-n]\n", argv[0]); return 2;
         }
     }
-    if (!config_path)
-        config_path = "config/pegasus.conf";
     pgs_log_init("edge", instance);
     if (sodium_init() < 0)
         return 1;
-    char err[512];
-    pgs_config_t *cfg = pgs_config_load(config_path, err, sizeof err);
-    if (!cfg) {
-        pgs_error("config: %s", err);
+    /* The whole file is checked, as every binary does (one verdict). */
+    pgs_config_t *cfg = pgs_conf_open(config_path);
+    if (!cfg)
         return 1;
-    }
-    pgs_log_set_level(pgs_config_str(cfg, "log", "level", "info"));
     const char *home_env = getenv("PEGASUS_HOME");
     char home[1024];
     snprintf(home, sizeof home, "%s", home_env && *home_env ? home_env : "./var");
 
     static edge_ctx_t ctx;
     ctx.cfg = cfg;
-    long long port, max_header, max_headers, max_uri, max_body, header_to, keepalive_to, max_conn,
-        max_queue, deadline, ttl, neg_ttl, redis_to, touch, max_streams, stream_idle, stop_to;
-    int bad = 0;
-    bad |= pgs_config_int(cfg, "edge", "port", 8080, 1, 65535, &port);
-    bad |= pgs_config_int(cfg, "edge", "max_header_bytes", 16384, 1024, 1 << 20, &max_header);
-    bad |= pgs_config_int(cfg, "edge", "max_headers", 100, 8, 10000, &max_headers);
-    bad |= pgs_config_int(cfg, "edge", "max_uri_bytes", 8192, 256, 1 << 20, &max_uri);
-    bad |= pgs_config_int(cfg, "edge", "max_body_bytes", 1 << 20, 1024, 1 << 26, &max_body);
-    bad |= pgs_config_int(cfg, "edge", "header_timeout_s", 10, 1, 600, &header_to);
-    bad |= pgs_config_int(cfg, "edge", "keepalive_timeout_s", 60, 1, 3600, &keepalive_to);
-    bad |= pgs_config_int(cfg, "edge", "max_connections", 4096, 16, 1000000, &max_conn);
-    bad |= pgs_config_int(cfg, "edge", "max_queue", 1024, 1, 1000000, &max_queue);
-    bad |= pgs_config_int(cfg, "edge", "deadline_ms", 10000, 100, 600000, &deadline);
-    bad |= pgs_config_int(cfg, "edge", "cache_ttl_ms", 2000, 0, 2000, &ttl);
-    bad |= pgs_config_int(cfg, "edge", "negative_ttl_ms", 5000, 0, 60000, &neg_ttl);
-    bad |= pgs_config_int(cfg, "redis", "timeout_ms", 500, 10, 60000, &redis_to);
-    bad |= pgs_config_int(cfg, "auth", "touch_interval_s", 60, 1, 86400, &touch);
-    bad |= pgs_config_int(cfg, "chat", "max_streams_per_token", 4, 1, 1000, &max_streams);
-    bad |= pgs_config_int(cfg, "chat", "stream_idle_s", 60, 1, 3600, &stream_idle);
-    bad |= pgs_config_int(cfg, "service.edge", "stop_timeout_ms", 8000, 1000, 60000, &stop_to);
-    s_scan_t scan = {&ctx, 0};
-    pgs_config_each_section(cfg, "plan.", s_plan, &scan);
-    pgs_config_each_section(cfg, "service.", s_service, &scan);
-    if (bad || scan.failed)
-        return 1;
-    ctx.max_body = (size_t)max_body;
-    ctx.deadline_ms = (int)deadline;
-    ctx.touch_interval_ms = (int)touch * 1000;
-    ctx.max_streams_per_token = (int)max_streams;
-    ctx.stream_idle_ms = (int)stream_idle * 1000;
+    pgs_config_each_section(cfg, "plan.", s_plan, &ctx);
+    pgs_config_each_section(cfg, "service.", s_service, &ctx);
+    ctx.max_body = (size_t)pgs_conf_int(cfg, PGS_KEY_EDGE_MAX_BODY_BYTES);
+    ctx.deadline_ms = (int)pgs_conf_int(cfg, PGS_KEY_EDGE_DEADLINE_MS);
+    ctx.touch_interval_ms = (int)pgs_conf_int(cfg, PGS_KEY_AUTH_TOUCH_INTERVAL_S) * 1000;
+    ctx.max_streams_per_token = (int)pgs_conf_int(cfg, PGS_KEY_CHAT_MAX_STREAMS_PER_TOKEN);
+    ctx.stream_idle_ms = (int)pgs_conf_int(cfg, PGS_KEY_CHAT_STREAM_IDLE_S) * 1000;
     snprintf(ctx.cors_origins, sizeof ctx.cors_origins, "%s",
-             pgs_config_str(cfg, "edge", "cors_origins", ""));
+             pgs_conf_str(cfg, PGS_KEY_EDGE_CORS_ORIGINS));
     snprintf(ctx.trusted_proxies, sizeof ctx.trusted_proxies, "%s",
-             pgs_config_str(cfg, "edge", "trusted_proxies", ""));
-    const char *openapi_path = pgs_config_str(cfg, "edge", "openapi", "config/openapi.json");
+             pgs_conf_str(cfg, PGS_KEY_EDGE_TRUSTED_PROXIES));
+    const char *openapi_path = pgs_conf_str(cfg, PGS_KEY_EDGE_OPENAPI);
     ctx.openapi = s_read_file(openapi_path, &ctx.openapi_len);
     if (!ctx.openapi) {
         pgs_error("cannot read the OpenAPI document %s", openapi_path);
         return 1;
     }
     if (check_only) {
-        pgs_info("config %s is valid", config_path);
+        pgs_info("config %s is valid", pgs_conf_path(config_path));
         return 0;
     }
     if (pgs_token_pepper_load(home, ctx.pepper) < 0)
@@ -287,30 +246,35 @@ main(int argc, char **argv)
     char redis_default[1100], broker_default[1100];
     snprintf(redis_default, sizeof redis_default, "%s/redis.sock", home);
     snprintf(broker_default, sizeof broker_default, "ipc://%s/broker.sock", home);
-    const char *redis_addr = pgs_config_str(cfg, "redis", "address", "");
-    const char *broker_eps = pgs_config_str(cfg, "broker", "endpoints", "");
+    const char *redis_addr = pgs_conf_str(cfg, PGS_KEY_REDIS_ADDRESS);
+    const char *broker_eps = pgs_conf_str(cfg, PGS_KEY_BROKER_ENDPOINTS);
 
     edge_loop_t *loop = edge_loop_new();
     edge_tokens_t *tokens = NULL;
     edge_redis_hooks_t hooks = {s_on_invalidate, s_on_reset, &tokens};
     ctx.broker = loop ? edge_broker_new(loop, *broker_eps ? broker_eps : broker_default,
-                                        (int)max_queue)
+                                        (int)pgs_conf_int(cfg, PGS_KEY_EDGE_MAX_QUEUE))
                       : NULL;
-    ctx.redis = ctx.broker ? edge_redis_new(loop, *redis_addr ? redis_addr : redis_default,
-                                            (int)redis_to, &hooks)
-                           : NULL;
-    tokens = ctx.redis ? edge_tokens_new(ctx.redis, ctx.broker, (int)ttl, (int)neg_ttl) : NULL;
+    ctx.redis = ctx.broker
+                    ? edge_redis_new(loop, *redis_addr ? redis_addr : redis_default,
+                                     (int)pgs_conf_int(cfg, PGS_KEY_REDIS_TIMEOUT_MS), &hooks)
+                    : NULL;
+    tokens = ctx.redis ? edge_tokens_new(ctx.redis, ctx.broker,
+                                         (int)pgs_conf_int(cfg, PGS_KEY_EDGE_CACHE_TTL_MS),
+                                         (int)pgs_conf_int(cfg, PGS_KEY_EDGE_NEGATIVE_TTL_MS))
+                       : NULL;
     ctx.tokens = tokens;
     ctx.ratelimit = tokens ? edge_ratelimit_new(ctx.redis) : NULL;
-    edge_http_opts_t hopts = {.address = pgs_config_str(cfg, "edge", "address", "127.0.0.1"),
-                              .port = (int)port,
-                              .web_root = pgs_config_str(cfg, "edge", "web_root", "web"),
-                              .max_header_bytes = (size_t)max_header,
-                              .max_headers = (int)max_headers,
-                              .max_uri_bytes = (size_t)max_uri,
-                              .header_timeout_s = (int)header_to,
-                              .keepalive_timeout_s = (int)keepalive_to,
-                              .max_connections = (int)max_conn};
+    edge_http_opts_t hopts = {
+        .address = pgs_conf_str(cfg, PGS_KEY_EDGE_ADDRESS),
+        .port = (int)pgs_conf_int(cfg, PGS_KEY_EDGE_PORT),
+        .web_root = pgs_conf_str(cfg, PGS_KEY_EDGE_WEB_ROOT),
+        .max_header_bytes = (size_t)pgs_conf_int(cfg, PGS_KEY_EDGE_MAX_HEADER_BYTES),
+        .max_headers = (int)pgs_conf_int(cfg, PGS_KEY_EDGE_MAX_HEADERS),
+        .max_uri_bytes = (size_t)pgs_conf_int(cfg, PGS_KEY_EDGE_MAX_URI_BYTES),
+        .header_timeout_s = (int)pgs_conf_int(cfg, PGS_KEY_EDGE_HEADER_TIMEOUT_S),
+        .keepalive_timeout_s = (int)pgs_conf_int(cfg, PGS_KEY_EDGE_KEEPALIVE_TIMEOUT_S),
+        .max_connections = (int)pgs_conf_int(cfg, PGS_KEY_EDGE_MAX_CONNECTIONS)};
     edge_http_t *http = ctx.ratelimit ? edge_http_new(loop, &ctx, &hopts) : NULL;
     if (!http) {
         pgs_error("edge failed to start");
@@ -321,7 +285,7 @@ main(int argc, char **argv)
     while (!s_stop && !failed)
         failed = s_turn(&e, 50) < 0;
     if (!failed)
-        s_stop_cleanly(&e, (int)stop_to);
+        s_stop_cleanly(&e, (int)pgs_conf_int_in(cfg, PGS_KEY_SERVICE_STOP_TIMEOUT_MS, "edge"));
     edge_http_destroy(&e.http);
     edge_redis_destroy(&ctx.redis);
     edge_broker_destroy(&ctx.broker);

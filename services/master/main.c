@@ -26,7 +26,7 @@
 #include "master_ctl.h"
 #include "master_proc.h"
 #include "master_spawn.h"
-#include "pgs_config.h"
+#include "pgs_conf.h"
 #include "pgs_log.h"
 #include "pgs_time.h"
 
@@ -68,19 +68,10 @@ s_add_service(const char *section, const char *suffix, void *arg)
     int is_edge = strcmp(suffix, "edge") == 0;
     if (is_edge != ld->edge_pass)
         return;
-    long long count = 0;
-    if (pgs_config_int(ld->cfg, section, "processes", 1, 0, MASTER_PROC_MAX_SLOTS, &count) < 0) {
-        snprintf(ld->err, sizeof ld->err, "[%s] processes is not an integer in 0-%d", section,
-                 MASTER_PROC_MAX_SLOTS);
-        ld->failed = 1;
-        return;
-    }
-    if (is_edge && count != 1) {
-        snprintf(ld->err, sizeof ld->err,
-                 "[service.edge] processes must be 1: exactly one edge runs per host");
-        ld->failed = 1;
-        return;
-    }
+    (void)section;
+    /* pgs_conf_check has refused a count out of range, and an edge count
+     * other than 1 (exactly one edge runs per host). */
+    long long count = pgs_conf_int_in(ld->cfg, PGS_KEY_SERVICE_PROCESSES, suffix);
     if (master_proc_add(ld->procs, suffix, (int)count, !is_edge, ld->err, sizeof ld->err) < 0)
         ld->failed = 1;
 }
@@ -104,7 +95,7 @@ s_load_services(master_proc_t *procs, const pgs_config_t *cfg, char *err, size_t
 int
 main(int argc, char **argv)
 {
-    const char *config_arg = getenv("PEGASUS_CONFIG");
+    const char *config_arg = NULL;
     int check_only = 0;
     int opt;
     while ((opt = getopt(argc, argv, "c:n")) != -1) {
@@ -121,8 +112,7 @@ main(int argc, char **argv)
     }
     if (optind != argc)
         return s_usage(argv[0]);
-    if (!config_arg || !*config_arg)
-        config_arg = "config/pegasus.conf";
+    config_arg = pgs_conf_path(config_arg);
     pgs_log_init("master", "0");
 
     char config_path[PATH_MAX];
@@ -131,13 +121,10 @@ main(int argc, char **argv)
         return 1;
     }
     char err[512];
-    pgs_config_t *cfg = pgs_config_load(config_path, err, sizeof err);
-    if (!cfg) {
-        pgs_error("config: %s", err);
+    /* The whole file is checked, as every binary does (one verdict). */
+    pgs_config_t *cfg = pgs_conf_open(config_path);
+    if (!cfg)
         return 1;
-    }
-    if (pgs_log_set_level(pgs_config_str(cfg, "log", "level", "info")) < 0)
-        pgs_warn("config [log] level: unknown level, using info");
 
     /* Children come from the directory holding this executable. */
     char self[PATH_MAX];
@@ -173,7 +160,7 @@ main(int argc, char **argv)
         return 1;
     }
     master_proc_stop_first(procs, "edge");
-    if (!pgs_config_get(cfg, "service.edge", "processes"))
+    if (!pgs_conf_is_set_in(cfg, PGS_KEY_SERVICE_PROCESSES, "edge"))
         pgs_warn("config has no [service.edge] processes = 1: no HTTP edge will run");
 
     char endpoint[PATH_MAX + 32];

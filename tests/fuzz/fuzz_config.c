@@ -1,11 +1,13 @@
 /*
  * Fuzz target: pgs_config_parse on the input as configuration text, then the
- * lookups a service makes (sections by prefix, keys in them).
+ * lookups a service makes (sections by prefix, keys in them) and the check
+ * every binary runs (pgs_conf_check).
  *
  * Properties: an error names a line ("line N: …"); every section listed by
- * pgs_config_each_section can be looked up without crashing.
+ * pgs_config_each_section can be looked up without crashing; the check
+ * reports as many problems as it counts, each with a rule.
  */
-#include "pgs_config.h"
+#include "pgs_conf.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -31,6 +33,14 @@ s_visit(const char *section, const char *suffix, void *arg)
         abort();
 }
 
+static void
+s_problem(const pgs_conf_problem_t *p, void *arg)
+{
+    if (!p->rule[0])
+        abort();
+    (*(int *)arg)++;
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -47,7 +57,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     } else {
         pgs_config_each_section(cfg, "", s_visit, cfg);
         pgs_config_each_section(cfg, "plan.", s_visit, cfg);
-        (void)pgs_config_str(cfg, "edge", "port", "8080");
+        (void)pgs_conf_int(cfg, PGS_KEY_EDGE_PORT);
+        (void)pgs_conf_str_in(cfg, PGS_KEY_MODEL_PROVIDER, "pegasus-lite");
+        int seen = 0;
+        if (pgs_conf_check(cfg, s_problem, &seen) != seen)
+            abort();
         pgs_config_destroy(&cfg);
         if (cfg)
             abort();

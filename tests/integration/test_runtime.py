@@ -595,7 +595,6 @@ def test_usage_of_requests_ending_during_a_clean_stop_is_counted_after_it(reques
 DAEMONS = ["pegasus-edge", "pegasus-auth", "pegasus-bots", "pegasus-chat", "pegasus-usage", "pegasus-master"]
 
 
-@pytest.mark.xfail(strict=True, reason="issue 9, deliverable 6: one typed config table and pegasusctl config check")
 def test_every_binary_gives_one_verdict_on_the_config():
     home = tempfile.mkdtemp(prefix="pgs-n-", dir="/tmp")
     env = {k: v for k, v in os.environ.items() if not k.startswith("PEGASUS_")}

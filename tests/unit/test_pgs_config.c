@@ -1,6 +1,7 @@
 /*
  * Unit tests of common/pgs_config: the INI parser, environment overrides,
- * typed lookups, and the repository's config/pegasus.conf.
+ * sections and keys in file order (typed lookups, the key table and the
+ * repository's config/pegasus.conf are test_pgs_conf's).
  * Every environment variable a test sets lives under PEGASUS_UT… or a
  * section only this test uses, and is unset again.
  */
@@ -75,9 +76,7 @@ test_parse_ok(void **state)
         snprintf(what, sizeof what, "get([%s] %s)", missing[i].section, missing[i].key);
         PGS_EXPECT_NULL(what, pgs_config_get(cfg, missing[i].section, missing[i].key));
     }
-    PGS_EXPECT_STR("str(missing, default)", pgs_config_str(cfg, "ut", "nope", "dflt"), "dflt");
-    PGS_EXPECT_STR("str(present, default)", pgs_config_str(cfg, "ut", "name", "dflt"), "pegasus");
-    PGS_EXPECT_STR("get(NULL config) with no env", pgs_config_str(NULL, "ut", "name", "d"), "d");
+    PGS_EXPECT_NULL("get(NULL config) with no env", pgs_config_get(NULL, "ut", "name"));
     pgs_config_destroy(&cfg);
     PGS_EXPECT_NULL("config after destroy", cfg);
     pgs_config_destroy(&cfg);
@@ -194,20 +193,11 @@ test_env_override(void **state)
                                          "[model.ut-lite]\nprovider = builtin\n",
                                          err, sizeof err);
     assert_non_null(cfg);
-    long long v = 0;
-    PGS_EXPECT_INT("int(file value)",
-                   pgs_config_int(cfg, "plan.utpro", "messages_per_month", 1, 0, 1000000, &v), 0);
-    PGS_EXPECT_INT("int(file value) value", v, 5000);
-
+    PGS_EXPECT_STR("get(file value)", pgs_config_get(cfg, "plan.utpro", "messages_per_month"),
+                   "5000");
     setenv("PEGASUS_PLAN_UTPRO_MESSAGES_PER_MONTH", "7", 1);
     PGS_EXPECT_STR("get with env override", pgs_config_get(cfg, "plan.utpro", "messages_per_month"),
                    "7");
-    PGS_EXPECT_INT("int with env override",
-                   pgs_config_int(cfg, "plan.utpro", "messages_per_month", 1, 0, 1000000, &v), 0);
-    PGS_EXPECT_INT("int with env override value", v, 7);
-    setenv("PEGASUS_PLAN_UTPRO_MESSAGES_PER_MONTH", "2000000", 1);
-    PGS_EXPECT_INT("int with out-of-range env override",
-                   pgs_config_int(cfg, "plan.utpro", "messages_per_month", 1, 0, 1000000, &v), -1);
     unsetenv("PEGASUS_PLAN_UTPRO_MESSAGES_PER_MONTH");
     PGS_EXPECT_STR("get after unsetenv", pgs_config_get(cfg, "plan.utpro", "messages_per_month"),
                    "5000");
@@ -226,97 +216,6 @@ test_env_override(void **state)
                    "from-env");
     unsetenv("PEGASUS_UTONLY_KEY");
     PGS_EXPECT_NULL("get(key nowhere)", pgs_config_get(cfg, "utonly", "key"));
-    pgs_config_destroy(&cfg);
-}
-
-static void
-test_int(void **state)
-{
-    (void)state;
-    char err[256];
-    pgs_config_t *cfg = pgs_config_parse("[ut]\nk = 1\n", err, sizeof err);
-    assert_non_null(cfg);
-    static const struct {
-        const char *value;
-        long long min, max;
-        int rc;
-        long long want;
-    } cases[] = {
-        {"5", 1, 10, 0, 5},
-        {"1", 1, 10, 0, 1},
-        {"10", 1, 10, 0, 10},
-        {"0", 1, 10, -1, 0},
-        {"11", 1, 10, -1, 0},
-        {"-3", -5, 5, 0, -3},
-        {"-6", -5, 5, -1, 0},
-        {"abc", 0, 100, -1, 0},
-        {"", 0, 100, -1, 0},
-        {"5x", 0, 100, -1, 0},
-        {"5 ", 0, 100, -1, 0},
-        {"5.0", 0, 100, -1, 0},
-        {"1e3", 0, 10000, -1, 0},
-        {"0x10", 0, 100, -1, 0},
-        {"99999999999999999999", 0, 9223372036854775807LL, -1, 0},
-        {"9223372036854775807", 0, 9223372036854775807LL, 0, 9223372036854775807LL},
-        {"-9223372036854775808", -9223372036854775807LL - 1, 0, 0, -9223372036854775807LL - 1},
-        {"-9223372036854775809", -9223372036854775807LL - 1, 0, -1, 0},
-        {"1048576", 1, 1 << 24, 0, 1048576},
-    };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        setenv("PEGASUS_UT_K", cases[i].value, 1);
-        long long v = -12345;
-        char what[96];
-        snprintf(what, sizeof what, "int(\"%s\" in [%lld, %lld])", cases[i].value, cases[i].min,
-                 cases[i].max);
-        PGS_EXPECT_INT(what, pgs_config_int(cfg, "ut", "k", 99, cases[i].min, cases[i].max, &v),
-                       cases[i].rc);
-        if (cases[i].rc == 0)
-            PGS_EXPECT_INT(what, v, cases[i].want);
-    }
-    unsetenv("PEGASUS_UT_K");
-    long long v = 0;
-    PGS_EXPECT_INT("int(missing key)", pgs_config_int(cfg, "ut", "missing", 77, 0, 10, &v), 0);
-    PGS_EXPECT_INT("int(missing key) takes the default", v, 77);
-    PGS_EXPECT_INT("int(file value)", pgs_config_int(cfg, "ut", "k", 77, 0, 10, &v), 0);
-    PGS_EXPECT_INT("int(file value) value", v, 1);
-    pgs_config_destroy(&cfg);
-}
-
-static void
-test_bool(void **state)
-{
-    (void)state;
-    char err[256];
-    pgs_config_t *cfg = pgs_config_parse("[ut]\nflag = on\noff = off\n", err, sizeof err);
-    assert_non_null(cfg);
-    static const struct {
-        const char *value;
-        int rc, want;
-    } cases[] = {
-        {"on", 0, 1},    {"ON", 0, 1},    {"yes", 0, 1},  {"Yes", 0, 1}, {"true", 0, 1},
-        {"TRUE", 0, 1},  {"1", 0, 1},     {"off", 0, 0},  {"Off", 0, 0}, {"no", 0, 0},
-        {"false", 0, 0}, {"False", 0, 0}, {"0", 0, 0},    {"", -1, 0},   {"maybe", -1, 0},
-        {"2", -1, 0},    {"onn", -1, 0},  {" on", -1, 0}, {"y", -1, 0},  {"enabled", -1, 0},
-    };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        setenv("PEGASUS_UT_FLAG", cases[i].value, 1);
-        int v = -7;
-        char what[64];
-        snprintf(what, sizeof what, "bool(\"%s\")", cases[i].value);
-        PGS_EXPECT_INT(what, pgs_config_bool(cfg, "ut", "flag", 0, &v), cases[i].rc);
-        if (cases[i].rc == 0)
-            PGS_EXPECT_INT(what, v, cases[i].want);
-    }
-    unsetenv("PEGASUS_UT_FLAG");
-    int v = -1;
-    PGS_EXPECT_INT("bool(file on)", pgs_config_bool(cfg, "ut", "flag", 0, &v), 0);
-    PGS_EXPECT_INT("bool(file on) value", v, 1);
-    PGS_EXPECT_INT("bool(file off)", pgs_config_bool(cfg, "ut", "off", 1, &v), 0);
-    PGS_EXPECT_INT("bool(file off) value", v, 0);
-    PGS_EXPECT_INT("bool(missing, default 1)", pgs_config_bool(cfg, "ut", "missing", 1, &v), 0);
-    PGS_EXPECT_INT("bool(missing, default 1) value", v, 1);
-    PGS_EXPECT_INT("bool(missing, default 0)", pgs_config_bool(cfg, "ut", "missing", 0, &v), 0);
-    PGS_EXPECT_INT("bool(missing, default 0) value", v, 0);
     pgs_config_destroy(&cfg);
 }
 
@@ -374,6 +273,36 @@ test_each_section(void **state)
 }
 
 static void
+s_key(const char *section, const char *key, const char *value, void *arg)
+{
+    s_collect_t *c = arg;
+    size_t n = strlen(c->list);
+    snprintf(c->list + n, sizeof c->list - n, "%s[%s]%s=%s", n ? "," : "", section, key, value);
+    c->calls++;
+}
+
+static void
+test_each_key(void **state)
+{
+    (void)state;
+    char err[256];
+    pgs_config_t *cfg =
+        pgs_config_parse("[a]\nx = 1\ny = 2\n[b]\n[a]\nx = 3\n[c]\nz =\n", err, sizeof err);
+    assert_non_null(cfg);
+    /* File order; a key set twice once, with its last value. */
+    setenv("PEGASUS_C_Z", "from-env", 1); /* not seen: the file's keys only */
+    s_collect_t c = {.list = "", .calls = 0};
+    pgs_config_each_key(cfg, s_key, &c);
+    unsetenv("PEGASUS_C_Z");
+    PGS_EXPECT_STR("each_key", c.list, "[a]x=3,[a]y=2,[c]z=");
+    PGS_EXPECT_INT("each_key calls", c.calls, 3);
+    c.calls = 0;
+    pgs_config_each_key(NULL, s_key, &c);
+    PGS_EXPECT_INT("each_key(NULL config) calls", c.calls, 0);
+    pgs_config_destroy(&cfg);
+}
+
+static void
 test_load_files(void **state)
 {
     (void)state;
@@ -415,56 +344,6 @@ test_load_files(void **state)
     assert_int_equal(pgs_test_rmtree(dir), 0);
 }
 
-static void
-s_count(const char *section, const char *suffix, void *arg)
-{
-    (void)section;
-    (void)suffix;
-    (*(int *)arg)++;
-}
-
-static void
-test_repo_config(void **state)
-{
-    (void)state;
-    char err[512] = "";
-    pgs_config_t *cfg = pgs_config_load("config/pegasus.conf", err, sizeof err);
-    if (!cfg)
-        fail_msg("load(config/pegasus.conf): got NULL (%s), want a config (run from the repo root)",
-                 err);
-    /* The plans of SPEC §1 exist, with an integer message quota and an
-     * api_access flag that is off only on free. */
-    static const struct {
-        const char *plan;
-        int api_access;
-    } plans[] = {{"free", 0}, {"pro", 1}, {"ultra", 1}};
-    for (size_t i = 0; i < sizeof plans / sizeof plans[0]; i++) {
-        char section[32], what[96];
-        snprintf(section, sizeof section, "plan.%s", plans[i].plan);
-        long long n = -1;
-        snprintf(what, sizeof what, "int([%s] messages_per_month)", section);
-        PGS_EXPECT_INT(what,
-                       pgs_config_int(cfg, section, "messages_per_month", -1, 0, 1LL << 40, &n), 0);
-        if (n < 0)
-            fail_msg("%s: got missing, want a value", what);
-        int b = -1;
-        snprintf(what, sizeof what, "bool([%s] api_access)", section);
-        PGS_EXPECT_INT(what, pgs_config_bool(cfg, section, "api_access", -1, &b), 0);
-        PGS_EXPECT_INT(what, b, plans[i].api_access);
-    }
-    int nplans = 0, nmodels = 0;
-    pgs_config_each_section(cfg, "plan.", s_count, &nplans);
-    pgs_config_each_section(cfg, "model.", s_count, &nmodels);
-    PGS_EXPECT_INT("number of [plan.*] sections", nplans, 3);
-    if (nmodels < 2)
-        fail_msg("number of [model.*] sections: got %d, want at least 2", nmodels);
-    PGS_EXPECT_STR("[model.pegasus-lite] provider",
-                   pgs_config_get(cfg, "model.pegasus-lite", "provider"), "builtin");
-    long long port = 0;
-    PGS_EXPECT_INT("int([edge] port)", pgs_config_int(cfg, "edge", "port", 0, 1, 65535, &port), 0);
-    pgs_config_destroy(&cfg);
-}
-
 int
 main(void)
 {
@@ -481,9 +360,8 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parse_ok),     cmocka_unit_test(test_parse_errors),
         cmocka_unit_test(test_env_name),     cmocka_unit_test(test_env_override),
-        cmocka_unit_test(test_int),          cmocka_unit_test(test_bool),
-        cmocka_unit_test(test_each_section), cmocka_unit_test(test_load_files),
-        cmocka_unit_test(test_repo_config),
+        cmocka_unit_test(test_each_section), cmocka_unit_test(test_each_key),
+        cmocka_unit_test(test_load_files),
     };
     return cmocka_run_group_tests_name("pgs_config", tests, NULL, NULL);
 }

@@ -15,7 +15,7 @@ static const char s_conf[] = "[plan.free]\n"
                              "max_bots = 1\n"
                              "[plan.pro]\n"
                              "max_bots = 20\n"
-                             "bad = many\n"
+                             "max_documents_per_bot = many\n"
                              "[model.pegasus-lite]\n"
                              "plans = pro ultra\n"
                              "[model.pegasus-max]\n"
@@ -48,11 +48,12 @@ test_plans_and_models(void **state)
     char err[128];
     pgs_config_t *cfg = pgs_config_parse(s_conf, err, sizeof err);
     assert_non_null(cfg);
-    assert_int_equal(pgs_plan_int(cfg, "free", "max_bots", 7), 1);
-    assert_int_equal(pgs_plan_int(cfg, "pro", "max_bots", 7), 20);
-    assert_int_equal(pgs_plan_int(cfg, "pro", "missing", 7), 7);
-    assert_int_equal(pgs_plan_int(cfg, "pro", "bad", 7), 7);
-    assert_int_equal(pgs_plan_int(cfg, "../x", "max_bots", 7), 7);
+    assert_int_equal(pgs_plan_int(cfg, "free", PGS_KEY_PLAN_MAX_BOTS), 1);
+    assert_int_equal(pgs_plan_int(cfg, "pro", PGS_KEY_PLAN_MAX_BOTS), 20);
+    /* Missing, invalid (logged) and a bad plan name: the table's default. */
+    assert_int_equal(pgs_plan_int(cfg, "pro", PGS_KEY_PLAN_MAX_DOCUMENT_BYTES), 1048576);
+    assert_int_equal(pgs_plan_int(cfg, "pro", PGS_KEY_PLAN_MAX_DOCUMENTS_PER_BOT), 0);
+    assert_int_equal(pgs_plan_int(cfg, "../x", PGS_KEY_PLAN_MAX_BOTS), 0);
     assert_int_equal(pgs_plan_exists(cfg, "pro"), 1);
     assert_int_equal(pgs_plan_exists(cfg, "ultra"), 0);
     assert_int_equal(pgs_plan_exists(cfg, ""), 0);
