@@ -65,12 +65,20 @@ async function openUsage(page) {
 
 // Clicks Refresh until the totals show `requests` (events reach the
 // aggregates within ~2 s).
+// Waits until the page shows `requests` in its totals and in each breakdown
+// it shows: the page asks for days, tokens and bots in three requests, and
+// events counted between them would make one refresh disagree with itself.
 async function waitForRequests(page, requests, desc) {
   await poll(
     async () => {
       await page.click('#usage-refresh');
       await page.waitForSelector('#usage-body[aria-busy=false]');
-      return (await statValue(page, 'usage-total-requests')) === String(requests);
+      if ((await statValue(page, 'usage-total-requests')) !== String(requests)) return false;
+      for (const kind of ['token', 'bot']) {
+        const rows = await breakdown(page, kind);
+        if (rows.length && rows.reduce((a, r) => a + r.requests, 0) !== requests) return false;
+      }
+      return true;
     },
     { timeout: 15000, interval: 400, desc },
   );
