@@ -25,11 +25,24 @@ const char PGS_IDEM_MIGRATION[] =
     ") WITHOUT ROWID;"
     "CREATE INDEX idempotency_keys_created ON idempotency_keys (created_at);";
 
-static const char S_SQL_GET[] = "SELECT hash, status, headers, body FROM idempotency_keys "
+/* Responses stored before protocol v2 kept the bot in an x-pgs-usage
+ * header ("bot=<id> msgs=…"): it moves to the meta column. */
+const char PGS_IDEM_MIGRATION_META[] =
+    "ALTER TABLE idempotency_keys ADD COLUMN meta TEXT NOT NULL DEFAULT '';"
+    "UPDATE idempotency_keys SET"
+    "  meta = CASE WHEN json_extract(headers, '$.\"x-pgs-usage\"') LIKE 'bot=%'"
+    "    THEN 'bot=' || substr(json_extract(headers, '$.\"x-pgs-usage\"'), 5,"
+    "         instr(json_extract(headers, '$.\"x-pgs-usage\"') || ' ', ' ') - 5) || char(10)"
+    "    ELSE '' END,"
+    "  headers = json_remove(headers, '$.\"x-pgs-usage\"', '$.\"x-pgs-stream\"',"
+    "                        '$.\"x-pgs-invalidate\"')"
+    "  WHERE json_valid(headers) AND headers LIKE '%x-pgs-%';";
+
+static const char S_SQL_GET[] = "SELECT hash, status, headers, body, meta FROM idempotency_keys "
                                 "WHERE token_id = ?1 AND key = ?2 AND created_at > ?3";
 static const char S_SQL_PUT[] =
     "INSERT OR REPLACE INTO idempotency_keys (token_id, key, hash, status, headers, body, "
-    "created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+    "created_at, meta) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
 static const char S_SQL_PURGE[] =
     "DELETE FROM idempotency_keys WHERE (token_id, key) IN "
     "(SELECT token_id, key FROM idempotency_keys WHERE created_at <= ?1 LIMIT ?2)";
@@ -149,6 +162,12 @@ pgs_idem_lookup(pgs_db_t *db, const pgs_idem_t *idem, int64_t now_s, pgs_res_t *
                 memcpy(stored->body, body, (size_t)blen);
                 stored->body_len = (size_t)blen;
             }
+            const char *meta = pgs_db_col_text(st, 4);
+            if (meta && *meta && pgs_meta_parse(meta, strlen(meta), &stored->meta) < 0) {
+                sqlite3_reset(st);
+                pgs_res_clear(stored);
+                return PGS_IDEM_ERROR;
+            }
         }
     }
     sqlite3_reset(st);
@@ -156,15 +175,22 @@ pgs_idem_lookup(pgs_db_t *db, const pgs_idem_t *idem, int64_t now_s, pgs_res_t *
 }
 
 int
-pgs_idem_save(pgs_db_t *db, const pgs_idem_t *idem, int64_t now_s, int status, json_t *headers,
-              const char *body, size_t len)
+pgs_idem_save(pgs_db_t *db, const pgs_idem_t *idem, int64_t now_s, const pgs_res_t *res)
 {
     if (!idem->active)
         return 0;
     sqlite3_stmt *st = pgs_db_stmt(db, S_SQL_PUT);
     if (!st)
         return -1;
-    char *htext = headers ? json_dumps(headers, JSON_COMPACT) : NULL;
+    int status = res ? res->status : 0;
+    const char *body = res ? res->body : NULL;
+    size_t len = res ? res->body_len : 0;
+    char *htext = res && res->headers ? json_dumps(res->headers, JSON_COMPACT) : NULL;
+    /* What a replay needs of the meta: the bot, for its usage event. */
+    pgs_meta_t keep = {0};
+    if (res)
+        memcpy(keep.bot, res->meta.bot, sizeof keep.bot);
+    char *mtext = pgs_meta_format(&keep);
     pgs_db_bind_text(st, 1, idem->token_id);
     pgs_db_bind_text(st, 2, idem->key);
     sqlite3_bind_blob(st, 3, idem->hash, sizeof idem->hash, SQLITE_STATIC);
@@ -175,9 +201,11 @@ pgs_idem_save(pgs_db_t *db, const pgs_idem_t *idem, int64_t now_s, int status, j
     else
         sqlite3_bind_null(st, 6);
     sqlite3_bind_int64(st, 7, now_s);
+    pgs_db_bind_text(st, 8, mtext ? mtext : "");
     int rc = sqlite3_step(st);
     sqlite3_reset(st);
     free(htext);
+    free(mtext);
     if (rc != SQLITE_DONE) {
         pgs_error("idempotency save: %s", sqlite3_errmsg(pgs_db_handle(db)));
         return -1;
@@ -214,6 +242,7 @@ pgs_idem_begin(pgs_db_t *db, const pgs_idem_t *idem, const pgs_req_t *req, pgs_r
         pgs_db_rollback(db);
         pgs_res_clear(res);
         *res = stored;
+        res->meta.replayed = 1;
         pgs_res_header(res, "Idempotent-Replayed", "true");
         return 1;
     case PGS_IDEM_MISMATCH:
@@ -236,7 +265,7 @@ pgs_idem_begin(pgs_db_t *db, const pgs_idem_t *idem, const pgs_req_t *req, pgs_r
 int
 pgs_idem_commit(pgs_db_t *db, const pgs_idem_t *idem, const pgs_req_t *req, pgs_res_t *res)
 {
-    if (pgs_idem_save(db, idem, s_now(), res->status, res->headers, res->body, res->body_len) < 0 ||
+    if (pgs_idem_save(db, idem, s_now(), res) < 0 ||
         pgs_db_commit(db) < 0) {
         pgs_idem_fail_db(db, req, res);
         return -1;

@@ -48,6 +48,9 @@
 /* The migration that creates the table (one statement list; include it once
  * in the service's migrations). */
 extern const char PGS_IDEM_MIGRATION[];
+/* The second one (protocol v2: the response's meta gets its own column);
+ * include it after the first. */
+extern const char PGS_IDEM_MIGRATION_META[];
 
 /* One request's idempotency identity. active is 0 when the request carried
  * no Idempotency-Key (or has no token: internal calls); every function
@@ -81,12 +84,10 @@ int pgs_idem_init(pgs_idem_t *idem, const pgs_req_t *req, pgs_res_t *res);
 pgs_idem_state_t pgs_idem_lookup(pgs_db_t *db, const pgs_idem_t *idem, int64_t now_s,
                                  pgs_res_t *stored);
 
-/* Stores (or replaces) the key with a response: status (0 = in progress),
- * headers (borrowed, may be NULL) and body (len bytes, may be NULL). Call
- * inside the transaction of the write. 0, or -1 (logged). No-op (0) when
- * the idem is not active. */
-int pgs_idem_save(pgs_db_t *db, const pgs_idem_t *idem, int64_t now_s, int status, json_t *headers,
-                  const char *body, size_t len);
+/* Stores res (status, headers, body and meta; NULL: status 0, "in
+ * progress") as the key's response. Call inside the transaction of the
+ * write. 0, or -1 (logged). No-op (0) when the idem is not active. */
+int pgs_idem_save(pgs_db_t *db, const pgs_idem_t *idem, int64_t now_s, const pgs_res_t *res);
 
 /* BEGIN IMMEDIATE, then pgs_idem_lookup. Returns 0 (NEW: the transaction is
  * open, do the work), 1 when res holds the answer (a replay with

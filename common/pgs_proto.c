@@ -7,15 +7,16 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
-static const char *const s_cmd_names[] = {"?",   "READY", "HEARTBEAT",  "REQUEST",
-                                          "REPLY", "CHUNK", "END", "DISCONNECT"};
+static const char *const s_cmd_names[] = {"?",     "READY", "HEARTBEAT", "REQUEST",   "REPLY",
+                                          "CHUNK", "END",   "DISCONNECT", "BODY"};
 
 const char *
 pgs_proto_cmd_name(int cmd)
 {
-    return cmd >= 1 && cmd <= 7 ? s_cmd_names[cmd] : "?";
+    return cmd >= 1 && cmd <= 8 ? s_cmd_names[cmd] : "?";
 }
 
 /* Frames each command carries after the version and command frames. */
@@ -25,10 +26,11 @@ s_arity(int cmd)
     switch (cmd) {
     case PGS_PROTO_READY: return 3;
     case PGS_PROTO_HEARTBEAT: return 0;
-    case PGS_PROTO_REQUEST: return 6;
-    case PGS_PROTO_REPLY: return 4;
+    case PGS_PROTO_REQUEST: return 7;
+    case PGS_PROTO_REPLY: return 6;
     case PGS_PROTO_CHUNK: return 2;
-    case PGS_PROTO_END: return 1;
+    case PGS_PROTO_END: return 3;
+    case PGS_PROTO_BODY: return 3;
     case PGS_PROTO_DISCONNECT: return 0;
     default: return -1;
     }
@@ -77,7 +79,11 @@ pgs_proto_decode(const pgs_proto_frame_t *frames, size_t n, char *scratch, size_
                  pgs_proto_msg_t *out)
 {
     memset(out, 0, sizeof *out);
-    if (n < 2 || frames[0].len != 4 || memcmp(frames[0].data, PGS_PROTO_VERSION, 4) != 0)
+    if (n < 1 || frames[0].len != 4 || memcmp(frames[0].data, PGS_PROTO_VERSION, 3) != 0)
+        return -1;
+    if (memcmp(frames[0].data, PGS_PROTO_VERSION, 4) != 0)
+        return PGS_PROTO_EVERSION;
+    if (n < 2)
         return -1;
     if (frames[1].len != 1)
         return -1;
@@ -107,21 +113,36 @@ pgs_proto_decode(const pgs_proto_frame_t *frames, size_t n, char *scratch, size_
         out->context = s_text(&f[3], PGS_PROTO_MAX_JSON, &sp, &left);
         out->params = s_text(&f[4], PGS_PROTO_MAX_JSON, &sp, &left);
         if (!out->service || !out->route || !out->context || !out->params || !*out->service ||
-            !*out->route || f[5].len > PGS_PROTO_MAX_BODY)
+            !*out->route || s_number(&f[5], PGS_PROTO_MORE, &num) < 0 ||
+            f[6].len > PGS_PROTO_MAX_BODY)
             return -1;
-        out->body = f[5].data;
-        out->body_len = f[5].len;
+        out->flags = (unsigned)num;
+        out->body = f[6].data;
+        out->body_len = f[6].len;
+        return 0;
+    case PGS_PROTO_BODY:
+        if (s_number(&f[0], UINT64_MAX, &out->id) < 0 ||
+            s_number(&f[1], PGS_PROTO_MORE, &num) < 0 || f[2].len > PGS_PROTO_MAX_BODY)
+            return -1;
+        out->flags = (unsigned)num;
+        out->body = f[2].data;
+        out->body_len = f[2].len;
         return 0;
     case PGS_PROTO_REPLY:
         if (s_number(&f[0], UINT64_MAX, &out->id) < 0 || s_number(&f[1], 599, &num) < 0 ||
             num < 100)
             return -1;
         out->status = (int)num;
-        out->headers = s_text(&f[2], PGS_PROTO_MAX_JSON, &sp, &left);
-        if (!out->headers || f[3].len > PGS_PROTO_MAX_BODY)
+        /* MORE and STREAM together mean nothing: refused. */
+        if (s_number(&f[2], PGS_PROTO_STREAM, &num) < 0 || num == 3)
             return -1;
-        out->body = f[3].data;
-        out->body_len = f[3].len;
+        out->flags = (unsigned)num;
+        out->headers = s_text(&f[3], PGS_PROTO_MAX_JSON, &sp, &left);
+        out->meta = s_text(&f[4], PGS_PROTO_MAX_JSON, &sp, &left);
+        if (!out->headers || !out->meta || f[5].len > PGS_PROTO_MAX_BODY)
+            return -1;
+        out->body = f[5].data;
+        out->body_len = f[5].len;
         return 0;
     case PGS_PROTO_CHUNK:
         if (s_number(&f[0], UINT64_MAX, &out->id) < 0 || f[1].len > PGS_PROTO_MAX_BODY)
@@ -130,7 +151,14 @@ pgs_proto_decode(const pgs_proto_frame_t *frames, size_t n, char *scratch, size_
         out->body_len = f[1].len;
         return 0;
     case PGS_PROTO_END:
-        return s_number(&f[0], UINT64_MAX, &out->id);
+        if (s_number(&f[0], UINT64_MAX, &out->id) < 0)
+            return -1;
+        if (f[1].len == 2 && memcmp(f[1].data, "ok", 2) == 0)
+            out->ok = 1;
+        else if (!(f[1].len == 6 && memcmp(f[1].data, "failed", 6) == 0))
+            return -1;
+        out->meta = s_text(&f[2], PGS_PROTO_MAX_JSON, &sp, &left);
+        return out->meta ? 0 : -1;
     default:
         return 0;
     }
@@ -146,7 +174,8 @@ s_str(const char *s)
 int
 pgs_proto_encode(const pgs_proto_msg_t *m, char numbuf[64], pgs_proto_frame_t *out)
 {
-    static const unsigned char cmds[8] = {0, 1, 2, 3, 4, 5, 6, 7};
+    static const unsigned char cmds[9] = {0, 1, 2, 3, 4, 5, 6, 7, 8};
+    static const char flag_text[4][2] = {"0", "1", "2", "3"};
     int arity = s_arity((int)m->cmd);
     if (arity < 0)
         return -1;
@@ -154,6 +183,7 @@ pgs_proto_encode(const pgs_proto_msg_t *m, char numbuf[64], pgs_proto_frame_t *o
     out[1] = (pgs_proto_frame_t){&cmds[m->cmd], 1};
     char *id = numbuf, *num = numbuf + 32;
     int idlen = snprintf(id, 32, "%" PRIu64, m->id);
+    pgs_proto_frame_t flags = {flag_text[m->flags & 3], 1};
     switch (m->cmd) {
     case PGS_PROTO_READY:
         out[2] = s_str(m->service);
@@ -166,13 +196,21 @@ pgs_proto_encode(const pgs_proto_msg_t *m, char numbuf[64], pgs_proto_frame_t *o
         out[4] = s_str(m->route);
         out[5] = s_str(m->context ? m->context : "{}");
         out[6] = s_str(m->params ? m->params : "{}");
-        out[7] = (pgs_proto_frame_t){m->body ? m->body : "", m->body_len};
+        out[7] = flags;
+        out[8] = (pgs_proto_frame_t){m->body ? m->body : "", m->body_len};
+        break;
+    case PGS_PROTO_BODY:
+        out[2] = (pgs_proto_frame_t){id, (size_t)idlen};
+        out[3] = flags;
+        out[4] = (pgs_proto_frame_t){m->body ? m->body : "", m->body_len};
         break;
     case PGS_PROTO_REPLY:
         out[2] = (pgs_proto_frame_t){id, (size_t)idlen};
         out[3] = (pgs_proto_frame_t){num, (size_t)snprintf(num, 32, "%d", m->status)};
-        out[4] = s_str(m->headers ? m->headers : "{}");
-        out[5] = (pgs_proto_frame_t){m->body ? m->body : "", m->body_len};
+        out[4] = flags;
+        out[5] = s_str(m->headers ? m->headers : "{}");
+        out[6] = s_str(m->meta);
+        out[7] = (pgs_proto_frame_t){m->body ? m->body : "", m->body_len};
         break;
     case PGS_PROTO_CHUNK:
         out[2] = (pgs_proto_frame_t){id, (size_t)idlen};
@@ -180,6 +218,8 @@ pgs_proto_encode(const pgs_proto_msg_t *m, char numbuf[64], pgs_proto_frame_t *o
         break;
     case PGS_PROTO_END:
         out[2] = (pgs_proto_frame_t){id, (size_t)idlen};
+        out[3] = m->ok ? (pgs_proto_frame_t){"ok", 2} : (pgs_proto_frame_t){"failed", 6};
+        out[4] = s_str(m->meta);
         break;
     default:
         break;
@@ -217,6 +257,82 @@ pgs_proto_send(void *socket, const void *identity, size_t identity_len, const pg
             return -1;
     }
     return 0;
+}
+
+int
+pgs_proto_send_whole(void *socket, const void *identity, size_t identity_len,
+                     const pgs_proto_msg_t *msg)
+{
+    if ((msg->cmd != PGS_PROTO_REQUEST && msg->cmd != PGS_PROTO_REPLY) ||
+        (msg->cmd == PGS_PROTO_REPLY && (msg->flags & PGS_PROTO_STREAM))) {
+        errno = EINVAL;
+        return -1;
+    }
+    if (msg->body_len > PGS_PROTO_MAX_TOTAL) {
+        errno = EMSGSIZE;
+        return -1;
+    }
+    pgs_proto_msg_t first = *msg;
+    first.flags = msg->body_len > PGS_PROTO_PIECE ? PGS_PROTO_MORE : 0;
+    if (first.flags)
+        first.body_len = PGS_PROTO_PIECE;
+    if (pgs_proto_send(socket, identity, identity_len, &first) < 0)
+        return -1;
+    const char *p = msg->body;
+    for (size_t off = first.body_len; first.flags && off < msg->body_len;) {
+        size_t n = msg->body_len - off < PGS_PROTO_PIECE ? msg->body_len - off : PGS_PROTO_PIECE;
+        int last = off + n == msg->body_len;
+        pgs_proto_msg_t piece = {.id = msg->id, .body = p + off, .body_len = n};
+        if (msg->cmd == PGS_PROTO_REQUEST) {
+            piece.cmd = PGS_PROTO_BODY;
+            piece.flags = last ? 0 : PGS_PROTO_MORE;
+        } else {
+            piece.cmd = PGS_PROTO_CHUNK;
+        }
+        if (pgs_proto_send(socket, identity, identity_len, &piece) < 0)
+            return -1;
+        off += n;
+    }
+    if (first.flags && msg->cmd == PGS_PROTO_REPLY) {
+        pgs_proto_msg_t end = {.cmd = PGS_PROTO_END, .id = msg->id, .ok = 1};
+        if (pgs_proto_send(socket, identity, identity_len, &end) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+int
+pgs_proto_body_add(pgs_proto_body_t *b, const void *data, size_t len)
+{
+    if (len > PGS_PROTO_MAX_TOTAL - b->len) {
+        pgs_proto_body_free(b);
+        return -1;
+    }
+    if (b->len + len + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 4096;
+        while (cap < b->len + len + 1)
+            cap *= 2;
+        char *p = realloc(b->data, cap);
+        if (!p) {
+            pgs_proto_body_free(b);
+            return -1;
+        }
+        b->data = p;
+        b->cap = cap;
+    }
+    if (len)
+        memcpy(b->data + b->len, data, len);
+    b->len += len;
+    b->data[b->len] = '\0';
+    return 0;
+}
+
+void
+pgs_proto_body_free(pgs_proto_body_t *b)
+{
+    free(b->data);
+    b->data = NULL;
+    b->len = b->cap = 0;
 }
 
 static void

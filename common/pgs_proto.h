@@ -3,27 +3,48 @@
  * its peers (workers and clients such as pegasusctl, all DEALERs).
  *
  * A message is a ZeroMQ multipart message. Frame 0 is the protocol version
- * "PGS1"; frame 1 is one command byte; the rest depends on the command
+ * "PGS2"; frame 1 is one command byte; the rest depends on the command
  * (the ROUTER's identity frame comes before all of these on the edge side).
  *
  *   READY      worker → edge   [service] [instance] [capacity: decimal 1..1024]
  *   HEARTBEAT  both ways       (nothing)
- *   REQUEST    edge → worker   [id] [service] [route] [context JSON] [params JSON] [body]
+ *   REQUEST    edge → worker   [id] [service] [route] [context JSON] [params JSON]
+ *                              [flags] [body]
  *              client → edge   the same: the edge picks a worker of [service],
  *                              gives the request its own id and relays the reply
- *   REPLY      worker → edge   [id] [status: decimal 100..599] [headers JSON] [body]
- *              edge → client
- *   CHUNK      worker → edge   [id] [bytes]       (a piece of a streamed reply,
- *                              after a REPLY whose headers say "stream": true)
- *   END        worker → edge   [id]               (the stream is complete)
+ *   BODY       with a REQUEST  [id] [flags] [bytes]   (the rest of its body)
+ *   REPLY      worker → edge   [id] [status: decimal 100..599] [flags]
+ *              edge → client   [headers JSON] [meta] [body]
+ *   CHUNK      with a REPLY    [id] [bytes]           (the rest of its body,
+ *                              or the next piece of its stream)
+ *   END        with a REPLY    [id] [outcome: "ok" | "failed"] [meta]
  *   DISCONNECT both ways       (nothing: the peer is going away)
+ *
+ * flags is a decimal bit set. PGS_PROTO_MORE: the body continues — in BODY
+ * messages after a REQUEST (the last one without MORE), in CHUNKs ended by
+ * an END after a REPLY. PGS_PROTO_STREAM (REPLY only): the reply is an event
+ * stream; its CHUNKs are written to the client as they come and its END
+ * says how the stream ended. A REPLY with neither flag is complete.
+ *
+ * A body larger than PGS_PROTO_PIECE always travels in pieces of at most
+ * that size (pgs_proto_send_request / pgs_proto_send_reply do it), so no
+ * message comes near the peer's ZMQ_MAXMSGSIZE and one large body never
+ * holds a connection for long. A whole body is at most PGS_PROTO_MAX_TOTAL;
+ * larger ones are refused by the sender (EMSGSIZE) and by the assembler.
+ *
+ * meta carries what the edge acts on besides what it relays: the usage
+ * counts of the request, the bot it concerned, whether it was an idempotent
+ * replay, and token-state invalidations (pgs_meta.h has its text form).
+ * END's meta completes REPLY's: a stream's counts are known at its end.
  *
  * id is a decimal u64 chosen by the sender of the REQUEST. The context is a
  * JSON object the edge builds (authenticated user, workspace, role, token id,
  * scopes, request id, client ip); workers trust it and never see a token.
  * params is a JSON object (path parameters, query, selected headers). Every
  * frame is bounded (PGS_PROTO_MAX_*); a message that breaks any rule is
- * rejected whole by pgs_proto_decode and never asserted on.
+ * rejected whole by pgs_proto_decode and never asserted on. A message of
+ * another version is rejected as such (PGS_PROTO_EVERSION), so that a peer
+ * left over from an older release is refused with one clear log line.
  */
 #ifndef PGS_PROTO_H
 #define PGS_PROTO_H
@@ -32,11 +53,13 @@
 #include <stdint.h>
 #include <zmq.h>
 
-#define PGS_PROTO_VERSION "PGS1"
+#define PGS_PROTO_VERSION "PGS2"
 #define PGS_PROTO_MAX_NAME 64            /* service, instance, route */
-#define PGS_PROTO_MAX_JSON (256 * 1024)  /* context, params, headers */
-#define PGS_PROTO_MAX_BODY (16u << 20)   /* request and reply bodies */
-#define PGS_PROTO_MAX_FRAMES 8
+#define PGS_PROTO_MAX_JSON (256 * 1024)  /* context, params, headers, meta */
+#define PGS_PROTO_MAX_BODY (16u << 20)   /* the body frame of one message */
+#define PGS_PROTO_PIECE (1u << 20)       /* bodies larger than this go in pieces */
+#define PGS_PROTO_MAX_TOTAL ((size_t)256 << 20) /* a whole body, all pieces */
+#define PGS_PROTO_MAX_FRAMES 9
 #define PGS_PROTO_MAX_CAPACITY 1024
 
 typedef enum {
@@ -47,7 +70,15 @@ typedef enum {
     PGS_PROTO_CHUNK = 5,
     PGS_PROTO_END = 6,
     PGS_PROTO_DISCONNECT = 7,
+    PGS_PROTO_BODY = 8,
 } pgs_proto_cmd_t;
+
+/* flags of REQUEST, BODY and REPLY */
+#define PGS_PROTO_MORE 1u
+#define PGS_PROTO_STREAM 2u
+
+/* pgs_proto_decode's answer for a message of another protocol version. */
+#define PGS_PROTO_EVERSION (-2)
 
 /* One frame: borrowed bytes. */
 typedef struct {
@@ -62,6 +93,8 @@ typedef struct {
     pgs_proto_cmd_t cmd;
     uint64_t id;
     int status;
+    unsigned flags;   /* REQUEST, BODY, REPLY */
+    int ok;           /* END: 1 "ok", 0 "failed" */
     unsigned capacity;
     const char *service;
     const char *instance;
@@ -69,15 +102,18 @@ typedef struct {
     const char *context;
     const char *params;
     const char *headers;
-    const void *body; /* body of REQUEST/REPLY, bytes of CHUNK */
+    const char *meta; /* REPLY, END: "" when there is none */
+    const void *body; /* body of REQUEST/REPLY, bytes of BODY/CHUNK */
     size_t body_len;
 } pgs_proto_msg_t;
 
 /* Decodes frames[0..n) (without any routing identity). Text fields are
  * copied, NUL-terminated, into scratch (scratch_len bytes; PGS_PROTO_MAX_JSON
- * * 3 + 4 * PGS_PROTO_MAX_NAME is always enough). Returns 0, or -1 when the
- * message is malformed: wrong version, unknown command, wrong frame count,
- * a bad number, an oversized frame, or a NUL inside a text frame. */
+ * * 3 + 4 * PGS_PROTO_MAX_NAME is always enough). Returns 0,
+ * PGS_PROTO_EVERSION for a message of another version ("PGS" and one
+ * other character), or -1 when the message is malformed: unknown command,
+ * wrong frame count, a bad number or flag, an oversized frame, or a NUL
+ * inside a text frame. */
 int pgs_proto_decode(const pgs_proto_frame_t *frames, size_t n, char *scratch,
                      size_t scratch_len, pgs_proto_msg_t *out);
 
@@ -95,6 +131,27 @@ int pgs_proto_encode(const pgs_proto_msg_t *msg, char numbuf[64], pgs_proto_fram
  * full). */
 int pgs_proto_send(void *socket, const void *identity, size_t identity_len,
                    const pgs_proto_msg_t *msg);
+
+/* Sends a REQUEST (msg->flags is ignored) or a REPLY that is not a stream,
+ * with a body of any size up to PGS_PROTO_MAX_TOTAL: one message when it
+ * fits in PGS_PROTO_PIECE, else the REQUEST or REPLY with MORE and the first
+ * piece, then BODY messages or CHUNKs and an END "ok". Returns 0, or -1 with
+ * errno as pgs_proto_send (EMSGSIZE, before anything was sent, for a body
+ * over PGS_PROTO_MAX_TOTAL). A failure after the first message leaves the
+ * peer with a body that never completes: it gives up on it by its deadline. */
+int pgs_proto_send_whole(void *socket, const void *identity, size_t identity_len,
+                         const pgs_proto_msg_t *msg);
+
+/* A body being put together from its pieces. */
+typedef struct {
+    char *data; /* NUL-terminated (one byte past len) */
+    size_t len, cap;
+} pgs_proto_body_t;
+
+/* Appends a piece. Returns 0, or -1 (the body is freed and emptied) when
+ * the whole would pass PGS_PROTO_MAX_TOTAL or memory runs out. */
+int pgs_proto_body_add(pgs_proto_body_t *b, const void *data, size_t len);
+void pgs_proto_body_free(pgs_proto_body_t *b);
 
 /* One received multipart message: the zmq parts it owns, the protocol
  * frames (without the identity) and, on a ROUTER, the sender's identity. */

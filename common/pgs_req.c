@@ -4,7 +4,6 @@
 #include "pgs_req.h"
 #include "pgs_json.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,6 +12,7 @@ pgs_res_clear(pgs_res_t *res)
 {
     json_decref(res->headers);
     free(res->body);
+    pgs_meta_clear(&res->meta);
     memset(res, 0, sizeof *res);
 }
 
@@ -68,9 +68,7 @@ pgs_res_header(pgs_res_t *res, const char *name, const char *value)
 void
 pgs_res_usage_bot(pgs_res_t *res, const char *bot_id)
 {
-    char v[80];
-    snprintf(v, sizeof v, "bot=%s", bot_id);
-    pgs_res_header(res, "x-pgs-usage", v);
+    pgs_meta_bot(&res->meta, bot_id);
 }
 
 const char *

@@ -6,6 +6,8 @@
 #ifndef PGS_REQ_H
 #define PGS_REQ_H
 
+#include "pgs_meta.h"
+
 #include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -27,12 +29,13 @@ typedef struct {
     pgs_call_t *call;       /* the handle to answer through after PGS_LATER */
 } pgs_req_t;
 
-/* A reply being built. Headers and body are owned by the reply. */
+/* A reply being built. Headers, body and meta are owned by the reply. */
 typedef struct {
     int status;
-    json_t *headers; /* object: header name → string value */
+    json_t *headers; /* object: header name → string value, for the client */
     char *body;
     size_t body_len;
+    pgs_meta_t meta; /* for the edge only: usage counts, bot, invalidations */
 } pgs_res_t;
 
 /* Reply builders. Each replaces what the reply held before. */
@@ -42,8 +45,8 @@ void pgs_res_error(pgs_res_t *res, const pgs_req_t *req, int status, const char 
 void pgs_res_empty(pgs_res_t *res, int status);
 /* Adds or replaces one header. */
 void pgs_res_header(pgs_res_t *res, const char *name, const char *value);
-/* Names the bot the request concerned, for the edge's usage event (the
- * reply header x-pgs-usage, docs/internals.md "Usage analytics"). */
+/* Names the bot the request concerned, for the edge's usage event
+ * (meta.bot, docs/internals.md "Usage analytics"). */
 void pgs_res_usage_bot(pgs_res_t *res, const char *bot_id);
 /* Moves what src holds into dst (cleared first); src is left empty. */
 void pgs_res_move(pgs_res_t *dst, pgs_res_t *src);

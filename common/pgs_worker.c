@@ -18,6 +18,7 @@
 #include "pgs_conf.h"
 #include "pgs_json.h"
 #include "pgs_log.h"
+#include "pgs_meta.h"
 #include "pgs_proto.h"
 #include "pgs_time.h"
 
@@ -38,6 +39,7 @@
 #define S_LIVENESS_MS 3000
 #define S_HOUSEKEEP_MS 250
 #define S_LEAVE_MIN_MS 300 /* requests sent before the edge saw DISCONNECT */
+#define S_PIECE_IDLE_MS 10000 /* a body in pieces whose next piece never came */
 #define S_SCRATCH (PGS_PROTO_MAX_JSON * 3 + 4 * PGS_PROTO_MAX_NAME + 64)
 
 typedef struct {
@@ -75,6 +77,9 @@ typedef struct s_out {
     int timer;
     void (*fn)(void *arg, pgs_res_t *reply);
     void *arg;
+    int assembling;         /* a REPLY with MORE or STREAM came: pieces follow */
+    pgs_res_t partial;      /* its status, headers and meta */
+    pgs_proto_body_t body;  /* and its body so far */
 } s_out_t;
 
 /* A continuation of a call. */
@@ -115,6 +120,9 @@ struct pgs_call {
     char route[PGS_PROTO_MAX_NAME + 1];
     char request_id[128];
     int in_handler, answered;
+    int partial, too_large; /* its body comes in BODY pieces */
+    pgs_proto_body_t body;  /* where they are put together */
+    int64_t last_piece;
 };
 
 struct pgs_worker {
@@ -142,6 +150,7 @@ struct pgs_worker {
     pgs_call_t *spare; /* where the next message is received */
     char *scratch;
     int64_t longest_turn_ms, last_stall_log;
+    int64_t last_version_log;
 };
 
 static volatile sig_atomic_t s_stop;
@@ -173,30 +182,47 @@ pgs_worker_instance(const pgs_worker_t *w)
 
 /* ---- sending ---- */
 
+/* Sends one message (whole = 0) or a REQUEST or REPLY with a body of any
+ * size, in pieces when it needs them (whole = 1). */
 static int
-s_send(pgs_worker_t *w, int e, const pgs_proto_msg_t *msg)
+s_send_as(pgs_worker_t *w, int e, const pgs_proto_msg_t *msg, int whole)
 {
-    if (e < 0 || e >= w->nedges || !w->edges[e].sock)
+    if (e < 0 || e >= w->nedges || !w->edges[e].sock) {
+        errno = ENOTCONN;
         return -1;
-    int rc = pgs_proto_send(w->edges[e].sock, NULL, 0, msg);
+    }
+    void *sock = w->edges[e].sock;
+    int rc = whole ? pgs_proto_send_whole(sock, NULL, 0, msg) : pgs_proto_send(sock, NULL, 0, msg);
     if (rc == 0)
         w->edges[e].last_sent = pgs_time_mono_ms();
     return rc;
 }
 
 static int
-s_send_reply(pgs_worker_t *w, int e, uint64_t id, int status, json_t *headers, const char *body,
-             size_t len)
+s_send(pgs_worker_t *w, int e, const pgs_proto_msg_t *msg)
+{
+    return s_send_as(w, e, msg, 0);
+}
+
+/* A REPLY: the start of a stream (flags PGS_PROTO_STREAM), or a whole
+ * reply in as many pieces as its body needs. */
+static int
+s_send_reply(pgs_worker_t *w, int e, uint64_t id, int status, unsigned flags, json_t *headers,
+             const pgs_meta_t *meta, const char *body, size_t len)
 {
     char *text = headers ? pgs_json_dump(headers) : NULL;
+    char *mtext = meta ? pgs_meta_format(meta) : NULL;
     pgs_proto_msg_t reply = {.cmd = PGS_PROTO_REPLY,
                              .id = id,
                              .status = status,
+                             .flags = flags,
                              .headers = text ? text : "{}",
+                             .meta = mtext ? mtext : "",
                              .body = body,
                              .body_len = len};
-    int rc = s_send(w, e, &reply);
+    int rc = s_send_as(w, e, &reply, !(flags & PGS_PROTO_STREAM));
     free(text);
+    free(mtext);
     return rc;
 }
 
@@ -236,6 +262,7 @@ s_call_free(pgs_call_t *c)
     json_decref(c->req.ctx);
     json_decref(c->req.params);
     pgs_proto_inbox_close(&c->in);
+    pgs_proto_body_free(&c->body);
     free(c);
 }
 
@@ -309,16 +336,16 @@ pgs_call_reply(pgs_call_t **cp, pgs_res_t *res)
         pgs_error("route %s answered no status", c->route);
         pgs_res_error(res, &c->req, 500, "internal_error", "Internal error.", NULL);
     }
-    int rc = s_send_reply(c->w, c->edge, c->req.id, res->status, res->headers, res->body,
-                          res->body_len);
+    int rc = s_send_reply(c->w, c->edge, c->req.id, res->status, 0, res->headers, &res->meta,
+                          res->body, res->body_len);
     if (rc < 0 && errno == EMSGSIZE) {
-        /* Too large for one message: a clear error instead. */
-        PGS_LOG(PGS_LOG_WARN, c->request_id, "reply of %zu bytes is over the %u-byte limit",
-                res->body_len, PGS_PROTO_MAX_BODY);
+        /* Larger than any body may be: a clear error instead. */
+        PGS_LOG(PGS_LOG_WARN, c->request_id, "reply of %zu bytes is over the %zu-byte limit",
+                res->body_len, PGS_PROTO_MAX_TOTAL);
         pgs_res_error(res, &c->req, 500, "internal_error",
-                      "The answer is larger than 16 MiB and cannot be sent.", NULL);
-        rc = s_send_reply(c->w, c->edge, c->req.id, res->status, res->headers, res->body,
-                          res->body_len);
+                      "The answer is larger than 256 MiB and cannot be sent.", NULL);
+        rc = s_send_reply(c->w, c->edge, c->req.id, res->status, 0, res->headers, &res->meta,
+                          res->body, res->body_len);
     }
     if (rc < 0)
         PGS_LOG(PGS_LOG_WARN, c->request_id, "reply not sent: %s", zmq_strerror(errno));
@@ -327,29 +354,37 @@ pgs_call_reply(pgs_call_t **cp, pgs_res_t *res)
 }
 
 int
-pgs_call_stream_begin(pgs_call_t *c, int status, json_t *headers)
+pgs_call_stream_begin(pgs_call_t *c, int status, json_t *headers, const pgs_meta_t *meta)
 {
-    json_t *h = headers ? json_deep_copy(headers) : json_object();
-    json_object_set_new(h, "x-pgs-stream", json_string("1"));
-    int rc = s_send_reply(c->w, c->edge, c->req.id, status, h, NULL, 0);
-    json_decref(h);
-    return rc;
+    return s_send_reply(c->w, c->edge, c->req.id, status, PGS_PROTO_STREAM, headers, meta, NULL,
+                        0);
 }
 
 int
 pgs_call_stream_chunk(pgs_call_t *c, const void *data, size_t len)
 {
-    pgs_proto_msg_t m = {.cmd = PGS_PROTO_CHUNK, .id = c->req.id, .body = data, .body_len = len};
-    return s_send(c->w, c->edge, &m);
+    const char *p = data;
+    do {
+        size_t n = len < PGS_PROTO_PIECE ? len : PGS_PROTO_PIECE;
+        pgs_proto_msg_t m = {.cmd = PGS_PROTO_CHUNK, .id = c->req.id, .body = p, .body_len = n};
+        if (s_send(c->w, c->edge, &m) < 0)
+            return -1;
+        p += n;
+        len -= n;
+    } while (len);
+    return 0;
 }
 
 void
-pgs_call_stream_end(pgs_call_t **cp)
+pgs_call_stream_end(pgs_call_t **cp, int ok, const pgs_meta_t *meta)
 {
     if (!cp || !*cp)
         return;
-    pgs_proto_msg_t m = {.cmd = PGS_PROTO_END, .id = (*cp)->req.id};
+    char *mtext = meta ? pgs_meta_format(meta) : NULL;
+    pgs_proto_msg_t m = {
+        .cmd = PGS_PROTO_END, .id = (*cp)->req.id, .ok = ok, .meta = mtext ? mtext : ""};
     s_send((*cp)->w, (*cp)->edge, &m);
+    free(mtext);
     s_call_answered(cp);
 }
 
@@ -472,6 +507,8 @@ s_out_finish(s_out_t *o, pgs_res_t *reply)
         pgs_res_error(&r, NULL, 503, "service_unavailable", "The service is unavailable.", NULL);
     o->fn(o->arg, &r);
     pgs_res_clear(&r);
+    pgs_res_clear(&o->partial);
+    pgs_proto_body_free(&o->body);
     free(o);
 }
 
@@ -509,7 +546,7 @@ s_request(pgs_worker_t *w, const char *service, const char *route, json_t *ctx, 
                            .body_len = body_len};
     int sent = -1;
     for (int e = 0; e < w->nedges && sent < 0; e++)
-        sent = s_send(w, e, &msg);
+        sent = s_send_as(w, e, &msg, 1);
     free(ctx_text);
     free(params_text);
     /* Unsent: the 503 comes on the next turn, never from inside this call. */
@@ -525,24 +562,68 @@ s_request(pgs_worker_t *w, const char *service, const char *route, json_t *ctx, 
     return 0;
 }
 
+static s_out_t *
+s_out_find(pgs_worker_t *w, uint64_t id)
+{
+    s_out_t *o = w->outs;
+    while (o && o->id != id)
+        o = o->next;
+    return o;
+}
+
+/* A reply to one of our requests: whole, or the start of one in pieces
+ * (a body in CHUNKs, or a stream, which a caller also gets whole). */
 static void
 s_on_reply(pgs_worker_t *w, const pgs_proto_msg_t *m)
 {
-    s_out_t *o = w->outs;
-    while (o && o->id != m->id)
-        o = o->next;
-    if (!o)
-        return; /* late: after its timeout */
+    s_out_t *o = s_out_find(w, m->id);
+    if (!o || o->assembling)
+        return; /* late (after its timeout), or a second REPLY */
     pgs_res_t r = {.status = m->status, .headers = json_loads(m->headers, 0, NULL)};
-    r.body = malloc(m->body_len + 1);
+    pgs_proto_body_t body = {0};
+    if ((*m->meta && pgs_meta_parse(m->meta, strlen(m->meta), &r.meta) < 0) ||
+        pgs_proto_body_add(&body, m->body, m->body_len) < 0) {
+        pgs_res_clear(&r);
+        s_out_finish(o, NULL);
+        return;
+    }
+    if (m->flags & (PGS_PROTO_MORE | PGS_PROTO_STREAM)) {
+        o->assembling = 1;
+        pgs_res_move(&o->partial, &r);
+        o->body = body;
+        return;
+    }
+    r.body = body.data;
+    r.body_len = body.len;
+    s_out_finish(o, &r);
+}
+
+/* The next piece (CHUNK) or the end (END) of a reply in pieces. */
+static void
+s_on_reply_piece(pgs_worker_t *w, const pgs_proto_msg_t *m)
+{
+    s_out_t *o = s_out_find(w, m->id);
+    if (!o || !o->assembling)
+        return;
+    if (m->cmd == PGS_PROTO_CHUNK) {
+        if (pgs_proto_body_add(&o->body, m->body, m->body_len) < 0)
+            s_out_finish(o, NULL);
+        return;
+    }
+    if (!m->ok) {
+        s_out_finish(o, NULL);
+        return;
+    }
+    pgs_res_t r = {0};
+    pgs_res_move(&r, &o->partial);
+    r.body = o->body.data;
+    r.body_len = o->body.len;
+    o->body = (pgs_proto_body_t){0};
     if (!r.body) {
         pgs_res_clear(&r);
         s_out_finish(o, NULL);
         return;
     }
-    memcpy(r.body, m->body, m->body_len);
-    r.body[m->body_len] = '\0';
-    r.body_len = m->body_len;
     s_out_finish(o, &r);
 }
 
@@ -788,7 +869,10 @@ s_edge_has_input(const s_edge_t *edge)
            (events & ZMQ_POLLIN);
 }
 
-/* Every 250 ms: heartbeats that are due, and edges that went silent. */
+static void s_expire_partials(pgs_worker_t *w, int64_t now);
+
+/* Every 250 ms: heartbeats that are due, edges that went silent, request
+ * bodies that stopped coming. */
 static void
 s_housekeep(void *arg)
 {
@@ -805,11 +889,31 @@ s_housekeep(void *arg)
             s_edge_connect(w, e);
         }
     }
+    s_expire_partials(w, now);
     pgs_worker_keepalive(w);
 }
 
 /* ---- dispatch ---- */
 
+/* Runs the handler of a call whose request is whole. */
+static void
+s_call_run(pgs_worker_t *w, pgs_call_t *c)
+{
+    pgs_res_t res = {0};
+    const s_route_t *r = NULL;
+    for (size_t i = 0; i < w->nroutes && !r; i++)
+        if (strcmp(w->routes[i].route, c->route) == 0)
+            r = &w->routes[i];
+    if (!r) {
+        pgs_res_error(&res, &c->req, 404, "not_found", "No such route.", NULL);
+        pgs_call_reply(&c, &res);
+        return;
+    }
+    c->in_handler = 1;
+    s_call_settle(c, r->fn(r->arg, &c->req, &res), &res);
+}
+
+/* A REQUEST: its call runs now, or once the rest of its body came. */
 static void
 s_dispatch(pgs_worker_t *w, int e, pgs_call_t *c, const pgs_proto_msg_t *msg)
 {
@@ -833,17 +937,62 @@ s_dispatch(pgs_worker_t *w, int e, pgs_call_t *c, const pgs_proto_msg_t *msg)
     const char *rid = json_string_value(json_object_get(c->req.ctx, "request_id"));
     snprintf(c->request_id, sizeof c->request_id, "%s", rid ? rid : "");
     c->req.request_id = c->request_id;
-    const s_route_t *r = NULL;
-    for (size_t i = 0; i < w->nroutes && !r; i++)
-        if (strcmp(w->routes[i].route, c->route) == 0)
-            r = &w->routes[i];
-    if (!r) {
-        pgs_res_error(&res, &c->req, 404, "not_found", "No such route.", NULL);
+    if (msg->flags & PGS_PROTO_MORE) {
+        c->partial = 1;
+        c->last_piece = pgs_time_mono_ms();
+        if (pgs_proto_body_add(&c->body, msg->body, msg->body_len) < 0)
+            c->too_large = 1;
+        c->req.body = NULL;
+        c->req.body_len = 0;
+        pgs_proto_inbox_close(&c->in); /* what it held is copied */
+        return;
+    }
+    s_call_run(w, c);
+}
+
+/* The next piece of a request's body; the last one runs its call. */
+static void
+s_on_body(pgs_worker_t *w, int e, const pgs_proto_msg_t *msg)
+{
+    pgs_call_t *c = w->calls;
+    while (c && !(c->partial && c->edge == e && c->req.id == msg->id))
+        c = c->next;
+    if (!c)
+        return; /* given up on (too slow), or unknown */
+    c->last_piece = pgs_time_mono_ms();
+    if (!c->too_large && pgs_proto_body_add(&c->body, msg->body, msg->body_len) < 0)
+        c->too_large = 1;
+    if (msg->flags & PGS_PROTO_MORE)
+        return;
+    c->partial = 0;
+    if (c->too_large) {
+        pgs_res_t res = {0};
+        pgs_res_error(&res, &c->req, 413, "payload_too_large", "The request body is too large.",
+                      NULL);
         pgs_call_reply(&c, &res);
         return;
     }
-    c->in_handler = 1;
-    s_call_settle(c, r->fn(r->arg, &c->req, &res), &res);
+    c->req.body = c->body.data;
+    c->req.body_len = c->body.len;
+    s_call_run(w, c);
+}
+
+/* Calls whose body stopped coming (its sender died between pieces). */
+static void
+s_expire_partials(pgs_worker_t *w, int64_t now)
+{
+    for (pgs_call_t *c = w->calls, *next; c; c = next) {
+        next = c->next;
+        if (!c->partial || now - c->last_piece < S_PIECE_IDLE_MS)
+            continue;
+        PGS_LOG(PGS_LOG_WARN, c->request_id, "request body incomplete after %d ms; dropped",
+                S_PIECE_IDLE_MS);
+        c->partial = 0;
+        pgs_res_t res = {0};
+        pgs_res_error(&res, &c->req, 400, "invalid_request", "The request body was incomplete.",
+                      NULL);
+        pgs_call_reply(&c, &res);
+    }
 }
 
 static void
@@ -851,7 +1000,19 @@ s_on_message(pgs_worker_t *w, int e)
 {
     pgs_call_t *c = w->spare;
     pgs_proto_msg_t msg;
-    if (pgs_proto_decode(c->in.frames, c->in.nframes, w->scratch, S_SCRATCH, &msg) < 0) {
+    int rc = pgs_proto_decode(c->in.frames, c->in.nframes, w->scratch, S_SCRATCH, &msg);
+    if (rc == PGS_PROTO_EVERSION) {
+        int64_t now = pgs_time_mono_ms();
+        if (!w->last_version_log || now - w->last_version_log >= 60000) {
+            w->last_version_log = now;
+            pgs_error("edge %s speaks another protocol version than %s: its messages are "
+                      "refused (run the same release everywhere)",
+                      w->edges[e].endpoint, PGS_PROTO_VERSION);
+        }
+        pgs_proto_inbox_close(&c->in);
+        return;
+    }
+    if (rc < 0) {
         pgs_warn("malformed message from edge %s dropped", w->edges[e].endpoint);
         pgs_proto_inbox_close(&c->in);
         return;
@@ -863,6 +1024,13 @@ s_on_message(pgs_worker_t *w, int e)
         return;
     case PGS_PROTO_REPLY:
         s_on_reply(w, &msg);
+        break;
+    case PGS_PROTO_CHUNK:
+    case PGS_PROTO_END:
+        s_on_reply_piece(w, &msg);
+        break;
+    case PGS_PROTO_BODY:
+        s_on_body(w, e, &msg);
         break;
     case PGS_PROTO_DISCONNECT:
         /* The edge does not know us (it restarted): introduce ourselves. */

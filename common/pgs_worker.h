@@ -30,6 +30,10 @@
  * settings' capacity), [broker] endpoints (default
  * ipc://$PEGASUS_HOME/broker.sock) and [log] level.
  *
+ * A request body or a reply of any size up to PGS_PROTO_MAX_TOTAL travels
+ * in pieces when it is larger than one message (pgs_proto.h); handlers
+ * always see whole bodies, and a reply to pgs_call_request is whole too.
+ *
  * Nothing a callback does may block the loop: a request to another service
  * is pgs_call_request (a continuation), waiting is a timer, a socket is an
  * fd watch, CPU-heavy work is pgs_call_offload. The loop logs a warning
@@ -118,15 +122,18 @@ const pgs_req_t *pgs_call_req(const pgs_call_t *call);
  * NULL; res is cleared. No-op when *call is NULL. */
 void pgs_call_reply(pgs_call_t **call, pgs_res_t *res);
 
-/* A streamed reply (Server-Sent Events for chat): stream_begin (status and
- * headers, borrowed, may be NULL: the edge starts the HTTP response at
- * once), any number of stream_chunk (bytes written to the client as they
- * come), stream_end. When the client went away the edge drops the chunks;
- * the worker is not told and should finish its work (a chat reply is stored
- * regardless). begin and chunk return 0, or -1 when the edge is gone. */
-int pgs_call_stream_begin(pgs_call_t *call, int status, json_t *headers);
+/* A streamed reply (Server-Sent Events for chat): stream_begin (status,
+ * headers and meta, borrowed, each may be NULL: the edge starts the HTTP
+ * response at once), any number of stream_chunk (bytes written to the
+ * client as they come), stream_end (ok: the stream ended as it should — a
+ * stream that ends with an error event is not ok — and the meta known only
+ * at the end: usage counts). When the client went away the edge drops the
+ * chunks; the worker is not told and should finish its work (a chat reply
+ * is stored regardless). begin and chunk return 0, or -1 when the edge is
+ * gone. */
+int pgs_call_stream_begin(pgs_call_t *call, int status, json_t *headers, const pgs_meta_t *meta);
 int pgs_call_stream_chunk(pgs_call_t *call, const void *data, size_t len);
-void pgs_call_stream_end(pgs_call_t **call);
+void pgs_call_stream_end(pgs_call_t **call, int ok, const pgs_meta_t *meta);
 
 /* ---- continuing a call: another service, or the threads ----
  *

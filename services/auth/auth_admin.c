@@ -51,7 +51,7 @@
  *                       fine); unknown → 404.
  *
  * Every change takes effect at once: SQLite commit, then the Redis keys and
- * the invalidation (x-pgs-invalidate on the reply, PUBLISH pgs:inval).
+ * the invalidation (meta.invalidate on the reply, PUBLISH pgs:inval).
  */
 #include "auth_admin.h"
 #include "pgs_page.h"

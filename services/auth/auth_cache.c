@@ -194,8 +194,8 @@ auth_cache_apply(auth_t *a, const auth_change_t *c, pgs_res_t *res)
             ok = 0;
         else
             queued++;
-        if (res)
-            pgs_res_header(res, "x-pgs-invalidate", inval);
+        if (res && pgs_meta_invalidate(&res->meta, inval) < 0)
+            ok = 0;
     }
     if (queued && pgs_redis_pipeline_run(a->redis) < 0)
         ok = 0;

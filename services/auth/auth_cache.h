@@ -6,7 +6,7 @@
  * A handler that changes state records what it touched in an auth_change_t
  * while it writes SQLite; after the commit, auth_cache_apply re-reads those
  * rows, writes their keys in one pipeline, publishes the invalidation string
- * on pgs:inval and puts it in the reply's x-pgs-invalidate header. When
+ * on pgs:inval and puts it in the reply's meta (invalidate). When
  * Redis cannot be written, the next tick forces a rebuild (DEL pgs:rebuilt).
  *
  * auth_cache_tick rebuilds every key from SQLite whenever pgs:rebuilt is
@@ -38,7 +38,7 @@ void auth_change_mem(auth_change_t *c, const char *ws_id, const char *user_id);
 void auth_change_user(auth_change_t *c, const char *user_id);
 
 /* After the commit: writes the changed keys, publishes the invalidation and
- * sets res's x-pgs-invalidate header (when res is not NULL). Never fails
+ * sets res's meta.invalidate (when res is not NULL). Never fails
  * the request: a Redis failure schedules a rebuild. */
 void auth_cache_apply(auth_t *a, const auth_change_t *c, pgs_res_t *res);
 

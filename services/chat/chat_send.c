@@ -48,18 +48,26 @@ struct chat_job {
 
 /* ---- event stream ---- */
 
-/* usage: the x-pgs-usage value for the edge's usage event (its token
- * counts come from the message.completed event), or NULL. */
 static json_t *
-s_sse_headers(int replayed, const char *usage)
+s_sse_headers(int replayed)
 {
     json_t *h =
         json_pack("{s:s,s:s}", "Content-Type", "text/event-stream", "Cache-Control", "no-store");
     if (replayed)
         json_object_set_new(h, "Idempotent-Replayed", json_string("true"));
-    if (usage)
-        json_object_set_new(h, "x-pgs-usage", json_string(usage));
     return h;
+}
+
+/* The start of a stream about bot: the edge knows the bot (for the usage
+ * event) from the first byte; the counts come with the end. */
+static void
+s_stream_begin(pgs_call_t *d, const char *bot, int replayed)
+{
+    json_t *h = s_sse_headers(replayed);
+    pgs_meta_t meta = {.replayed = replayed};
+    pgs_meta_bot(&meta, bot);
+    pgs_call_stream_begin(d, 200, h, &meta);
+    json_decref(h);
 }
 
 static int
@@ -124,15 +132,12 @@ s_deltas(pgs_call_t *d, const char *s, size_t len)
 }
 
 /* Streams a finished message through *callp (then NULL): deltas, then
- * message.completed. */
+ * message.completed; res->meta has what the send counted. */
 static void
 s_stream_message(pgs_call_t **callp, pgs_res_t *res, json_t *msg, int replayed)
 {
-    json_t *h =
-        s_sse_headers(replayed, json_string_value(json_object_get(res->headers, "x-pgs-usage")));
     pgs_call_t *d = *callp;
-    pgs_call_stream_begin(d, 200, h);
-    json_decref(h);
+    s_stream_begin(d, res->meta.bot, replayed);
     json_t *content = json_object_get(msg, "content");
     if (replayed) {
         json_t *o = json_pack("{s:O}", "delta", content);
@@ -142,7 +147,7 @@ s_stream_message(pgs_call_t **callp, pgs_res_t *res, json_t *msg, int replayed)
         s_deltas(d, json_string_value(content), json_string_length(content));
     }
     s_event(d, "message.completed", msg);
-    pgs_call_stream_end(callp);
+    pgs_call_stream_end(callp, 1, &res->meta);
 }
 
 /* A stored response replayed: as it is (in res), or as a stream through
@@ -208,9 +213,10 @@ s_store(chat_t *c, const pgs_req_t *req, const pgs_idem_t *idem, const s_answer_
     }
     json_t *m = chat_store_msg_json(&am);
     pgs_res_json(res, 200, json_incref(m));
-    char usage[128];
-    snprintf(usage, sizeof usage, "bot=%s msgs=1 in=%lld out=%lld", a->bot, a->in, a->out);
-    pgs_res_header(res, "x-pgs-usage", usage);
+    pgs_res_usage_bot(res, a->bot);
+    res->meta.messages = 1;
+    res->meta.input_tokens = a->in;
+    res->meta.output_tokens = a->out;
     if (idem->active) {
         if (pgs_idem_commit(c->db, idem, req, res) < 0) {
             json_decref(m);
@@ -277,11 +283,7 @@ s_on_start(void *arg)
     chat_job_t *j = arg;
     if (!j->stream || j->began)
         return;
-    char usage[80];
-    snprintf(usage, sizeof usage, "bot=%s msgs=1", j->bot);
-    json_t *h = s_sse_headers(0, usage);
-    pgs_call_stream_begin(j->d, 200, h);
-    json_decref(h);
+    s_stream_begin(j->d, j->bot, 0);
     j->began = 1;
     j->last_chunk = pgs_time_mono_ms();
 }
@@ -325,14 +327,13 @@ s_job_fail(chat_job_t *j, int status, const char *code, const char *message)
     pgs_res_error(&res, &fr, status, code, message, NULL);
     if (j->idem.active) {
         if (pgs_db_begin(c->db) < 0 ||
-            pgs_idem_save(c->db, &j->idem, pgs_time_now_ms() / 1000, res.status, res.headers,
-                          res.body, res.body_len) < 0 ||
+            pgs_idem_save(c->db, &j->idem, pgs_time_now_ms() / 1000, &res) < 0 ||
             pgs_db_commit(c->db) < 0)
             pgs_db_rollback(c->db);
     }
     if (j->began) {
         s_event_error(j->d, j->request_id, code, message);
-        pgs_call_stream_end(&j->d);
+        pgs_call_stream_end(&j->d, 0, NULL);
         pgs_res_clear(&res);
     } else {
         pgs_call_reply(&j->d, &res);
@@ -396,11 +397,11 @@ s_on_done(void *arg, const chat_call_result_t *r)
         if (j->len == 0)
             s_event_text(j->d, "message.delta", "{\"delta\":\"\"}");
         s_event(j->d, "message.completed", m);
-        pgs_call_stream_end(&j->d);
+        pgs_call_stream_end(&j->d, 1, &res.meta);
         pgs_res_clear(&res);
     } else if (j->began) {
         s_event_error_res(j->d, j->request_id, &res);
-        pgs_call_stream_end(&j->d);
+        pgs_call_stream_end(&j->d, 0, NULL);
         pgs_res_clear(&res);
     } else {
         pgs_call_reply(&j->d, &res);
@@ -576,7 +577,7 @@ s_upstream(chat_t *c, pgs_call_t **callp, const pgs_req_t *req, pgs_res_t *res,
                              .created_ms = now};
             pgs_id_new("msg", um.id);
             if ((stream && chat_store_msg_insert(c->db, &um) < 0) ||
-                pgs_idem_save(c->db, idem, now / 1000, 0, NULL, NULL, 0) < 0 ||
+                pgs_idem_save(c->db, idem, now / 1000, NULL) < 0 ||
                 pgs_db_commit(c->db) < 0)
                 rc = -1, chat_req_fail_db(c->db, req, res);
         }
@@ -889,7 +890,7 @@ chat_send_abort_all(chat_t *c)
         if (j->began) {
             s_event_error(j->d, j->request_id, "service_unavailable",
                           "The service is restarting. Try again shortly.");
-            pgs_call_stream_end(&j->d);
+            pgs_call_stream_end(&j->d, 0, NULL);
         } else if (j->d) {
             pgs_req_t fr = {.request_id = j->request_id};
             pgs_res_t res = {0};

@@ -40,6 +40,7 @@ static const char *const s_migrations[] = {
     "  count INTEGER NOT NULL,"
     "  PRIMARY KEY (month, workspace_id)) WITHOUT ROWID;",
     PGS_IDEM_MIGRATION,
+    PGS_IDEM_MIGRATION_META,
 };
 
 pgs_db_t *

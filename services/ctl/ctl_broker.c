@@ -100,7 +100,8 @@ s_await(void *sock, uint64_t id, const char *service, ctl_reply_t *out, char *er
         return -1;
     }
     int64_t deadline = pgs_time_mono_ms() + CTL_BROKER_REPLY_MS;
-    int rc = -1;
+    int rc = -1, started = 0;
+    pgs_proto_body_t body = {0};
     for (;;) {
         int w = s_wait(sock, ZMQ_POLLIN, deadline);
         if (w <= 0) {
@@ -115,19 +116,36 @@ s_await(void *sock, uint64_t id, const char *service, ctl_reply_t *out, char *er
                 continue;
             pgs_proto_msg_t msg;
             int ok = pgs_proto_decode(in.frames, in.nframes, scratch, S_SCRATCH, &msg) == 0;
-            if (ok && msg.cmd == PGS_PROTO_REPLY && msg.id == id) {
+            if (ok && msg.cmd == PGS_PROTO_REPLY && msg.id == id && !started) {
+                /* Whole, or the first piece of a body in CHUNKs. */
+                started = 1;
                 out->status = msg.status;
-                out->body = malloc(msg.body_len + 1);
-                if (out->body) {
-                    memcpy(out->body, msg.body, msg.body_len);
-                    out->body[msg.body_len] = '\0';
-                    out->body_len = msg.body_len;
-                    rc = 0;
-                } else {
-                    snprintf(err, errlen, "out of memory");
+                if (pgs_proto_body_add(&body, msg.body, msg.body_len) < 0) {
+                    snprintf(err, errlen, "the reply is too large");
+                    pgs_proto_inbox_close(&in);
+                    goto done;
+                }
+                if (!(msg.flags & (PGS_PROTO_MORE | PGS_PROTO_STREAM))) {
+                    pgs_proto_inbox_close(&in);
+                    goto whole;
                 }
                 pgs_proto_inbox_close(&in);
-                goto done;
+                continue;
+            }
+            if (ok && started && msg.id == id &&
+                (msg.cmd == PGS_PROTO_CHUNK || msg.cmd == PGS_PROTO_END)) {
+                int end = msg.cmd == PGS_PROTO_END, cut = end && !msg.ok;
+                if ((!end && pgs_proto_body_add(&body, msg.body, msg.body_len) < 0) || cut) {
+                    snprintf(err, errlen, cut ? "the %s service could not finish its reply"
+                                              : "the reply is too large",
+                             service);
+                    pgs_proto_inbox_close(&in);
+                    goto done;
+                }
+                pgs_proto_inbox_close(&in);
+                if (end)
+                    goto whole;
+                continue;
             }
             if (ok && msg.cmd == PGS_PROTO_DISCONNECT) {
                 snprintf(err, errlen, "the system is shutting down");
@@ -138,8 +156,18 @@ s_await(void *sock, uint64_t id, const char *service, ctl_reply_t *out, char *er
         }
     }
 done:
+    pgs_proto_body_free(&body);
     free(scratch);
     return rc;
+whole:
+    out->body = body.data ? body.data : strdup("");
+    out->body_len = body.len;
+    body = (pgs_proto_body_t){0};
+    if (out->body)
+        rc = 0;
+    else
+        snprintf(err, errlen, "out of memory");
+    goto done;
 }
 
 int
@@ -186,7 +214,7 @@ ctl_broker_call(const ctl_t *c, const char *service, const char *route, const ch
         snprintf(err, errlen, "cannot connect to %s: %s", endpoint, zmq_strerror(zmq_errno()));
     } else if (s_wait(sock, ZMQ_POLLOUT, pgs_time_mono_ms() + CTL_BROKER_CONNECT_MS) <= 0) {
         s_not_running(endpoint, err, errlen);
-    } else if (pgs_proto_send(sock, NULL, 0, &req) < 0) {
+    } else if (pgs_proto_send_whole(sock, NULL, 0, &req) < 0) {
         snprintf(err, errlen, "cannot send to %s: %s", endpoint, zmq_strerror(zmq_errno()));
     } else {
         rc = s_await(sock, req.id, service, out, err, errlen);

@@ -23,6 +23,7 @@
 
 #define S_HEARTBEAT_MS 1000
 #define S_LIVENESS_MS 3000
+#define S_PIECE_IDLE_MS 10000 /* a client's body whose next piece never came */
 #define S_SCRATCH (PGS_PROTO_MAX_JSON * 3 + 4 * PGS_PROTO_MAX_NAME + 64)
 
 typedef struct s_service s_service_t;
@@ -42,10 +43,19 @@ typedef struct s_job {
     /* origin: a local caller, or a remote client */
     edge_broker_done done; /* NULL once the caller cancelled */
     void (*on_chunk)(void *arg, const void *data, size_t len);
-    void (*on_end)(void *arg, int ok);
+    void (*on_end)(void *arg, edge_broker_end_t how, const char *meta);
     void *arg;
-    int streaming;
+    int streaming;  /* a stream, or a reply in pieces relayed as they come */
+    int assembling; /* a reply in pieces put together for a local caller */
+    int reply_status;
+    char *reply_headers, *reply_meta;
+    pgs_proto_body_t reply_body;
     int stream_idle_ms;
+    /* a client's request whose body comes in BODY pieces (on b->partials) */
+    struct s_job *pnext;
+    char service_name[PGS_PROTO_MAX_NAME + 1];
+    pgs_proto_body_t req_body;
+    int too_large;
     unsigned char client[256];
     size_t client_len;
     uint64_t client_id;
@@ -86,7 +96,8 @@ struct edge_broker {
     s_worker_t *workers;
     s_service_t *services;
     s_job_t *ready_head, *ready_tail;
-    int64_t last_heartbeat, last_sweep;
+    s_job_t *partials; /* clients' requests still receiving their body */
+    int64_t last_heartbeat, last_sweep, last_version_log;
     char *scratch;
 };
 
@@ -118,7 +129,23 @@ s_job_free(s_job_t *j)
     free(j->request_id);
     free(j->body);
     free(j->result_body);
+    free(j->reply_headers);
+    free(j->reply_meta);
+    pgs_proto_body_free(&j->reply_body);
+    pgs_proto_body_free(&j->req_body);
     free(j);
+}
+
+/* Forgets a reply being put together (its worker died: it may be asked
+ * again). */
+static void
+s_assembly_reset(s_job_t *j)
+{
+    j->assembling = 0;
+    free(j->reply_headers);
+    free(j->reply_meta);
+    j->reply_headers = j->reply_meta = NULL;
+    pgs_proto_body_free(&j->reply_body);
 }
 
 static void
@@ -166,19 +193,25 @@ s_queue_push(s_service_t *s, s_job_t *j, int front)
 /* Delivers a reply to the job's origin and frees the job. The job must be
  * out of every queue and the hash. */
 static void
-s_deliver(edge_broker_t *b, s_job_t *j, int status, const char *headers, const void *body,
-          size_t len)
+s_deliver(edge_broker_t *b, s_job_t *j, int status, const char *headers, const char *meta,
+          const void *body, size_t len)
 {
     if (j->done) {
-        j->done(j->arg, status, headers, body, len);
+        edge_broker_reply_t rep = {.status = status,
+                                   .headers = headers,
+                                   .meta = meta ? meta : "",
+                                   .body = body,
+                                   .body_len = len};
+        j->done(j->arg, &rep);
     } else if (j->client_len) {
         pgs_proto_msg_t m = {.cmd = PGS_PROTO_REPLY,
                              .id = j->client_id,
                              .status = status,
                              .headers = headers,
+                             .meta = meta,
                              .body = body,
                              .body_len = len};
-        if (pgs_proto_send(b->sock, j->client, j->client_len, &m) < 0)
+        if (pgs_proto_send_whole(b->sock, j->client, j->client_len, &m) < 0)
             pgs_debug("reply to client dropped: %s", zmq_strerror(errno));
     }
     s_job_free(j);
@@ -208,12 +241,13 @@ s_fail(edge_broker_t *b, s_job_t *j, int status, const char *code, const char *m
 
 /* Ends a stream: tells the origin and frees the job (out of the hash). */
 static void
-s_stream_end(edge_broker_t *b, s_job_t *j, int ok)
+s_stream_end(edge_broker_t *b, s_job_t *j, edge_broker_end_t how, const char *meta)
 {
     if (j->done && j->on_end) {
-        j->on_end(j->arg, ok);
+        j->on_end(j->arg, how, meta ? meta : "");
     } else if (!j->done && j->client_len) {
-        pgs_proto_msg_t m = {.cmd = PGS_PROTO_END, .id = j->client_id};
+        pgs_proto_msg_t m = {
+            .cmd = PGS_PROTO_END, .id = j->client_id, .ok = how == EDGE_BROKER_END_OK, .meta = meta};
         pgs_proto_send(b->sock, j->client, j->client_len, &m);
     }
     s_job_free(j);
@@ -230,7 +264,7 @@ s_send_job(edge_broker_t *b, s_worker_t *w, s_job_t *j)
                          .params = j->params,
                          .body = j->body,
                          .body_len = j->body_len};
-    return pgs_proto_send(b->sock, w->identity, w->identity_len, &m);
+    return pgs_proto_send_whole(b->sock, w->identity, w->identity_len, &m);
 }
 
 static int
@@ -269,7 +303,7 @@ s_dispatch(edge_broker_t *b, s_service_t *s)
         s_queue_remove(s, j);
         if (s_send_job(b, best, j) < 0) {
             if (errno == EMSGSIZE) {
-                /* Too large for one message; the worker is fine. */
+                /* Larger than any body may be; the worker is fine. */
                 s_fail(b, j, 413, "payload_too_large", "The request is too large to forward.");
                 continue;
             }
@@ -304,6 +338,8 @@ s_worker_remove(edge_broker_t *b, s_worker_t *w, const char *why)
         if (j->worker != w)
             continue;
         j->worker = NULL;
+        if (j->assembling)
+            s_assembly_reset(j); /* nothing of it reached the caller */
         if (j->retryable && !j->retried) {
             j->retried = 1;
             s_queue_push(s, j, 1);
@@ -356,35 +392,72 @@ s_on_ready(edge_broker_t *b, const unsigned char *id, size_t idlen, const pgs_pr
     s_dispatch(b, s);
 }
 
+/* The job is finished on w: out of the hash, its credit given back. */
+static s_service_t *
+s_job_done_on(edge_broker_t *b, s_worker_t *w, s_job_t *j)
+{
+    HASH_DEL(b->jobs, j);
+    w->inflight--;
+    j->worker = NULL;
+    return w->service;
+}
+
+/* After a job finished on w: a worker that is leaving and now holds
+ * nothing goes; its service's queue moves. */
+static void
+s_worker_freed(edge_broker_t *b, s_worker_t *w, s_service_t *s)
+{
+    if (w->draining && w->inflight == 0)
+        s_worker_remove(b, w, "left");
+    s_dispatch(b, s);
+}
+
 static void
 s_on_reply(edge_broker_t *b, s_worker_t *w, const pgs_proto_msg_t *m)
 {
     s_job_t *j = NULL;
     HASH_FIND(hh, b->jobs, &m->id, sizeof m->id, j);
-    if (!j || j->worker != w || j->streaming)
-        return; /* late (after a deadline or a cancel) */
-    if (strstr(m->headers, "\"x-pgs-stream\"")) {
-        /* The job stays in flight on this worker until its END. */
+    if (!j || j->worker != w || j->streaming || j->assembling)
+        return; /* late (after a deadline or a cancel), or a second REPLY */
+    int more = (m->flags & PGS_PROTO_MORE) != 0;
+    if ((m->flags & PGS_PROTO_STREAM) || (more && !j->done)) {
+        /* Relayed as it comes; the job stays in flight on this worker until
+         * its END. */
         j->streaming = 1;
         j->retryable = 0;
         j->deadline = pgs_time_mono_ms() + j->stream_idle_ms;
-        if (j->done)
-            j->done(j->arg, m->status, m->headers, m->body, m->body_len);
-        else if (j->client_len) {
+        if (j->done) {
+            edge_broker_reply_t rep = {.status = m->status,
+                                       .headers = m->headers,
+                                       .meta = m->meta,
+                                       .body = m->body,
+                                       .body_len = m->body_len,
+                                       .stream = 1};
+            j->done(j->arg, &rep);
+        } else if (j->client_len) {
             pgs_proto_msg_t r = *m;
             r.id = j->client_id;
             pgs_proto_send(b->sock, j->client, j->client_len, &r);
         }
         return;
     }
-    HASH_DEL(b->jobs, j);
-    w->inflight--;
-    j->worker = NULL;
-    s_service_t *s = w->service;
-    s_deliver(b, j, m->status, m->headers, m->body, m->body_len);
-    if (w->draining && w->inflight == 0)
-        s_worker_remove(b, w, "left");
-    s_dispatch(b, s);
+    if (more) {
+        /* A body in pieces for a caller here: put together until END. */
+        j->assembling = 1;
+        j->deadline = pgs_time_mono_ms() + j->stream_idle_ms;
+        j->reply_status = m->status;
+        j->reply_headers = strdup(m->headers);
+        j->reply_meta = strdup(m->meta);
+        if (!j->reply_headers || !j->reply_meta ||
+            pgs_proto_body_add(&j->reply_body, m->body, m->body_len) < 0) {
+            s_fail(b, j, 500, "internal_error", "Internal error.");
+            s_dispatch(b, w->service);
+        }
+        return;
+    }
+    s_service_t *s = s_job_done_on(b, w, j);
+    s_deliver(b, j, m->status, m->headers, m->meta, m->body, m->body_len);
+    s_worker_freed(b, w, s);
 }
 
 static void
@@ -392,11 +465,18 @@ s_on_chunk(edge_broker_t *b, s_worker_t *w, const pgs_proto_msg_t *m, int end)
 {
     s_job_t *j = NULL;
     HASH_FIND(hh, b->jobs, &m->id, sizeof m->id, j);
-    if (!j || j->worker != w || !j->streaming)
+    if (!j || j->worker != w || !(j->streaming || j->assembling))
         return;
     if (!end) {
         j->deadline = pgs_time_mono_ms() + j->stream_idle_ms;
-        if (j->done && j->on_chunk) {
+        if (j->assembling) {
+            if (pgs_proto_body_add(&j->reply_body, m->body, m->body_len) < 0) {
+                pgs_warn("a %s reply is over %zu bytes; refused", w->service->name,
+                         PGS_PROTO_MAX_TOTAL);
+                s_fail(b, j, 500, "internal_error", "The answer is too large to relay.");
+                s_dispatch(b, w->service);
+            }
+        } else if (j->done && j->on_chunk) {
             j->on_chunk(j->arg, m->body, m->body_len);
         } else if (!j->done && j->client_len) {
             pgs_proto_msg_t c = *m;
@@ -405,14 +485,19 @@ s_on_chunk(edge_broker_t *b, s_worker_t *w, const pgs_proto_msg_t *m, int end)
         }
         return;
     }
-    HASH_DEL(b->jobs, j);
-    w->inflight--;
-    j->worker = NULL;
-    s_service_t *s = w->service;
-    s_stream_end(b, j, 1);
-    if (w->draining && w->inflight == 0)
-        s_worker_remove(b, w, "left");
-    s_dispatch(b, s);
+    if (j->assembling && !m->ok) {
+        s_fail(b, j, 503, "service_unavailable",
+               "The service could not finish its answer. Try again.");
+        s_dispatch(b, w->service);
+        return;
+    }
+    s_service_t *s = s_job_done_on(b, w, j);
+    if (j->assembling)
+        s_deliver(b, j, j->reply_status, j->reply_headers, j->reply_meta, j->reply_body.data,
+                  j->reply_body.len);
+    else
+        s_stream_end(b, j, m->ok ? EDGE_BROKER_END_OK : EDGE_BROKER_END_FAILED, m->meta);
+    s_worker_freed(b, w, s);
 }
 
 static s_job_t *
@@ -478,14 +563,101 @@ s_on_client_request(edge_broker_t *b, const unsigned char *id, size_t idlen,
     memcpy(j->client, id, idlen);
     j->client_len = idlen;
     j->client_id = m->id;
+    if (m->flags & PGS_PROTO_MORE) {
+        /* Its body comes in BODY pieces: queued once it is whole. */
+        snprintf(j->service_name, sizeof j->service_name, "%s", m->service);
+        if (pgs_proto_body_add(&j->req_body, m->body, m->body_len) < 0)
+            j->too_large = 1;
+        j->deadline = pgs_time_mono_ms() + S_PIECE_IDLE_MS;
+        j->pnext = b->partials;
+        b->partials = j;
+        return;
+    }
     s_enqueue(b, j, m->service);
+}
+
+static void
+s_partial_unlink(edge_broker_t *b, s_job_t *j)
+{
+    for (s_job_t **pp = &b->partials; *pp; pp = &(*pp)->pnext) {
+        if (*pp == j) {
+            *pp = j->pnext;
+            return;
+        }
+    }
+}
+
+/* The next piece of a client's request body; the last one queues it. */
+static void
+s_on_client_body(edge_broker_t *b, const unsigned char *id, size_t idlen,
+                 const pgs_proto_msg_t *m)
+{
+    s_job_t *j = b->partials;
+    while (j && !(j->client_id == m->id && j->client_len == idlen &&
+                  memcmp(j->client, id, idlen) == 0))
+        j = j->pnext;
+    if (!j)
+        return;
+    if (!j->too_large && pgs_proto_body_add(&j->req_body, m->body, m->body_len) < 0)
+        j->too_large = 1;
+    if (m->flags & PGS_PROTO_MORE) {
+        j->deadline = pgs_time_mono_ms() + S_PIECE_IDLE_MS;
+        return;
+    }
+    s_partial_unlink(b, j);
+    if (j->too_large) {
+        char *body = pgs_json_error_body("payload_too_large", "The request body is too large.",
+                                         j->request_id, NULL, NULL);
+        s_deliver(b, j, 413, "{}", NULL, body, body ? strlen(body) : 0);
+        free(body);
+        return;
+    }
+    free(j->body);
+    j->body = j->req_body.data;
+    j->body_len = j->req_body.len;
+    j->req_body = (pgs_proto_body_t){0};
+    j->deadline = pgs_time_mono_ms() + 10000;
+    s_enqueue(b, j, j->service_name);
+}
+
+/* Clients' bodies whose next piece never came. */
+static void
+s_expire_partials(edge_broker_t *b, int64_t now)
+{
+    for (s_job_t **pp = &b->partials; *pp;) {
+        s_job_t *j = *pp;
+        if (now <= j->deadline) {
+            pp = &j->pnext;
+            continue;
+        }
+        *pp = j->pnext;
+        pgs_debug("a client's request body stopped coming; dropped");
+        s_job_free(j);
+    }
 }
 
 static void
 s_on_message(edge_broker_t *b, pgs_proto_inbox_t *in)
 {
     pgs_proto_msg_t m;
-    if (pgs_proto_decode(in->frames, in->nframes, b->scratch, S_SCRATCH, &m) < 0) {
+    int rc = pgs_proto_decode(in->frames, in->nframes, b->scratch, S_SCRATCH, &m);
+    if (rc == PGS_PROTO_EVERSION) {
+        int64_t now = pgs_time_mono_ms();
+        if (!b->last_version_log || now - b->last_version_log >= 60000) {
+            b->last_version_log = now;
+            char v[5];
+            for (int i = 0; i < 4; i++) {
+                char ch = ((const char *)in->frames[0].data)[i];
+                v[i] = ch >= 0x21 && ch <= 0x7e ? ch : '?';
+            }
+            v[4] = '\0';
+            pgs_error("refused a peer speaking protocol %s: this edge speaks %s (run the same "
+                      "release of every process)",
+                      v, PGS_PROTO_VERSION);
+        }
+        return;
+    }
+    if (rc < 0) {
         pgs_warn("malformed broker message dropped");
         return;
     }
@@ -496,6 +668,7 @@ s_on_message(edge_broker_t *b, pgs_proto_inbox_t *in)
     switch (m.cmd) {
     case PGS_PROTO_READY: s_on_ready(b, in->identity, in->identity_len, &m); break;
     case PGS_PROTO_REQUEST: s_on_client_request(b, in->identity, in->identity_len, &m); break;
+    case PGS_PROTO_BODY: s_on_client_body(b, in->identity, in->identity_len, &m); break;
     case PGS_PROTO_REPLY:
         if (w)
             s_on_reply(b, w, &m);
@@ -535,6 +708,7 @@ s_sweep(edge_broker_t *b, int64_t now)
         if (now > j->deadline)
             s_fail(b, j, 504, "upstream_timeout", "The request took too long.");
     }
+    s_expire_partials(b, now);
     /* Messages still unread may be a silent-looking worker's heartbeats:
      * judge liveness only with the socket drained. */
     int events = 0;
@@ -575,13 +749,13 @@ s_deliver_ready(edge_broker_t *b)
         if (!b->ready_head)
             b->ready_tail = NULL;
         if (j->result_status < 0) {
-            s_stream_end(b, j, 0);
+            s_stream_end(b, j, EDGE_BROKER_END_LOST, "");
             continue;
         }
         const char *hdr = j->result_status == 503 ? "{\"Retry-After\":\"1\"}" : "{}";
         char *body = j->result_body;
         j->result_body = NULL;
-        s_deliver(b, j, j->result_status, hdr, body, body ? strlen(body) : 0);
+        s_deliver(b, j, j->result_status, hdr, "", body, body ? strlen(body) : 0);
         free(body);
     }
 }
@@ -680,6 +854,11 @@ edge_broker_destroy(edge_broker_t **bp)
         s_fail(b, j, 503, "service_unavailable", "The edge is stopping.");
     }
     s_deliver_ready(b);
+    while (b->partials) {
+        s_job_t *p = b->partials;
+        b->partials = p->pnext;
+        s_job_free(p);
+    }
     s_worker_t *w, *wtmp;
     HASH_ITER(hh, b->workers, w, wtmp) {
         HASH_DEL(b->workers, w);

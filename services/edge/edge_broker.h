@@ -11,6 +11,12 @@
  * bounded queue. Past its deadline a request is answered 504. Clients that
  * are not workers (pegasusctl, a worker calling another service) send
  * REQUESTs to the same socket and get the REPLY relayed back.
+ *
+ * Bodies in pieces (pgs_proto.h): the broker sends a request body larger
+ * than one message in BODY pieces, and puts together a client's; a reply in
+ * CHUNKs is put together for a caller inside the edge (done gets it whole)
+ * and relayed piece by piece to a client. Messages of another protocol
+ * version are refused, with one log line a minute.
  */
 #ifndef EDGE_BROKER_H
 #define EDGE_BROKER_H
@@ -22,11 +28,27 @@
 
 typedef struct edge_broker edge_broker_t;
 
+/* A reply, borrowed for the call. status is the worker's, or 503/504 from
+ * the broker (then headers is "{}" and body an error object). */
+typedef struct {
+    int status;
+    const char *headers; /* JSON text */
+    const char *meta;    /* pgs_meta text form; "" when none */
+    const void *body;
+    size_t body_len;
+    int stream; /* an event stream: on_chunk and on_end follow */
+} edge_broker_reply_t;
+
 /* Completion of one request: exactly one call per edge_broker_submit that
- * returned 0. status is the worker's, or 503/504 from the broker (then
- * headers is "{}" and body an error object). All borrowed for the call. */
-typedef void (*edge_broker_done)(void *arg, int status, const char *headers, const void *body,
-                                 size_t body_len);
+ * returned 0. */
+typedef void (*edge_broker_done)(void *arg, const edge_broker_reply_t *reply);
+
+/* How a stream ended. */
+typedef enum {
+    EDGE_BROKER_END_OK,     /* the worker's END "ok" */
+    EDGE_BROKER_END_FAILED, /* the worker's END "failed": its stream says why */
+    EDGE_BROKER_END_LOST,   /* the worker died, or the stream was idle too long */
+} edge_broker_end_t;
 
 typedef struct {
     const char *service;
@@ -38,12 +60,11 @@ typedef struct {
     int deadline_ms;
     int retryable;       /* a GET: retried once on another worker */
     const char *request_id; /* for logs and broker-made error bodies */
-    /* Streamed replies (a REPLY whose headers hold "x-pgs-stream"): after
-     * done, on_chunk for each CHUNK, then on_end exactly once: ok = 1 after
-     * the worker's END, 0 when the worker died or the stream was idle past
-     * the idle deadline. NULL: chunks are dropped. */
+    /* Streamed replies (a REPLY with the STREAM flag): after done,
+     * on_chunk for each CHUNK, then on_end exactly once, with the END's
+     * meta ("" when it was lost). NULL: chunks are dropped. */
     void (*on_chunk)(void *arg, const void *data, size_t len);
-    void (*on_end)(void *arg, int ok);
+    void (*on_end)(void *arg, edge_broker_end_t how, const char *meta);
     int stream_idle_ms; /* 0: 60 s */
 } edge_broker_req_t;
 

@@ -25,13 +25,10 @@ s_plan(const edge_ctx_t *c, const char *name)
 }
 
 static void
-s_touch_done(void *arg, int status, const char *headers, const void *body, size_t len)
+s_touch_done(void *arg, const edge_broker_reply_t *reply)
 {
     (void)arg;
-    (void)status;
-    (void)headers;
-    (void)body;
-    (void)len;
+    (void)reply;
 }
 
 static void

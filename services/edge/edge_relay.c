@@ -6,6 +6,7 @@
 #include "edge_response.h"
 #include "edge_usage.h"
 #include "pgs_json.h"
+#include "pgs_meta.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -15,20 +16,36 @@
 
 #define S_RESTARTING "The service is restarting. Try again shortly."
 
+/* What the reply's meta says: invalidations first (the caller's very next
+ * request must see them), then what the usage event counts. */
 static void
-s_on_reply(void *arg, int status, const char *headers, const void *body, size_t len)
+s_take_meta(edge_req_t *r, const char *text)
 {
-    edge_req_t *r = arg;
-    r->pending = 0;
-    json_t *h = json_loads(headers, 0, NULL);
-    r->streaming = json_object_get(h, "x-pgs-stream") != NULL;
-    if (json_object_get(h, "Idempotent-Replayed")) {
+    if (!text || !*text)
+        return;
+    pgs_meta_t m;
+    if (pgs_meta_parse(text, strlen(text), &m) < 0)
+        return;
+    if (m.invalidate)
+        edge_tokens_invalidate(r->ctx->tokens, m.invalidate);
+    if (m.replayed && !r->usage.replayed) {
         edge_quota_release(r); /* a replay does no work twice, and counts once */
         r->usage.replayed = 1;
     }
+    edge_usage_note_meta(r, &m);
+    pgs_meta_clear(&m);
+}
+
+static void
+s_on_reply(void *arg, const edge_broker_reply_t *rep)
+{
+    edge_req_t *r = arg;
+    r->pending = 0;
+    r->streaming = rep->stream;
+    s_take_meta(r, rep->meta);
     if (!r->streaming) {
         r->broker_handle = 0;
-        if (status >= 400)
+        if (rep->status >= 400)
             edge_quota_release(r);
         r->quota_reserved = 0; /* given back, or spent */
         if (r->stream_slot) {
@@ -36,6 +53,7 @@ s_on_reply(void *arg, int status, const char *headers, const void *body, size_t 
             edge_ratelimit_stream_release(r->ctx->ratelimit, r->tok.token_id);
         }
     }
+    json_t *h = json_loads(rep->headers, 0, NULL);
     const char *key;
     json_t *val;
     const char *content_type = NULL;
@@ -44,17 +62,6 @@ s_on_reply(void *arg, int status, const char *headers, const void *body, size_t 
         const char *v = json_string_value(val);
         if (!v)
             continue;
-        if (strcasecmp(key, "x-pgs-invalidate") == 0) {
-            /* Before relaying: the caller's very next request must see it. */
-            edge_tokens_invalidate(r->ctx->tokens, v);
-            continue;
-        }
-        if (strcasecmp(key, "x-pgs-usage") == 0) {
-            edge_usage_note_header(r, v);
-            continue;
-        }
-        if (strncasecmp(key, "x-pgs-", 6) == 0)
-            continue;
         if (strcasecmp(key, "content-type") == 0) {
             content_type = v;
             continue;
@@ -62,15 +69,15 @@ s_on_reply(void *arg, int status, const char *headers, const void *body, size_t 
         edge_response_header(r, key, v);
     }
     char *copy = NULL;
-    if (len) {
-        copy = malloc(len + 1);
+    if (rep->body_len) {
+        copy = malloc(rep->body_len + 1);
         if (copy) {
-            memcpy(copy, body, len);
-            copy[len] = '\0';
+            memcpy(copy, rep->body, rep->body_len);
+            copy[rep->body_len] = '\0';
         }
     }
-    edge_response_set(r, status, copy, content_type);
-    r->resp_len = copy ? len : 0;
+    edge_response_set(r, rep->status, copy, content_type);
+    r->resp_len = copy ? rep->body_len : 0;
     json_decref(h);
     r->ops->wake(r->http);
 }
@@ -79,11 +86,6 @@ static void
 s_on_chunk(void *arg, const void *data, size_t len)
 {
     edge_req_t *r = arg;
-    /* The chat worker writes one event per chunk; an error event is the
-     * stream's terminal event, and the send then did not count. */
-    if (len >= 12 && memcmp(data, "event: error", 12) == 0)
-        r->stream_failed = 1;
-    edge_usage_note_chunk(r, data, len);
     r->ops->stream_push(r->http, data, len);
 }
 
@@ -114,10 +116,14 @@ s_end_stream(edge_req_t *r, int ok, const char *message)
 }
 
 static void
-s_on_end(void *arg, int ok)
+s_on_end(void *arg, edge_broker_end_t how, const char *meta)
 {
-    /* Not ok: the worker died or went silent. */
-    s_end_stream(arg, ok, "The stream was interrupted. Try again.");
+    edge_req_t *r = arg;
+    s_take_meta(r, meta);
+    if (how == EDGE_BROKER_END_FAILED)
+        r->stream_failed = 1; /* the worker's own error event says why */
+    /* Lost: the worker died or went silent, and the client is told here. */
+    s_end_stream(r, how != EDGE_BROKER_END_LOST, "The stream was interrupted. Try again.");
 }
 
 int

@@ -1,10 +1,11 @@
 /*
  * edge_relay — forwards a request that passed every check to a worker of
  * its route's service through the broker, and relays what comes back onto
- * the request: the REPLY (its status, body and headers, minus the x-pgs-*
- * ones the edge acts on: x-pgs-invalidate is applied before the reply is
- * relayed, x-pgs-usage noted for the usage event), and for a stream each
- * CHUNK and the END, written through r->ops. What the request held is
+ * the request: the REPLY (its status, headers and body, whole), and for a
+ * stream each CHUNK and the END, written through r->ops. The reply's and the
+ * END's meta (pgs_meta.h) are acted on, never relayed: invalidations are
+ * applied before the reply is relayed, usage counts and the bot noted for
+ * the usage event, a replay gives its message back. What the request held is
  * settled with the reply (or at a stream's end): the reserved message is
  * given back on a failure or a replay, else spent; the stream slot freed.
  */

@@ -182,9 +182,11 @@ s_int(const redisReply *r)
 }
 
 static void
-s_on_auth_reply(void *arg, int status, const char *headers, const void *body, size_t len)
+s_on_auth_reply(void *arg, const edge_broker_reply_t *reply)
 {
-    (void)headers;
+    int status = reply->status;
+    const void *body = reply->body;
+    size_t len = reply->body_len;
     s_pending_t *p = arg;
     edge_tokens_t *t = p->owner;
     if (status == 404) {

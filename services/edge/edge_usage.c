@@ -24,52 +24,16 @@ s_copy_bot(edge_req_t *r, const char *id, size_t len)
 }
 
 void
-edge_usage_note_header(edge_req_t *r, const char *value)
+edge_usage_note_meta(edge_req_t *r, const pgs_meta_t *m)
 {
-    for (const char *p = value; *p;) {
-        while (*p == ' ')
-            p++;
-        size_t n = strcspn(p, " ");
-        const char *eq = memchr(p, '=', n);
-        if (eq) {
-            size_t klen = (size_t)(eq - p);
-            const char *v = eq + 1;
-            size_t vlen = n - klen - 1;
-            long num = strtol(v, NULL, 10);
-            if (num < 0)
-                num = 0;
-            if (klen == 3 && memcmp(p, "bot", 3) == 0)
-                s_copy_bot(r, v, vlen);
-            else if (klen == 4 && memcmp(p, "msgs", 4) == 0)
-                r->usage.msgs = num;
-            else if (klen == 2 && memcmp(p, "in", 2) == 0)
-                r->usage.in = num;
-            else if (klen == 3 && memcmp(p, "out", 3) == 0)
-                r->usage.out = num;
-        }
-        p += n;
-    }
-}
-
-void
-edge_usage_note_chunk(edge_req_t *r, const void *data, size_t len)
-{
-    static const char event[] = "event: message.completed\n";
-    if (len < sizeof event - 1 || memcmp(data, event, sizeof event - 1) != 0)
-        return;
-    const char *d = memmem(data, len, "\ndata: ", 7);
-    if (!d)
-        return;
-    d += 7;
-    json_t *j = json_loadb(d, len - (size_t)(d - (const char *)data), JSON_DISABLE_EOF_CHECK, NULL);
-    json_t *u = json_object_get(j, "usage");
-    json_int_t in = json_integer_value(json_object_get(u, "input_tokens"));
-    json_int_t out = json_integer_value(json_object_get(u, "output_tokens"));
-    if (u) {
-        r->usage.in = in > 0 ? (long)in : 0;
-        r->usage.out = out > 0 ? (long)out : 0;
-    }
-    json_decref(j);
+    if (m->bot[0])
+        s_copy_bot(r, m->bot, strlen(m->bot));
+    if (m->messages)
+        r->usage.msgs = (long)m->messages;
+    if (m->input_tokens)
+        r->usage.in = (long)m->input_tokens;
+    if (m->output_tokens)
+        r->usage.out = (long)m->output_tokens;
 }
 
 static void

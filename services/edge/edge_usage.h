@@ -9,16 +9,13 @@
 #define EDGE_USAGE_H
 
 #include "edge_req.h"
+#include "pgs_meta.h"
 
 #include <stddef.h>
 
-/* Takes what a worker's x-pgs-usage reply header says ("bot=<id> msgs=<n>
- * in=<n> out=<n>", any subset, space separated). */
-void edge_usage_note_header(edge_req_t *r, const char *value);
-
-/* Looks at one chunk of a streamed reply: a message.completed event carries
- * the token counts. */
-void edge_usage_note_chunk(edge_req_t *r, const void *data, size_t len);
+/* Takes what a reply's meta says (pgs_meta.h): the bot, the messages and
+ * tokens counted. */
+void edge_usage_note_meta(edge_req_t *r, const pgs_meta_t *m);
 
 /* Sends r's event with the request's final status, once; a no-op for
  * requests that are not counted. */

@@ -49,6 +49,7 @@ static const char *const s_migrations[] = {
     "CREATE UNIQUE INDEX usage_reports_monthly ON usage_reports(ws, start) "
     "  WHERE kind = 'monthly';",
     PGS_IDEM_MIGRATION,
+    PGS_IDEM_MIGRATION_META,
 };
 
 pgs_db_t *

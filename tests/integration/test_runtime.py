@@ -124,7 +124,6 @@ class Loop:
 # 1. an escape-heavy document read
 
 
-@pytest.mark.xfail(strict=True, reason="issue 9, deliverable 4: a reply larger than one message needs chunked bodies (wire protocol v2); today it is refused with a 500, no longer by dropping the worker")
 def test_escape_heavy_document_reads_back_whole(request):
     limit = conf_int("plan.pro", "max_document_bytes")
     with running_system(FAST, request.node.name) as system:

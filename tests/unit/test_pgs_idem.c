@@ -27,8 +27,8 @@ s_setup(void **state)
         return -1;
     char path[128];
     snprintf(path, sizeof path, "%s/t.db", fx.dir);
-    const char *const migrations[] = {PGS_IDEM_MIGRATION};
-    fx.db = pgs_db_open(path, migrations, 1, 0);
+    const char *const migrations[] = {PGS_IDEM_MIGRATION, PGS_IDEM_MIGRATION_META};
+    fx.db = pgs_db_open(path, migrations, 2, 0);
     *state = &fx;
     return fx.db ? 0 : -1;
 }
@@ -71,6 +71,8 @@ test_flow(void **state)
     PGS_EXPECT_INT("active", a.active, 1);
     PGS_EXPECT_INT("begin new", pgs_idem_begin(fx->db, &a, &req, &res), 0);
     pgs_res_json(&res, 201, json_pack("{s:s}", "id", "bot_1"));
+    pgs_res_usage_bot(&res, "bot_1");
+    res.meta.messages = 1;
     PGS_EXPECT_INT("commit", pgs_idem_commit(fx->db, &a, &req, &res), 0);
     pgs_res_clear(&res);
 
@@ -79,6 +81,10 @@ test_flow(void **state)
     PGS_EXPECT_STR("replay header",
                    json_string_value(json_object_get(res.headers, "Idempotent-Replayed")), "true");
     PGS_EXPECT_INT("replay body", res.body_len, strlen("{\"id\":\"bot_1\"}"));
+    /* The replay keeps the bot (its usage event names it), counts nothing. */
+    PGS_EXPECT_STR("replay meta bot", res.meta.bot, "bot_1");
+    PGS_EXPECT_INT("replay meta replayed", res.meta.replayed, 1);
+    PGS_EXPECT_INT("replay meta messages", res.meta.messages, 0);
     pgs_res_clear(&res);
     json_decref(ctx);
     json_decref(params);
@@ -91,7 +97,7 @@ test_flow(void **state)
 
     /* in progress, then expired */
     pgs_db_begin(fx->db);
-    PGS_EXPECT_INT("save pending", pgs_idem_save(fx->db, &b, 1000, 0, NULL, NULL, 0), 0);
+    PGS_EXPECT_INT("save pending", pgs_idem_save(fx->db, &b, 1000, NULL), 0);
     pgs_db_commit(fx->db);
     PGS_EXPECT_INT("pending", pgs_idem_lookup(fx->db, &b, 1001, NULL), PGS_IDEM_PENDING);
     PGS_EXPECT_INT("expired", pgs_idem_lookup(fx->db, &b, 1000 + PGS_IDEM_TTL_S, NULL),
@@ -131,12 +137,60 @@ test_headers(void **state)
     json_decref(params);
 }
 
+/* A response stored before protocol v2 (the bot in an x-pgs-usage header)
+ * replays after the upgrade with its bot in meta and no internal header. */
+static void
+test_upgrade(void **state)
+{
+    (void)state;
+    char dir[64], path[128];
+    assert_true(pgs_test_tmpdir(dir));
+    snprintf(path, sizeof path, "%s/old.db", dir);
+    const char *const v1[] = {PGS_IDEM_MIGRATION};
+    pgs_db_t *db = pgs_db_open(path, v1, 1, 0);
+    assert_non_null(db);
+    pgs_req_t req;
+    json_t *ctx, *params;
+    pgs_res_t res = {0};
+    pgs_idem_t a;
+    s_req(&req, &ctx, &params, "old", "{}");
+    assert_int_equal(pgs_idem_init(&a, &req, &res), 0);
+    sqlite3_stmt *st = pgs_db_stmt(
+        db, "INSERT INTO idempotency_keys (token_id, key, hash, status, headers, body, "
+            "created_at) VALUES (?1, ?2, ?3, 200, ?4, '{}', strftime('%s','now'))");
+    pgs_db_bind_text(st, 1, a.token_id);
+    pgs_db_bind_text(st, 2, a.key);
+    sqlite3_bind_blob(st, 3, a.hash, sizeof a.hash, SQLITE_STATIC);
+    pgs_db_bind_text(st, 4,
+                     "{\"Content-Type\":\"application/json\",\"x-pgs-usage\":\"bot=bot_old1 "
+                     "msgs=1 in=5 out=7\"}");
+    PGS_EXPECT_INT("old row", sqlite3_step(st), SQLITE_DONE);
+    sqlite3_reset(st);
+    pgs_db_destroy(&db);
+
+    const char *const v2[] = {PGS_IDEM_MIGRATION, PGS_IDEM_MIGRATION_META};
+    db = pgs_db_open(path, v2, 2, 0);
+    assert_non_null(db);
+    PGS_EXPECT_INT("replay", pgs_idem_begin(db, &a, &req, &res), 1);
+    PGS_EXPECT_STR("bot moved to meta", res.meta.bot, "bot_old1");
+    assert_null(json_object_get(res.headers, "x-pgs-usage"));
+    PGS_EXPECT_STR("other headers kept",
+                   json_string_value(json_object_get(res.headers, "Content-Type")),
+                   "application/json");
+    pgs_res_clear(&res);
+    json_decref(ctx);
+    json_decref(params);
+    pgs_db_destroy(&db);
+    pgs_test_rmtree(dir);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_flow),
         cmocka_unit_test(test_headers),
+        cmocka_unit_test(test_upgrade),
     };
     return cmocka_run_group_tests(tests, s_setup, s_teardown);
 }

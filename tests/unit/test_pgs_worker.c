@@ -3,8 +3,10 @@
  * library, and this test as its edge (a ZeroMQ ROUTER on an ipc socket in a
  * temporary folder). It checks what an edge sees: READY, replies answered
  * now and later, that a slow request never holds up a quick one, offloaded
- * work, a call to another service answered through the edge, a stream, and
- * a stop that finishes what the worker holds.
+ * work, a call to another service answered through the edge (whole or in
+ * pieces), a stream with its meta, bodies larger than one message both
+ * ways, a v1 message refused, and a stop that finishes what the worker
+ * holds.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,6 +15,7 @@
 
 #include <cmocka.h>
 
+#include "pgs_meta.h"
 #include "pgs_proto.h"
 #include "pgs_test.h"
 #include "pgs_time.h"
@@ -131,16 +134,47 @@ h_stream(void *arg, const pgs_req_t *req, pgs_res_t *res)
     (void)arg;
     (void)res;
     pgs_call_t *c = req->call;
-    pgs_call_stream_begin(c, 200, NULL);
+    pgs_meta_t head = {0}, tail = {.messages = 1, .input_tokens = 3};
+    pgs_meta_bot(&head, "bot_s1");
+    pgs_call_stream_begin(c, 200, NULL, &head);
     pgs_call_stream_chunk(c, "one", 3);
     pgs_call_stream_chunk(c, "two", 3);
-    pgs_call_stream_end(&c);
+    pgs_call_stream_end(&c, 1, &tail);
+    return PGS_DONE;
+}
+
+/* A reply of as many bytes as its body says, a pattern of 'a'..'z'. */
+static pgs_handled_t
+h_size(void *arg, const pgs_req_t *req, pgs_res_t *res)
+{
+    (void)arg;
+    size_t n = (size_t)atol(req->body);
+    res->status = 200;
+    res->body = malloc(n + 1);
+    for (size_t i = 0; i < n; i++)
+        res->body[i] = (char)('a' + i % 26);
+    res->body[n] = '\0';
+    res->body_len = n;
+    return PGS_DONE;
+}
+
+/* The length of the request body, and whether it is the 'a'..'z' pattern. */
+static pgs_handled_t
+h_len(void *arg, const pgs_req_t *req, pgs_res_t *res)
+{
+    (void)arg;
+    int pattern = 1;
+    for (size_t i = 0; i < req->body_len && pattern; i++)
+        pattern = req->body[i] == (char)('a' + i % 26);
+    pgs_res_json(res, 200,
+                 json_pack("{s:I,s:b}", "len", (json_int_t)req->body_len, "pattern", pattern));
     return PGS_DONE;
 }
 
 static const pgs_route_t s_routes[] = {
     {"t.echo", h_echo},     {"t.later", h_later},   {"t.offload", h_offload},
-    {"t.ask", h_ask},       {"t.stream", h_stream}, {NULL, NULL},
+    {"t.ask", h_ask},       {"t.stream", h_stream}, {"t.size", h_size},
+    {"t.len", h_len},       {NULL, NULL},
 };
 
 static int
@@ -333,11 +367,34 @@ test_worker_as_an_edge_sees_it(void **state)
     PGS_EXPECT_INT("timeout id", (int)s_reply(e, &status, body, sizeof body), 6);
     PGS_EXPECT_INT("timeout status", status, 503);
 
-    /* A stream: REPLY flagged as a stream, CHUNKs, END. */
+    /* The peer's reply in pieces reaches the continuation whole. */
+    s_request(e, 51, "t.ask", "in pieces");
+    assert_true(s_recv(e, 3000, &m));
+    PGS_EXPECT_INT("asked for pieces", m.cmd, PGS_PROTO_REQUEST);
+    uint64_t peer_id = m.id;
+    pgs_proto_msg_t head = {.cmd = PGS_PROTO_REPLY,
+                            .id = peer_id,
+                            .status = 200,
+                            .flags = PGS_PROTO_MORE,
+                            .headers = "{}",
+                            .body = "ans",
+                            .body_len = 3};
+    pgs_proto_msg_t piece = {.cmd = PGS_PROTO_CHUNK, .id = peer_id, .body = "wer", .body_len = 3};
+    pgs_proto_msg_t fin = {.cmd = PGS_PROTO_END, .id = peer_id, .ok = 1};
+    assert_int_equal(pgs_proto_send(e->router, e->identity, e->identity_len, &head), 0);
+    assert_int_equal(pgs_proto_send(e->router, e->identity, e->identity_len, &piece), 0);
+    assert_int_equal(pgs_proto_send(e->router, e->identity, e->identity_len, &fin), 0);
+    PGS_EXPECT_INT("pieces id", (int)s_reply(e, &status, body, sizeof body), 51);
+    PGS_EXPECT_STR("the pieces put together", body, "answer");
+
+    /* A stream: REPLY flagged as a stream with its meta, CHUNKs, END with
+     * the outcome and the counts. */
     s_request(e, 7, "t.stream", "");
     assert_true(s_recv(e, 3000, &m));
     PGS_EXPECT_INT("stream starts with REPLY", m.cmd, PGS_PROTO_REPLY);
-    assert_non_null(strstr(m.headers, "x-pgs-stream"));
+    PGS_EXPECT_INT("stream flag", (int)m.flags, PGS_PROTO_STREAM);
+    PGS_EXPECT_STR("stream meta", m.meta, "bot=bot_s1\n");
+    PGS_EXPECT_INT("no x-pgs header", strstr(m.headers, "x-pgs") == NULL, 1);
     assert_true(s_recv(e, 3000, &m));
     PGS_EXPECT_INT("chunk", m.cmd, PGS_PROTO_CHUNK);
     assert_true(m.body_len == 3 && memcmp(m.body, "one", 3) == 0);
@@ -346,6 +403,64 @@ test_worker_as_an_edge_sees_it(void **state)
     assert_true(s_recv(e, 3000, &m));
     PGS_EXPECT_INT("end", m.cmd, PGS_PROTO_END);
     PGS_EXPECT_INT("end id", (int)m.id, 7);
+    PGS_EXPECT_INT("end ok", m.ok, 1);
+    PGS_EXPECT_STR("end meta", m.meta, "messages=1\ninput_tokens=3\n");
+
+    /* A reply larger than one piece: REPLY with MORE, CHUNKs, END ok, and
+     * the bytes in order. */
+    size_t big = (size_t)PGS_PROTO_PIECE * 5 / 2;
+    char num[32];
+    snprintf(num, sizeof num, "%zu", big);
+    s_request(e, 71, "t.size", num);
+    assert_true(s_recv(e, 3000, &m));
+    PGS_EXPECT_INT("big reply starts with REPLY", m.cmd, PGS_PROTO_REPLY);
+    PGS_EXPECT_INT("with MORE", (int)m.flags, PGS_PROTO_MORE);
+    PGS_EXPECT_INT("first piece", (int)m.body_len, (int)PGS_PROTO_PIECE);
+    size_t got = m.body_len, pieces = 1;
+    int in_order = 1;
+    for (;;) {
+        assert_true(s_recv(e, 3000, &m));
+        if (m.cmd == PGS_PROTO_END)
+            break;
+        PGS_EXPECT_INT("then CHUNKs", m.cmd, PGS_PROTO_CHUNK);
+        PGS_EXPECT_INT("of the same reply", (int)m.id, 71);
+        for (size_t i = 0; i < m.body_len; i++)
+            in_order &= ((const char *)m.body)[i] == (char)('a' + (got + i) % 26);
+        got += m.body_len;
+        pieces++;
+    }
+    PGS_EXPECT_INT("END ok", m.ok, 1);
+    PGS_EXPECT_INT("every byte", (int)got, (int)big);
+    PGS_EXPECT_INT("in three pieces", (int)pieces, 3);
+    PGS_EXPECT_INT("in order", in_order, 1);
+
+    /* A request body in BODY pieces reaches the handler whole. */
+    char *upload = malloc(big);
+    for (size_t i = 0; i < big; i++)
+        upload[i] = (char)('a' + i % 26);
+    pgs_proto_msg_t up = {.cmd = PGS_PROTO_REQUEST,
+                          .id = 72,
+                          .service = "test",
+                          .route = "t.len",
+                          .context = "{\"request_id\":\"req_up\"}",
+                          .params = "{}",
+                          .body = upload,
+                          .body_len = big};
+    assert_int_equal(pgs_proto_send_whole(e->router, e->identity, e->identity_len, &up), 0);
+    free(upload);
+    PGS_EXPECT_INT("upload id", (int)s_reply(e, &status, body, sizeof body), 72);
+    char want[96];
+    snprintf(want, sizeof want, "{\"len\":%zu,\"pattern\":true}", big);
+    PGS_EXPECT_STR("the handler saw it whole", body, want);
+
+    /* A message of protocol v1 is refused, and nothing else is harmed. */
+    assert_int_equal(zmq_send(e->router, e->identity, e->identity_len, ZMQ_SNDMORE),
+                     (int)e->identity_len);
+    assert_int_equal(zmq_send(e->router, "PGS1", 4, ZMQ_SNDMORE), 4);
+    assert_int_equal(zmq_send(e->router, "\x02", 1, 0), 1);
+    s_request(e, 73, "t.echo", "after v1");
+    PGS_EXPECT_INT("still answering", (int)s_reply(e, &status, body, sizeof body), 73);
+    PGS_EXPECT_STR("after v1 body", body, "{\"echo\":\"after v1\"}");
 
     /* Unknown route: 404. */
     s_request(e, 8, "t.nope", "");
