@@ -27,7 +27,7 @@ static const edge_route_t s_routes[] = {
     {"PATCH", "/v1/bots/{bot_id}", "bots", "bots.update", "bots:write", 1, EDGE_AUTH_TOKEN, EDGE_BODY_JSON, 0, 0, 64 * KB, 0},
     {"DELETE", "/v1/bots/{bot_id}", "bots", "bots.delete", "bots:write", 1, EDGE_AUTH_TOKEN, EDGE_BODY_NONE, 0, 0, 0, 0},
     {"GET", "/v1/bots/{bot_id}/documents", "bots", "documents.list", "bots:read", 0, EDGE_AUTH_TOKEN, EDGE_BODY_NONE, 0, 0, 0, 0},
-    {"POST", "/v1/bots/{bot_id}/documents", "bots", "documents.create", "bots:write", 1, EDGE_AUTH_TOKEN, EDGE_BODY_JSON_OR_TEXT, 0, 30000, 16 * KB * KB - 64 * KB, 0},
+    {"POST", "/v1/bots/{bot_id}/documents", "bots", "documents.create", "bots:write", 1, EDGE_AUTH_TOKEN, EDGE_BODY_JSON_OR_TEXT, 0, 30000, 64 * KB * KB, 0},
     {"GET", "/v1/bots/{bot_id}/documents/{doc_id}", "bots", "documents.show", "bots:read", 0, EDGE_AUTH_TOKEN, EDGE_BODY_NONE, 0, 0, 0, 0},
     {"DELETE", "/v1/bots/{bot_id}/documents/{doc_id}", "bots", "documents.delete", "bots:write", 1, EDGE_AUTH_TOKEN, EDGE_BODY_NONE, 0, 0, 0, 0},
     {"GET", "/v1/bots/{bot_id}/search", "bots", "bots.search", "bots:read", 0, EDGE_AUTH_TOKEN, EDGE_BODY_NONE, 0, 0, 0, 0},

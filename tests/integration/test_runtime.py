@@ -201,6 +201,37 @@ def test_escape_heavy_document_reads_back_whole(request):
 # 2. a login flood
 
 
+def test_ultra_document_as_json_round_trips_over_many_pieces(request):
+    """The largest document an Ultra plan allows, sent as JSON whose every other character is an
+    escape: the request body (about twice the document) and the reply travel in 1 MiB pieces
+    both ways, and the document comes back byte for byte."""
+    limit = conf_int("plan.ultra", "max_document_bytes")
+    with running_system({}, request.node.name) as system:
+        t = system.login(system.user("ultra")).create_token(preset="bot_management")
+        r = system.api(t, "POST", "/v1/bots", json={"name": uniq("bot-"), "model": "pegasus-lite"})
+        assert r.status_code == 201, r.text
+        bot = r.json()["id"]
+        unit = '"\\' * 20 + "x\u00e9 "  # 44 bytes; 88 in JSON (the quotes and backslashes escaped, é as \u00e9)
+        content = unit * (limit * 98 // 100 // len(unit.encode()))
+        assert len(content.encode()) <= limit
+        r = system.api(t, "POST", "/v1/bots/%s/documents" % bot, json={"title": "big", "content": content},
+                       timeout=120)
+        body_bytes = len(r.request.body)
+        assert body_bytes > 16 << 20, "the JSON body is %d bytes: not larger than one message" % body_bytes
+        assert r.status_code == 201, "upload of %d bytes → %d %r" % (body_bytes, r.status_code, r.text[:300])
+        doc = r.json()
+        assert doc["bytes"] == len(content.encode()), doc
+        g = system.api(t, "GET", "/v1/bots/%s/documents/%s" % (bot, doc["id"]), params={"include": "content"},
+                       timeout=120)
+        assert g.status_code == 200, g.text[:300]
+        assert len(g.content) > 16 << 20, "the reply is %d bytes: not larger than one message" % len(g.content)
+        assert g.headers.get("Content-Length") == str(len(g.content))
+        j = g.json()
+        assert j["content"] == content, "content came back altered: %d chars of %d" % (len(j["content"]), len(content))
+        assert not [h for h in g.headers if h.lower().startswith("x-pgs")], dict(g.headers)
+        assert not log_lines(system, WORKER_LOST), log_lines(system, WORKER_LOST)[:4]
+
+
 def test_login_flood_leaves_other_tokens_alone(request):
     with running_system(FAST, request.node.name) as system:
         s = system.login(system.user("pro"))
