@@ -197,12 +197,16 @@ s_deliver(edge_broker_t *b, s_job_t *j, int status, const char *headers, const c
           const void *body, size_t len)
 {
     if (j->done) {
+        int assembled = j->assembling && body == j->reply_body.data;
         edge_broker_reply_t rep = {.status = status,
                                    .headers = headers,
                                    .meta = meta ? meta : "",
                                    .body = body,
-                                   .body_len = len};
+                                   .body_len = len,
+                                   .owned = assembled ? j->reply_body.data : NULL};
         j->done(j->arg, &rep);
+        if (assembled && !rep.owned)
+            j->reply_body = (pgs_proto_body_t){0}; /* the caller keeps it */
     } else if (j->client_len) {
         pgs_proto_msg_t m = {.cmd = PGS_PROTO_REPLY,
                              .id = j->client_id,

@@ -37,11 +37,15 @@ typedef struct {
     const void *body;
     size_t body_len;
     int stream; /* an event stream: on_chunk and on_end follow */
+    /* When not NULL, body is a malloc'd, NUL-terminated buffer the callee
+     * may keep (it sets owned to NULL): a reply put together from pieces is
+     * then not copied again. */
+    char *owned;
 } edge_broker_reply_t;
 
 /* Completion of one request: exactly one call per edge_broker_submit that
  * returned 0. */
-typedef void (*edge_broker_done)(void *arg, const edge_broker_reply_t *reply);
+typedef void (*edge_broker_done)(void *arg, edge_broker_reply_t *reply);
 
 /* How a stream ended. */
 typedef enum {

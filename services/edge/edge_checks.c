@@ -25,7 +25,7 @@ s_plan(const edge_ctx_t *c, const char *name)
 }
 
 static void
-s_touch_done(void *arg, const edge_broker_reply_t *reply)
+s_touch_done(void *arg, edge_broker_reply_t *reply)
 {
     (void)arg;
     (void)reply;

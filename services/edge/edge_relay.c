@@ -37,7 +37,7 @@ s_take_meta(edge_req_t *r, const char *text)
 }
 
 static void
-s_on_reply(void *arg, const edge_broker_reply_t *rep)
+s_on_reply(void *arg, edge_broker_reply_t *rep)
 {
     edge_req_t *r = arg;
     r->pending = 0;
@@ -69,7 +69,10 @@ s_on_reply(void *arg, const edge_broker_reply_t *rep)
         edge_response_header(r, key, v);
     }
     char *copy = NULL;
-    if (rep->body_len) {
+    if (rep->owned) {
+        copy = rep->owned; /* put together from pieces: kept, not copied */
+        rep->owned = NULL;
+    } else if (rep->body_len) {
         copy = malloc(rep->body_len + 1);
         if (copy) {
             memcpy(copy, rep->body, rep->body_len);

@@ -182,7 +182,7 @@ s_int(const redisReply *r)
 }
 
 static void
-s_on_auth_reply(void *arg, const edge_broker_reply_t *reply)
+s_on_auth_reply(void *arg, edge_broker_reply_t *reply)
 {
     int status = reply->status;
     const void *body = reply->body;
