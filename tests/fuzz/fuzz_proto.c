@@ -42,7 +42,8 @@ s_check_equal(const pgs_proto_msg_t *a, const pgs_proto_msg_t *b)
         a->capacity != b->capacity || !s_same_text(a->service, b->service) ||
         !s_same_text(a->instance, b->instance) || !s_same_text(a->route, b->route) ||
         !s_same_text(a->context, b->context) || !s_same_text(a->params, b->params) ||
-        !s_same_text(a->headers, b->headers) || a->body_len != b->body_len ||
+        !s_same_text(a->headers, b->headers) || !s_same_text(a->meta, b->meta) ||
+        a->flags != b->flags || a->ok != b->ok || a->body_len != b->body_len ||
         (a->body_len && memcmp(a->body, b->body, a->body_len) != 0))
         abort();
 }
@@ -93,12 +94,23 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             s_check_text(msg.route, &f[2]);
             s_check_text(msg.context, &f[3]);
             s_check_text(msg.params, &f[4]);
-            if (msg.body_len != f[5].len)
+            if (msg.flags > PGS_PROTO_MORE || msg.body_len != f[6].len)
+                abort();
+            break;
+        case PGS_PROTO_BODY:
+            if (msg.flags > PGS_PROTO_MORE || msg.body_len != f[2].len)
                 abort();
             break;
         case PGS_PROTO_REPLY:
-            s_check_text(msg.headers, &f[2]);
-            if (msg.status < 100 || msg.status > 599 || msg.body_len != f[3].len)
+            s_check_text(msg.headers, &f[3]);
+            s_check_text(msg.meta, &f[4]);
+            if (msg.status < 100 || msg.status > 599 || msg.body_len != f[5].len ||
+                msg.flags > PGS_PROTO_STREAM)
+                abort();
+            break;
+        case PGS_PROTO_END:
+            s_check_text(msg.meta, &f[2]);
+            if (msg.ok != 0 && msg.ok != 1)
                 abort();
             break;
         default:

@@ -80,7 +80,7 @@ test_round_trip(void **state)
           .params = "{\"method\":\"GET\"}",
           .body = "{\"x\":1}",
           .body_len = 7},
-         8},
+         9},
         {"REQUEST binary body, max id",
          {.cmd = PGS_PROTO_REQUEST,
           .id = UINT64_MAX,
@@ -90,7 +90,7 @@ test_round_trip(void **state)
           .params = "{}",
           .body = s_bin_body,
           .body_len = sizeof s_bin_body},
-         8},
+         9},
         {"REPLY",
          {.cmd = PGS_PROTO_REPLY,
           .id = 7,
@@ -98,16 +98,47 @@ test_round_trip(void **state)
           .headers = "{\"content-type\":\"application/json\"}",
           .body = "{}",
           .body_len = 2},
-         6},
+         8},
         {"REPLY 100 empty body",
          {.cmd = PGS_PROTO_REPLY, .id = 0, .status = 100, .headers = "{}"},
-         6},
-        {"REPLY 599", {.cmd = PGS_PROTO_REPLY, .id = 1, .status = 599, .headers = "{}"}, 6},
+         8},
+        {"REPLY 599", {.cmd = PGS_PROTO_REPLY, .id = 1, .status = 599, .headers = "{}"}, 8},
+        {"REPLY MORE with meta",
+         {.cmd = PGS_PROTO_REPLY,
+          .id = 3,
+          .status = 200,
+          .flags = PGS_PROTO_MORE,
+          .headers = "{}",
+          .meta = "bot=bot_1\nmessages=1\n",
+          .body = "abc",
+          .body_len = 3},
+         8},
+        {"REPLY STREAM",
+         {.cmd = PGS_PROTO_REPLY, .id = 4, .status = 200, .flags = PGS_PROTO_STREAM, .headers = "{}"},
+         8},
+        {"REQUEST MORE",
+         {.cmd = PGS_PROTO_REQUEST,
+          .id = 5,
+          .service = "s",
+          .route = "r",
+          .context = "{}",
+          .params = "{}",
+          .flags = PGS_PROTO_MORE,
+          .body = "x",
+          .body_len = 1},
+         9},
+        {"BODY MORE",
+         {.cmd = PGS_PROTO_BODY, .id = 6, .flags = PGS_PROTO_MORE, .body = "yz", .body_len = 2},
+         5},
+        {"BODY last", {.cmd = PGS_PROTO_BODY, .id = 6}, 5},
         {"CHUNK",
          {.cmd = PGS_PROTO_CHUNK, .id = 9, .body = s_bin_body, .body_len = sizeof s_bin_body},
          4},
         {"CHUNK empty", {.cmd = PGS_PROTO_CHUNK, .id = 10}, 4},
-        {"END", {.cmd = PGS_PROTO_END, .id = 12345678901234ULL}, 3},
+        {"END failed", {.cmd = PGS_PROTO_END, .id = 12345678901234ULL}, 5},
+        {"END ok with meta",
+         {.cmd = PGS_PROTO_END, .id = 8, .ok = 1, .meta = "input_tokens=5\n"},
+         5},
         {"DISCONNECT", {.cmd = PGS_PROTO_DISCONNECT}, 2},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -118,7 +149,7 @@ test_round_trip(void **state)
         snprintf(what, sizeof what, "%s: encode frame count", cases[i].name);
         PGS_EXPECT_INT(what, n, cases[i].nframes);
         snprintf(what, sizeof what, "%s: frame 0", cases[i].name);
-        PGS_EXPECT_INT(what, frames[0].len == 4 && memcmp(frames[0].data, "PGS1", 4) == 0, 1);
+        PGS_EXPECT_INT(what, frames[0].len == 4 && memcmp(frames[0].data, "PGS2", 4) == 0, 1);
         snprintf(what, sizeof what, "%s: command byte", cases[i].name);
         PGS_EXPECT_INT(what, frames[1].len == 1 ? *(const unsigned char *)frames[1].data : -1,
                        m->cmd);
@@ -151,6 +182,8 @@ test_round_trip(void **state)
             s_expect_text(what, d.context, m->context);
             snprintf(what, sizeof what, "%s: params", nm);
             s_expect_text(what, d.params, m->params);
+            snprintf(what, sizeof what, "%s: flags", nm);
+            PGS_EXPECT_INT(what, d.flags, m->flags);
             snprintf(what, sizeof what, "%s: body", nm);
             s_expect_body(what, d.body, d.body_len, m->body, m->body_len);
             break;
@@ -161,6 +194,10 @@ test_round_trip(void **state)
             PGS_EXPECT_INT(what, d.status, m->status);
             snprintf(what, sizeof what, "%s: headers", nm);
             s_expect_text(what, d.headers, m->headers);
+            snprintf(what, sizeof what, "%s: flags", nm);
+            PGS_EXPECT_INT(what, d.flags, m->flags);
+            snprintf(what, sizeof what, "%s: meta", nm);
+            s_expect_text(what, d.meta, m->meta ? m->meta : "");
             snprintf(what, sizeof what, "%s: body", nm);
             s_expect_body(what, d.body, d.body_len, m->body, m->body_len);
             break;
@@ -170,9 +207,21 @@ test_round_trip(void **state)
             snprintf(what, sizeof what, "%s: bytes", nm);
             s_expect_body(what, d.body, d.body_len, m->body, m->body_len);
             break;
-        case PGS_PROTO_END:
+        case PGS_PROTO_BODY:
             snprintf(what, sizeof what, "%s: id", nm);
             PGS_EXPECT_INT(what, d.id, m->id);
+            snprintf(what, sizeof what, "%s: flags", nm);
+            PGS_EXPECT_INT(what, d.flags, m->flags);
+            snprintf(what, sizeof what, "%s: bytes", nm);
+            s_expect_body(what, d.body, d.body_len, m->body, m->body_len);
+            break;
+        case PGS_PROTO_END:
+            snprintf(what, sizeof what, "%s: id", nm);
+            PGS_EXPECT_INT(what, d.id == m->id, 1);
+            snprintf(what, sizeof what, "%s: outcome", nm);
+            PGS_EXPECT_INT(what, d.ok, m->ok);
+            snprintf(what, sizeof what, "%s: meta", nm);
+            s_expect_text(what, d.meta, m->meta ? m->meta : "");
             break;
         default:
             snprintf(what, sizeof what, "%s: no fields", nm);
@@ -199,7 +248,7 @@ test_round_trip(void **state)
     PGS_EXPECT_STR("REPLY without headers", d.headers, "{}");
 
     /* Unknown commands cannot be encoded. */
-    static const int bad_cmds[] = {0, 8, 255};
+    static const int bad_cmds[] = {0, 9, 255};
     for (size_t i = 0; i < sizeof bad_cmds / sizeof bad_cmds[0]; i++) {
         pgs_proto_msg_t b = {.cmd = (pgs_proto_cmd_t)bad_cmds[i]};
         char what[64];
@@ -209,7 +258,8 @@ test_round_trip(void **state)
     PGS_EXPECT_STR("cmd_name(READY)", pgs_proto_cmd_name(PGS_PROTO_READY), "READY");
     PGS_EXPECT_STR("cmd_name(DISCONNECT)", pgs_proto_cmd_name(PGS_PROTO_DISCONNECT), "DISCONNECT");
     PGS_EXPECT_STR("cmd_name(0)", pgs_proto_cmd_name(0), "?");
-    PGS_EXPECT_STR("cmd_name(8)", pgs_proto_cmd_name(8), "?");
+    PGS_EXPECT_STR("cmd_name(BODY)", pgs_proto_cmd_name(PGS_PROTO_BODY), "BODY");
+    PGS_EXPECT_STR("cmd_name(9)", pgs_proto_cmd_name(9), "?");
     PGS_EXPECT_STR("cmd_name(-1)", pgs_proto_cmd_name(-1), "?");
 }
 
@@ -232,7 +282,7 @@ typedef struct {
     const char *name;
     int rc;
     int n;
-    s_frame_t f[11];
+    s_frame_t f[13];
 } s_case_t;
 
 static char s_name64[PGS_PROTO_MAX_NAME + 1];
@@ -242,7 +292,7 @@ static void
 s_run_cases(const s_case_t *cases, size_t count)
 {
     for (size_t i = 0; i < count; i++) {
-        pgs_proto_frame_t frames[11];
+        pgs_proto_frame_t frames[13];
         for (int k = 0; k < cases[i].n; k++) {
             frames[k].data = cases[i].f[k].data;
             frames[k].len =
@@ -265,157 +315,205 @@ test_decode_table(void **state)
     memset(s_name65, 'n', PGS_PROTO_MAX_NAME + 1);
     const s_case_t cases[] = {
         /* Version and command frames. */
-        {"HEARTBEAT ok", 0, 2, {F("PGS1"), F("\x02")}},
-        {"version PGS2", -1, 2, {F("PGS2"), F("\x02")}},
+        {"HEARTBEAT ok", 0, 2, {F("PGS2"), F("\x02")}},
+        {"version PGS1: an older release", PGS_PROTO_EVERSION, 2, {F("PGS1"), F("\x02")}},
         {"version pgs1", -1, 2, {F("pgs1"), F("\x02")}},
         {"version PGS", -1, 2, {F("PGS"), F("\x02")}},
         {"version PGS1x", -1, 2, {F("PGS1x"), F("\x02")}},
         {"empty version", -1, 2, {F(""), F("\x02")}},
-        {"command 0", -1, 2, {F("PGS1"), FB("\0", 1)}},
-        {"command 8", -1, 2, {F("PGS1"), F("\x08")}},
-        {"command 255", -1, 2, {F("PGS1"), F("\xff")}},
-        {"command '2' as text", -1, 2, {F("PGS1"), F("2")}},
-        {"command frame empty", -1, 2, {F("PGS1"), F("")}},
-        {"command frame 2 bytes", -1, 2, {F("PGS1"), F("\x02\x02")}},
-        {"command frame 2 bytes (valid first)", -1, 3, {F("PGS1"), FB("\x06\0", 2), F("1")}},
+        {"command 0", -1, 2, {F("PGS2"), FB("\0", 1)}},
+        {"command 9", -1, 2, {F("PGS2"), F("\x09")}},
+        {"command 255", -1, 2, {F("PGS2"), F("\xff")}},
+        {"command '2' as text", -1, 2, {F("PGS2"), F("2")}},
+        {"command frame empty", -1, 2, {F("PGS2"), F("")}},
+        {"command frame 2 bytes", -1, 2, {F("PGS2"), F("\x02\x02")}},
+        {"command frame 2 bytes (valid first)", -1, 3, {F("PGS2"), FB("\x06\0", 2), F("1")}},
         {"no frames", -1, 0, {{NULL, 0}}},
-        {"version only", -1, 1, {F("PGS1")}},
+        {"version only", -1, 1, {F("PGS2")}},
         /* Frame counts. */
-        {"HEARTBEAT extra frame", -1, 3, {F("PGS1"), F("\x02"), F("")}},
-        {"DISCONNECT ok", 0, 2, {F("PGS1"), F("\x07")}},
-        {"DISCONNECT extra frame", -1, 3, {F("PGS1"), F("\x07"), F("x")}},
-        {"READY ok", 0, 5, {F("PGS1"), F("\x01"), F("auth"), F("0"), F("8")}},
-        {"READY too few", -1, 4, {F("PGS1"), F("\x01"), F("auth"), F("0")}},
-        {"READY too many", -1, 6, {F("PGS1"), F("\x01"), F("auth"), F("0"), F("8"), F("")}},
+        {"HEARTBEAT extra frame", -1, 3, {F("PGS2"), F("\x02"), F("")}},
+        {"DISCONNECT ok", 0, 2, {F("PGS2"), F("\x07")}},
+        {"DISCONNECT extra frame", -1, 3, {F("PGS2"), F("\x07"), F("x")}},
+        {"READY ok", 0, 5, {F("PGS2"), F("\x01"), F("auth"), F("0"), F("8")}},
+        {"READY too few", -1, 4, {F("PGS2"), F("\x01"), F("auth"), F("0")}},
+        {"READY too many", -1, 6, {F("PGS2"), F("\x01"), F("auth"), F("0"), F("8"), F("")}},
         {"REQUEST ok",
          0,
-         8,
-         {F("PGS1"), F("\x03"), F("1"), F("auth"), F("me.get"), F("{}"), F("{}"), F("")}},
+         9,
+         {F("PGS2"), F("\x03"), F("1"), F("auth"), F("me.get"), F("{}"), F("{}"), F("0"), F("")}},
         {"REQUEST too few",
          -1,
-         7,
-         {F("PGS1"), F("\x03"), F("1"), F("auth"), F("me.get"), F("{}"), F("{}")}},
+         8,
+         {F("PGS2"), F("\x03"), F("1"), F("auth"), F("me.get"), F("{}"), F("{}"), F("0")}},
         {"REQUEST too many",
          -1,
-         9,
-         {F("PGS1"), F("\x03"), F("1"), F("auth"), F("me.get"), F("{}"), F("{}"), F(""), F("")}},
-        {"REQUEST with 11 frames",
+         10,
+         {F("PGS2"), F("\x03"), F("1"), F("auth"), F("me.get"), F("{}"), F("{}"), F(""), F("0"), F("")}},
+        {"REQUEST with 12 frames",
          -1,
-         11,
-         {F("PGS1"), F("\x03"), F("1"), F("a"), F("b"), F("{}"), F("{}"), F(""), F(""), F(""),
-          F("")}},
-        {"REPLY ok", 0, 6, {F("PGS1"), F("\x04"), F("1"), F("200"), F("{}"), F("")}},
-        {"REPLY too few", -1, 5, {F("PGS1"), F("\x04"), F("1"), F("200"), F("{}")}},
-        {"CHUNK ok", 0, 4, {F("PGS1"), F("\x05"), F("1"), F("abc")}},
-        {"CHUNK too few", -1, 3, {F("PGS1"), F("\x05"), F("1")}},
-        {"END ok", 0, 3, {F("PGS1"), F("\x06"), F("1")}},
-        {"END too few", -1, 2, {F("PGS1"), F("\x06")}},
-        {"END too many", -1, 4, {F("PGS1"), F("\x06"), F("1"), F("")}},
+         12,
+         {F("PGS2"), F("\x03"), F("1"), F("a"), F("b"), F("{}"), F("{}"), F(""), F(""), F(""), F("0"), F("")}},
+        {"REPLY ok", 0, 8, {F("PGS2"), F("\x04"), F("1"), F("200"), F("0"), F("{}"), F(""), F("")}},
+        {"REPLY too few", -1, 7, {F("PGS2"), F("\x04"), F("1"), F("200"), F("0"), F("{}"), F("")}},
+        {"CHUNK ok", 0, 4, {F("PGS2"), F("\x05"), F("1"), F("abc")}},
+        {"CHUNK too few", -1, 3, {F("PGS2"), F("\x05"), F("1")}},
+        {"END ok", 0, 5, {F("PGS2"), F("\x06"), F("1"), F("ok"), F("")}},
+        {"END too few", -1, 4, {F("PGS2"), F("\x06"), F("ok"), F("")}},
+        {"END too many", -1, 6, {F("PGS2"), F("\x06"), F("1"), F(""), F("ok"), F("")}},
         /* Ids. */
-        {"id 0", 0, 3, {F("PGS1"), F("\x06"), F("0")}},
-        {"id leading zeros", 0, 3, {F("PGS1"), F("\x06"), F("0007")}},
-        {"id UINT64_MAX", 0, 3, {F("PGS1"), F("\x06"), F("18446744073709551615")}},
-        {"id UINT64_MAX+1", -1, 3, {F("PGS1"), F("\x06"), F("18446744073709551616")}},
-        {"id 20 nines", -1, 3, {F("PGS1"), F("\x06"), F("99999999999999999999")}},
-        {"id 21 digits", -1, 3, {F("PGS1"), F("\x06"), F("000000000000000000001")}},
-        {"id empty", -1, 3, {F("PGS1"), F("\x06"), F("")}},
-        {"id 12a", -1, 3, {F("PGS1"), F("\x06"), F("12a")}},
-        {"id -1", -1, 3, {F("PGS1"), F("\x06"), F("-1")}},
-        {"id +1", -1, 3, {F("PGS1"), F("\x06"), F("+1")}},
-        {"id ' 1'", -1, 3, {F("PGS1"), F("\x06"), F(" 1")}},
-        {"id '1 '", -1, 3, {F("PGS1"), F("\x06"), F("1 ")}},
-        {"id 0x10", -1, 3, {F("PGS1"), F("\x06"), F("0x10")}},
-        {"id with NUL", -1, 3, {F("PGS1"), F("\x06"), FB("1\0", 2)}},
+        {"id 0", 0, 5, {F("PGS2"), F("\x06"), F("0"), F("ok"), F("")}},
+        {"id leading zeros", 0, 5, {F("PGS2"), F("\x06"), F("0007"), F("ok"), F("")}},
+        {"id UINT64_MAX", 0, 5, {F("PGS2"), F("\x06"), F("18446744073709551615"), F("ok"), F("")}},
+        {"id UINT64_MAX+1",
+         -1,
+         5,
+         {F("PGS2"), F("\x06"), F("18446744073709551616"), F("ok"), F("")}},
+        {"id 20 nines", -1, 5, {F("PGS2"), F("\x06"), F("99999999999999999999"), F("ok"), F("")}},
+        {"id 21 digits", -1, 5, {F("PGS2"), F("\x06"), F("000000000000000000001"), F("ok"), F("")}},
+        {"id empty", -1, 5, {F("PGS2"), F("\x06"), F(""), F("ok"), F("")}},
+        {"id 12a", -1, 5, {F("PGS2"), F("\x06"), F("12a"), F("ok"), F("")}},
+        {"id -1", -1, 5, {F("PGS2"), F("\x06"), F("-1"), F("ok"), F("")}},
+        {"id +1", -1, 5, {F("PGS2"), F("\x06"), F("+1"), F("ok"), F("")}},
+        {"id ' 1'", -1, 5, {F("PGS2"), F("\x06"), F(" 1"), F("ok"), F("")}},
+        {"id '1 '", -1, 5, {F("PGS2"), F("\x06"), F("1 "), F("ok"), F("")}},
+        {"id 0x10", -1, 5, {F("PGS2"), F("\x06"), F("0x10"), F("ok"), F("")}},
+        {"id with NUL", -1, 5, {F("PGS2"), F("\x06"), FB("1\0", 2), F("ok"), F("")}},
         {"REQUEST id abc",
          -1,
-         8,
-         {F("PGS1"), F("\x03"), F("abc"), F("auth"), F("me.get"), F("{}"), F("{}"), F("")}},
+         9,
+         {F("PGS2"), F("\x03"), F("abc"), F("auth"), F("me.get"), F("{}"), F("{}"), F("0"), F("")}},
         {"REPLY id overflow",
          -1,
-         6,
-         {F("PGS1"), F("\x04"), F("18446744073709551616"), F("200"), F("{}"), F("")}},
-        {"CHUNK id x", -1, 4, {F("PGS1"), F("\x05"), F("x"), F("abc")}},
+         8,
+         {F("PGS2"), F("\x04"), F("18446744073709551616"), F("200"), F("0"), F("{}"), F(""), F("")}},
+        {"CHUNK id x", -1, 4, {F("PGS2"), F("\x05"), F("x"), F("abc")}},
         /* Status. */
-        {"status 100", 0, 6, {F("PGS1"), F("\x04"), F("1"), F("100"), F("{}"), F("")}},
-        {"status 599", 0, 6, {F("PGS1"), F("\x04"), F("1"), F("599"), F("{}"), F("")}},
-        {"status 99", -1, 6, {F("PGS1"), F("\x04"), F("1"), F("99"), F("{}"), F("")}},
-        {"status 600", -1, 6, {F("PGS1"), F("\x04"), F("1"), F("600"), F("{}"), F("")}},
-        {"status 0", -1, 6, {F("PGS1"), F("\x04"), F("1"), F("0"), F("{}"), F("")}},
-        {"status 1000", -1, 6, {F("PGS1"), F("\x04"), F("1"), F("1000"), F("{}"), F("")}},
+        {"status 100",
+         0,
+         8,
+         {F("PGS2"), F("\x04"), F("1"), F("100"), F("0"), F("{}"), F(""), F("")}},
+        {"status 599",
+         0,
+         8,
+         {F("PGS2"), F("\x04"), F("1"), F("599"), F("0"), F("{}"), F(""), F("")}},
+        {"status 99",
+         -1,
+         8,
+         {F("PGS2"), F("\x04"), F("1"), F("99"), F("0"), F("{}"), F(""), F("")}},
+        {"status 600",
+         -1,
+         8,
+         {F("PGS2"), F("\x04"), F("1"), F("600"), F("0"), F("{}"), F(""), F("")}},
+        {"status 0", -1, 8, {F("PGS2"), F("\x04"), F("1"), F("0"), F("0"), F("{}"), F(""), F("")}},
+        {"status 1000",
+         -1,
+         8,
+         {F("PGS2"), F("\x04"), F("1"), F("1000"), F("0"), F("{}"), F(""), F("")}},
         {"status huge",
          -1,
-         6,
-         {F("PGS1"), F("\x04"), F("1"), F("18446744073709551815"), F("{}"), F("")}},
-        {"status empty", -1, 6, {F("PGS1"), F("\x04"), F("1"), F(""), F("{}"), F("")}},
-        {"status 2OO", -1, 6, {F("PGS1"), F("\x04"), F("1"), F("2OO"), F("{}"), F("")}},
-        {"status -200", -1, 6, {F("PGS1"), F("\x04"), F("1"), F("-200"), F("{}"), F("")}},
+         8,
+         {F("PGS2"), F("\x04"), F("1"), F("18446744073709551815"), F("0"), F("{}"), F(""), F("")}},
+        {"status empty",
+         -1,
+         8,
+         {F("PGS2"), F("\x04"), F("1"), F(""), F("0"), F("{}"), F(""), F("")}},
+        {"status 2OO",
+         -1,
+         8,
+         {F("PGS2"), F("\x04"), F("1"), F("2OO"), F("0"), F("{}"), F(""), F("")}},
+        {"status -200",
+         -1,
+         8,
+         {F("PGS2"), F("\x04"), F("1"), F("-200"), F("0"), F("{}"), F(""), F("")}},
         /* Capacity. */
-        {"capacity 1", 0, 5, {F("PGS1"), F("\x01"), F("auth"), F("0"), F("1")}},
-        {"capacity 1024", 0, 5, {F("PGS1"), F("\x01"), F("auth"), F("0"), F("1024")}},
-        {"capacity 0", -1, 5, {F("PGS1"), F("\x01"), F("auth"), F("0"), F("0")}},
-        {"capacity 1025", -1, 5, {F("PGS1"), F("\x01"), F("auth"), F("0"), F("1025")}},
-        {"capacity 4294967297", -1, 5, {F("PGS1"), F("\x01"), F("auth"), F("0"), F("4294967297")}},
-        {"capacity empty", -1, 5, {F("PGS1"), F("\x01"), F("auth"), F("0"), F("")}},
-        {"capacity eight", -1, 5, {F("PGS1"), F("\x01"), F("auth"), F("0"), F("eight")}},
+        {"capacity 1", 0, 5, {F("PGS2"), F("\x01"), F("auth"), F("0"), F("1")}},
+        {"capacity 1024", 0, 5, {F("PGS2"), F("\x01"), F("auth"), F("0"), F("1024")}},
+        {"capacity 0", -1, 5, {F("PGS2"), F("\x01"), F("auth"), F("0"), F("0")}},
+        {"capacity 1025", -1, 5, {F("PGS2"), F("\x01"), F("auth"), F("0"), F("1025")}},
+        {"capacity 4294967297", -1, 5, {F("PGS2"), F("\x01"), F("auth"), F("0"), F("4294967297")}},
+        {"capacity empty", -1, 5, {F("PGS2"), F("\x01"), F("auth"), F("0"), F("")}},
+        {"capacity eight", -1, 5, {F("PGS2"), F("\x01"), F("auth"), F("0"), F("eight")}},
         /* Text frames. */
-        {"READY empty service", -1, 5, {F("PGS1"), F("\x01"), F(""), F("0"), F("8")}},
-        {"READY NUL in service", -1, 5, {F("PGS1"), F("\x01"), FB("au\0th", 5), F("0"), F("8")}},
-        {"READY NUL in instance", -1, 5, {F("PGS1"), F("\x01"), F("auth"), FB("0\0", 2), F("8")}},
-        {"READY 64-byte service", 0, 5, {F("PGS1"), F("\x01"), F(s_name64), F("0"), F("8")}},
-        {"READY 65-byte service", -1, 5, {F("PGS1"), F("\x01"), F(s_name65), F("0"), F("8")}},
-        {"READY 65-byte instance", -1, 5, {F("PGS1"), F("\x01"), F("a"), F(s_name65), F("8")}},
+        {"READY empty service", -1, 5, {F("PGS2"), F("\x01"), F(""), F("0"), F("8")}},
+        {"READY NUL in service", -1, 5, {F("PGS2"), F("\x01"), FB("au\0th", 5), F("0"), F("8")}},
+        {"READY NUL in instance", -1, 5, {F("PGS2"), F("\x01"), F("auth"), FB("0\0", 2), F("8")}},
+        {"READY 64-byte service", 0, 5, {F("PGS2"), F("\x01"), F(s_name64), F("0"), F("8")}},
+        {"READY 65-byte service", -1, 5, {F("PGS2"), F("\x01"), F(s_name65), F("0"), F("8")}},
+        {"READY 65-byte instance", -1, 5, {F("PGS2"), F("\x01"), F("a"), F(s_name65), F("8")}},
         {"REQUEST NUL in service",
          -1,
-         8,
-         {F("PGS1"), F("\x03"), F("1"), FB("a\0", 2), F("r"), F("{}"), F("{}"), F("")}},
+         9,
+         {F("PGS2"), F("\x03"), F("1"), FB("a\0", 2), F("r"), F("{}"), F("{}"), F("0"), F("")}},
         {"REQUEST NUL in route",
          -1,
-         8,
-         {F("PGS1"), F("\x03"), F("1"), F("a"), FB("\0r", 2), F("{}"), F("{}"), F("")}},
+         9,
+         {F("PGS2"), F("\x03"), F("1"), F("a"), FB("\0r", 2), F("{}"), F("{}"), F("0"), F("")}},
         {"REQUEST NUL in context",
          -1,
-         8,
-         {F("PGS1"), F("\x03"), F("1"), F("a"), F("r"), FB("{}\0", 3), F("{}"), F("")}},
+         9,
+         {F("PGS2"), F("\x03"), F("1"), F("a"), F("r"), FB("{}\0", 3), F("{}"), F("0"), F("")}},
         {"REQUEST NUL in params",
          -1,
-         8,
-         {F("PGS1"), F("\x03"), F("1"), F("a"), F("r"), F("{}"), FB("{\"a\":\"\0\"}", 9), F("")}},
+         9,
+         {F("PGS2"), F("\x03"), F("1"), F("a"), F("r"), F("{}"), FB("{\"a\":\"\0\"}", 9), F("0"), F("")}},
         {"REQUEST NUL in body is fine",
          0,
-         8,
-         {F("PGS1"), F("\x03"), F("1"), F("a"), F("r"), F("{}"), F("{}"), FB("\0\0", 2)}},
+         9,
+         {F("PGS2"), F("\x03"), F("1"), F("a"), F("r"), F("{}"), F("{}"), F("0"), FB("\0\0", 2)}},
         {"REQUEST empty service",
          -1,
-         8,
-         {F("PGS1"), F("\x03"), F("1"), F(""), F("r"), F("{}"), F("{}"), F("")}},
+         9,
+         {F("PGS2"), F("\x03"), F("1"), F(""), F("r"), F("{}"), F("{}"), F("0"), F("")}},
         {"REQUEST empty route",
          -1,
-         8,
-         {F("PGS1"), F("\x03"), F("1"), F("a"), F(""), F("{}"), F("{}"), F("")}},
+         9,
+         {F("PGS2"), F("\x03"), F("1"), F("a"), F(""), F("{}"), F("{}"), F("0"), F("")}},
         {"REQUEST empty context and params are text",
          0,
-         8,
-         {F("PGS1"), F("\x03"), F("1"), F("a"), F("r"), F(""), F(""), F("")}},
+         9,
+         {F("PGS2"), F("\x03"), F("1"), F("a"), F("r"), F(""), F(""), F("0"), F("")}},
         {"REQUEST 64-byte route",
          0,
-         8,
-         {F("PGS1"), F("\x03"), F("1"), F(s_name64), F(s_name64), F("{}"), F("{}"), F("")}},
+         9,
+         {F("PGS2"), F("\x03"), F("1"), F(s_name64), F(s_name64), F("{}"), F("{}"), F("0"), F("")}},
         {"REQUEST 65-byte service",
          -1,
-         8,
-         {F("PGS1"), F("\x03"), F("1"), F(s_name65), F("r"), F("{}"), F("{}"), F("")}},
+         9,
+         {F("PGS2"), F("\x03"), F("1"), F(s_name65), F("r"), F("{}"), F("{}"), F("0"), F("")}},
         {"REQUEST 65-byte route",
          -1,
-         8,
-         {F("PGS1"), F("\x03"), F("1"), F("a"), F(s_name65), F("{}"), F("{}"), F("")}},
+         9,
+         {F("PGS2"), F("\x03"), F("1"), F("a"), F(s_name65), F("{}"), F("{}"), F("0"), F("")}},
         {"REPLY NUL in headers",
          -1,
-         6,
-         {F("PGS1"), F("\x04"), F("1"), F("200"), FB("{\0}", 3), F("")}},
+         8,
+         {F("PGS2"), F("\x04"), F("1"), F("200"), F("0"), FB("{\0}", 3), F(""), F("")}},
         {"REPLY NUL in body is fine",
          0,
-         6,
-         {F("PGS1"), F("\x04"), F("1"), F("200"), F("{}"), FB("\0", 1)}},
+         8,
+         {F("PGS2"), F("\x04"), F("1"), F("200"), F("0"), F("{}"), F(""), FB("\0", 1)}},
+        /* v2 additions: flags, BODY, END outcomes, meta. */
+        {"REQUEST flags 1", 0, 9, {F("PGS2"), F("\x03"), F("1"), F("a"), F("r"), F("{}"), F("{}"), F("1"), F("")}},
+        {"REQUEST flags 2", -1, 9, {F("PGS2"), F("\x03"), F("1"), F("a"), F("r"), F("{}"), F("{}"), F("2"), F("")}},
+        {"REQUEST flags x", -1, 9, {F("PGS2"), F("\x03"), F("1"), F("a"), F("r"), F("{}"), F("{}"), F("x"), F("")}},
+        {"REQUEST flags empty", -1, 9, {F("PGS2"), F("\x03"), F("1"), F("a"), F("r"), F("{}"), F("{}"), F(""), F("")}},
+        {"REPLY flags 1", 0, 8, {F("PGS2"), F("\x04"), F("1"), F("200"), F("1"), F("{}"), F(""), F("")}},
+        {"REPLY flags 2", 0, 8, {F("PGS2"), F("\x04"), F("1"), F("200"), F("2"), F("{}"), F(""), F("")}},
+        {"REPLY flags 3", -1, 8, {F("PGS2"), F("\x04"), F("1"), F("200"), F("3"), F("{}"), F(""), F("")}},
+        {"REPLY flags 4", -1, 8, {F("PGS2"), F("\x04"), F("1"), F("200"), F("4"), F("{}"), F(""), F("")}},
+        {"REPLY meta text", 0, 8, {F("PGS2"), F("\x04"), F("1"), F("200"), F("0"), F("{}"), F("bot=bot_1\n"), F("")}},
+        {"REPLY NUL in meta", -1, 8, {F("PGS2"), F("\x04"), F("1"), F("200"), F("0"), F("{}"), FB("a\0", 2), F("")}},
+        {"BODY ok", 0, 5, {F("PGS2"), F("\x08"), F("1"), F("0"), F("abc")}},
+        {"BODY more", 0, 5, {F("PGS2"), F("\x08"), F("1"), F("1"), F("")}},
+        {"BODY flags 2", -1, 5, {F("PGS2"), F("\x08"), F("1"), F("2"), F("")}},
+        {"BODY too few", -1, 4, {F("PGS2"), F("\x08"), F("1"), F("0")}},
+        {"BODY too many", -1, 6, {F("PGS2"), F("\x08"), F("1"), F("0"), F(""), F("")}},
+        {"END failed", 0, 5, {F("PGS2"), F("\x06"), F("1"), F("failed"), F("")}},
+        {"END OK", -1, 5, {F("PGS2"), F("\x06"), F("1"), F("OK"), F("")}},
+        {"END fail", -1, 5, {F("PGS2"), F("\x06"), F("1"), F("fail"), F("")}},
+        {"END empty outcome", -1, 5, {F("PGS2"), F("\x06"), F("1"), F(""), F("")}},
+        {"END NUL in meta", -1, 5, {F("PGS2"), F("\x06"), F("1"), F("ok"), FB("x\0", 2)}},
+        {"version PGS3", PGS_PROTO_EVERSION, 2, {F("PGS3"), F("\x02")}},
     };
     s_run_cases(cases, sizeof cases / sizeof cases[0]);
 }
@@ -429,8 +527,9 @@ test_decode_limits(void **state)
     char *json = malloc(big);
     assert_non_null(json);
     memset(json, ' ', big);
-    pgs_proto_frame_t f[8] = {
-        {"PGS1", 4}, {"\x03", 1}, {"1", 1}, {"a", 1}, {"r", 1}, {"{}", 2}, {"{}", 2}, {"", 0},
+    pgs_proto_frame_t f[9] = {
+        {"PGS2", 4}, {"\x03", 1}, {"1", 1}, {"a", 1}, {"r", 1},
+        {"{}", 2},   {"{}", 2},    {"0", 1}, {"", 0},
     };
     pgs_proto_msg_t d;
     static const int which[] = {5, 6};
@@ -439,45 +538,57 @@ test_decode_limits(void **state)
         char what[64];
         f[k] = (pgs_proto_frame_t){json, PGS_PROTO_MAX_JSON};
         snprintf(what, sizeof what, "decode(REQUEST frame %d at max JSON)", k);
-        PGS_EXPECT_INT(what, pgs_proto_decode(f, 8, s_scratch, SCRATCH_LEN, &d), 0);
+        PGS_EXPECT_INT(what, pgs_proto_decode(f, 9, s_scratch, SCRATCH_LEN, &d), 0);
         PGS_EXPECT_INT(what, strlen(k == 5 ? d.context : d.params), PGS_PROTO_MAX_JSON);
         f[k] = (pgs_proto_frame_t){json, big};
         snprintf(what, sizeof what, "decode(REQUEST frame %d over max JSON)", k);
-        PGS_EXPECT_INT(what, pgs_proto_decode(f, 8, s_scratch, SCRATCH_LEN, &d), -1);
+        PGS_EXPECT_INT(what, pgs_proto_decode(f, 9, s_scratch, SCRATCH_LEN, &d), -1);
         f[k] = (pgs_proto_frame_t){"{}", 2};
     }
-    pgs_proto_frame_t r[6] = {{"PGS1", 4}, {"\x04", 1}, {"1", 1}, {"200", 3}, {json, big}, {"", 0}};
+    pgs_proto_frame_t r[8] = {{"PGS2", 4}, {"\x04", 1}, {"1", 1},  {"200", 3},
+                              {"0", 1},    {json, big},  {"", 0},   {"", 0}};
     PGS_EXPECT_INT("decode(REPLY headers over max JSON)",
-                   pgs_proto_decode(r, 6, s_scratch, SCRATCH_LEN, &d), -1);
+                   pgs_proto_decode(r, 8, s_scratch, SCRATCH_LEN, &d), -1);
+    r[5] = (pgs_proto_frame_t){"{}", 2};
+    r[6] = (pgs_proto_frame_t){json, big};
+    PGS_EXPECT_INT("decode(REPLY meta over max JSON)",
+                   pgs_proto_decode(r, 8, s_scratch, SCRATCH_LEN, &d), -1);
+    r[6] = (pgs_proto_frame_t){json, PGS_PROTO_MAX_JSON};
+    PGS_EXPECT_INT("decode(REPLY meta at max JSON)",
+                   pgs_proto_decode(r, 8, s_scratch, SCRATCH_LEN, &d), 0);
+    r[6] = (pgs_proto_frame_t){"", 0};
     /* Both JSON frames at the maximum fit the documented scratch size. */
     f[5] = (pgs_proto_frame_t){json, PGS_PROTO_MAX_JSON};
     f[6] = (pgs_proto_frame_t){json, PGS_PROTO_MAX_JSON};
     f[3] = (pgs_proto_frame_t){s_name64, PGS_PROTO_MAX_NAME};
     f[4] = (pgs_proto_frame_t){s_name64, PGS_PROTO_MAX_NAME};
     PGS_EXPECT_INT("decode(REQUEST, every text frame at its maximum)",
-                   pgs_proto_decode(f, 8, s_scratch, SCRATCH_LEN, &d), 0);
+                   pgs_proto_decode(f, 9, s_scratch, SCRATCH_LEN, &d), 0);
     free(json);
 
     /* Bodies: the length is checked, not the bytes (a fake huge length). */
-    pgs_proto_frame_t c[4] = {{"PGS1", 4}, {"\x05", 1}, {"1", 1}, {"x", PGS_PROTO_MAX_BODY + 1}};
+    pgs_proto_frame_t c[4] = {{"PGS2", 4}, {"\x05", 1}, {"1", 1}, {"x", PGS_PROTO_MAX_BODY + 1}};
     PGS_EXPECT_INT("decode(CHUNK over max body)", pgs_proto_decode(c, 4, s_scratch, 64, &d), -1);
-    pgs_proto_frame_t q[8] = {{"PGS1", 4}, {"\x03", 1}, {"1", 1},  {"a", 1},
-                              {"r", 1},    {"{}", 2},   {"{}", 2}, {"x", PGS_PROTO_MAX_BODY + 1}};
-    PGS_EXPECT_INT("decode(REQUEST over max body)", pgs_proto_decode(q, 8, s_scratch, 64, &d), -1);
-    r[4] = (pgs_proto_frame_t){"{}", 2};
-    r[5] = (pgs_proto_frame_t){"x", PGS_PROTO_MAX_BODY + 1};
-    PGS_EXPECT_INT("decode(REPLY over max body)", pgs_proto_decode(r, 6, s_scratch, 64, &d), -1);
+    pgs_proto_frame_t bd[5] = {
+        {"PGS2", 4}, {"\x08", 1}, {"1", 1}, {"0", 1}, {"x", PGS_PROTO_MAX_BODY + 1}};
+    PGS_EXPECT_INT("decode(BODY over max body)", pgs_proto_decode(bd, 5, s_scratch, 64, &d), -1);
+    pgs_proto_frame_t q[9] = {{"PGS2", 4}, {"\x03", 1}, {"1", 1},  {"a", 1}, {"r", 1},
+                              {"{}", 2},   {"{}", 2},    {"0", 1},  {"x", PGS_PROTO_MAX_BODY + 1}};
+    PGS_EXPECT_INT("decode(REQUEST over max body)", pgs_proto_decode(q, 9, s_scratch, 64, &d), -1);
+    r[5] = (pgs_proto_frame_t){"{}", 2};
+    r[7] = (pgs_proto_frame_t){"x", PGS_PROTO_MAX_BODY + 1};
+    PGS_EXPECT_INT("decode(REPLY over max body)", pgs_proto_decode(r, 8, s_scratch, 64, &d), -1);
 
     /* A scratch buffer too small is a failure, never an overflow: exactly
      * the needed size on the heap so AddressSanitizer would see a write past it. */
-    pgs_proto_frame_t ok[8] = {{"PGS1", 4}, {"\x03", 1}, {"1", 1},         {"svc", 3},
-                               {"rt", 2},   {"{}", 2},   {"{\"a\":1}", 7}, {"", 0}};
+    pgs_proto_frame_t ok[9] = {{"PGS2", 4}, {"\x03", 1},       {"1", 1}, {"svc", 3}, {"rt", 2},
+                               {"{}", 2},   {"{\"a\":1}", 7}, {"0", 1}, {"", 0}};
     size_t need = 4 + 3 + 3 + 8; /* each text + NUL */
     for (size_t len = 0; len <= need; len++) {
         char *small = len ? malloc(len) : NULL;
         char what[64];
         snprintf(what, sizeof what, "decode(REQUEST, scratch %zu of %zu bytes)", len, need);
-        PGS_EXPECT_INT(what, pgs_proto_decode(ok, 8, small, len, &d), len == need ? 0 : -1);
+        PGS_EXPECT_INT(what, pgs_proto_decode(ok, 9, small, len, &d), len == need ? 0 : -1);
         if (len == need)
             PGS_EXPECT_STR(what, d.params, "{\"a\":1}");
         free(small);
@@ -523,6 +634,8 @@ test_send_refuses_oversized_frames(void **state)
     assert_non_null(body);
     pgs_proto_msg_t m = {.cmd = PGS_PROTO_REPLY, .id = 1, .status = 200, .headers = "{}",
                          .body = body, .body_len = big};
+    /* (pgs_proto_send_whole would send it in pieces; pgs_proto_send sends
+     * one message.) */
     errno = 0;
     PGS_EXPECT_INT("send of a body over the limit", pgs_proto_send(dealer, NULL, 0, &m), -1);
     PGS_EXPECT_INT("errno", errno, EMSGSIZE);
@@ -535,6 +648,107 @@ test_send_refuses_oversized_frames(void **state)
     PGS_EXPECT_INT("its body frame", (int)in->frames[in->nframes - 1].len, (int)PGS_PROTO_MAX_BODY);
     pgs_proto_inbox_close(in);
     PGS_EXPECT_INT("nothing else", pgs_proto_recv(peer, 0, in), 0);
+    free(in);
+    free(body);
+    zmq_close(dealer);
+    zmq_close(peer);
+    zmq_ctx_term(ctx);
+}
+
+/* Receives the next message on peer (within 2 s), decoded into d. */
+static void
+s_next(void *peer, pgs_proto_inbox_t *in, pgs_proto_msg_t *d, const char *what)
+{
+    pgs_proto_inbox_close(in);
+    s_wait_readable(peer);
+    PGS_EXPECT_INT(what, pgs_proto_recv(peer, 0, in), 1);
+    PGS_EXPECT_INT(what, pgs_proto_decode(in->frames, in->nframes, s_scratch, SCRATCH_LEN, d), 0);
+}
+
+/* Bodies larger than one piece go as REQUEST + BODY… or REPLY + CHUNK… +
+ * END, whose bytes put together are the original; over the total limit
+ * nothing is sent. */
+static void
+test_send_whole_in_pieces(void **state)
+{
+    (void)state;
+    void *ctx = zmq_ctx_new();
+    void *dealer = zmq_socket(ctx, ZMQ_DEALER);
+    void *peer = zmq_socket(ctx, ZMQ_DEALER);
+    int zero = 0;
+    zmq_setsockopt(dealer, ZMQ_LINGER, &zero, sizeof zero);
+    zmq_setsockopt(peer, ZMQ_LINGER, &zero, sizeof zero);
+    assert_int_equal(zmq_bind(peer, "inproc://pgs-test-whole"), 0);
+    assert_int_equal(zmq_connect(dealer, "inproc://pgs-test-whole"), 0);
+    size_t n = (size_t)PGS_PROTO_PIECE * 5 / 2;
+    char *body = malloc(n);
+    assert_non_null(body);
+    for (size_t i = 0; i < n; i++)
+        body[i] = (char)(i * 7 + i / 1000);
+    pgs_proto_inbox_t *in = calloc(1, sizeof *in);
+    pgs_proto_msg_t d;
+
+    pgs_proto_msg_t req = {.cmd = PGS_PROTO_REQUEST, .id = 9, .service = "s", .route = "r",
+                           .body = body, .body_len = n};
+    PGS_EXPECT_INT("send a 2.5 MiB REQUEST", pgs_proto_send_whole(dealer, NULL, 0, &req), 0);
+    pgs_proto_body_t got = {0};
+    s_next(peer, in, &d, "REQUEST");
+    PGS_EXPECT_INT("first: REQUEST", d.cmd, PGS_PROTO_REQUEST);
+    PGS_EXPECT_INT("with MORE", (int)d.flags, PGS_PROTO_MORE);
+    PGS_EXPECT_INT("one piece", (int)d.body_len, (int)PGS_PROTO_PIECE);
+    assert_int_equal(pgs_proto_body_add(&got, d.body, d.body_len), 0);
+    s_next(peer, in, &d, "BODY 1");
+    PGS_EXPECT_INT("then BODY", d.cmd, PGS_PROTO_BODY);
+    PGS_EXPECT_INT("BODY 1 has MORE", (int)d.flags, PGS_PROTO_MORE);
+    PGS_EXPECT_INT("BODY 1 id", (int)d.id, 9);
+    assert_int_equal(pgs_proto_body_add(&got, d.body, d.body_len), 0);
+    s_next(peer, in, &d, "BODY 2");
+    PGS_EXPECT_INT("the last BODY", d.cmd, PGS_PROTO_BODY);
+    PGS_EXPECT_INT("without MORE", (int)d.flags, 0);
+    assert_int_equal(pgs_proto_body_add(&got, d.body, d.body_len), 0);
+    PGS_EXPECT_INT("every byte", (int)got.len, (int)n);
+    PGS_EXPECT_INT("in order", memcmp(got.data, body, n), 0);
+    PGS_EXPECT_INT("NUL-terminated", got.data[got.len], 0);
+    pgs_proto_body_free(&got);
+    PGS_EXPECT_INT("freed", got.data == NULL && got.len == 0, 1);
+
+    pgs_proto_msg_t rep = {.cmd = PGS_PROTO_REPLY, .id = 4, .status = 200, .body = body,
+                           .body_len = PGS_PROTO_PIECE};
+    PGS_EXPECT_INT("send a reply of one piece", pgs_proto_send_whole(dealer, NULL, 0, &rep), 0);
+    s_next(peer, in, &d, "one-piece REPLY");
+    PGS_EXPECT_INT("one piece: REPLY without flags", (int)d.flags, 0);
+    rep.body_len = PGS_PROTO_PIECE + 1;
+    PGS_EXPECT_INT("send a reply one byte larger", pgs_proto_send_whole(dealer, NULL, 0, &rep), 0);
+    s_next(peer, in, &d, "REPLY");
+    PGS_EXPECT_INT("REPLY with MORE", (int)d.flags, PGS_PROTO_MORE);
+    s_next(peer, in, &d, "CHUNK");
+    PGS_EXPECT_INT("then a CHUNK", d.cmd, PGS_PROTO_CHUNK);
+    PGS_EXPECT_INT("of one byte", (int)d.body_len, 1);
+    PGS_EXPECT_INT("the last byte", ((const char *)d.body)[0], body[PGS_PROTO_PIECE]);
+    s_next(peer, in, &d, "END");
+    PGS_EXPECT_INT("then END", d.cmd, PGS_PROTO_END);
+    PGS_EXPECT_INT("ok", d.ok, 1);
+
+    /* Over the total: refused before anything is read or sent (the
+     * length is checked first, so a small buffer is never read past). */
+    rep.body_len = PGS_PROTO_MAX_TOTAL + 1;
+    errno = 0;
+    PGS_EXPECT_INT("a reply over the total", pgs_proto_send_whole(dealer, NULL, 0, &rep), -1);
+    PGS_EXPECT_INT("EMSGSIZE", errno, EMSGSIZE);
+    rep.body_len = 3;
+    rep.flags = PGS_PROTO_STREAM;
+    errno = 0;
+    PGS_EXPECT_INT("a stream is not sent whole", pgs_proto_send_whole(dealer, NULL, 0, &rep), -1);
+    PGS_EXPECT_INT("EINVAL", errno, EINVAL);
+    pgs_proto_inbox_close(in);
+    PGS_EXPECT_INT("nothing else arrived", pgs_proto_recv(peer, 0, in), 0);
+
+    /* Putting together refuses passing the total, and is then empty. */
+    pgs_proto_body_t b = {0};
+    assert_int_equal(pgs_proto_body_add(&b, "ab", 2), 0);
+    PGS_EXPECT_INT("over the total", pgs_proto_body_add(&b, "x", PGS_PROTO_MAX_TOTAL - 1), -1);
+    PGS_EXPECT_INT("emptied", b.data == NULL && b.len == 0 && b.cap == 0, 1);
+
     free(in);
     free(body);
     zmq_close(dealer);
@@ -600,7 +814,7 @@ test_zmq_round_trip(void **state)
     s_wait_readable(dealer);
     PGS_EXPECT_INT("recv REQUEST", pgs_proto_recv(dealer, 0, in), 1);
     PGS_EXPECT_INT("REQUEST identity length on a dealer", in->identity_len, 0);
-    PGS_EXPECT_INT("REQUEST frames", in->nframes, 8);
+    PGS_EXPECT_INT("REQUEST frames", in->nframes, 9);
     PGS_EXPECT_INT("decode REQUEST",
                    pgs_proto_decode(in->frames, in->nframes, s_scratch, SCRATCH_LEN, &d), 0);
     PGS_EXPECT_INT("REQUEST id", d.id, 77);
@@ -621,7 +835,7 @@ test_zmq_round_trip(void **state)
     static const struct {
         int parts;
         int rc;
-    } sizes[] = {{8, 1}, {9, -1}, {10, -1}, {40, -1}};
+    } sizes[] = {{9, 1}, {10, -1}, {11, -1}, {40, -1}};
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
         char what[64];
         s_send_raw(dealer, sizes[i].parts);
@@ -647,11 +861,11 @@ test_zmq_round_trip(void **state)
         pgs_proto_inbox_close(in);
         PGS_EXPECT_INT("router queue empty", pgs_proto_recv(router, 1, in), 0);
     }
-    /* The same on the dealer side (no identity): 8 parts fit, 9 do not. */
+    /* The same on the dealer side (no identity): 9 parts fit, 10 do not. */
     static const struct {
         int parts;
         int rc;
-    } dsizes[] = {{8, 1}, {9, -1}, {10, -1}, {25, -1}};
+    } dsizes[] = {{9, 1}, {10, -1}, {11, -1}, {25, -1}};
     for (size_t i = 0; i < sizeof dsizes / sizeof dsizes[0]; i++) {
         char what[64];
         /* The router prepends the identity frame for routing only. */
@@ -691,6 +905,7 @@ main(void)
         cmocka_unit_test(test_decode_limits),
         cmocka_unit_test(test_zmq_round_trip),
         cmocka_unit_test(test_send_refuses_oversized_frames),
+        cmocka_unit_test(test_send_whole_in_pieces),
     };
     return cmocka_run_group_tests_name("pgs_proto", tests, s_setup, s_teardown);
 }
