@@ -178,6 +178,41 @@ pgs_json_has_control(const char *str)
     return 0;
 }
 
+/* The code point of the UTF-8 sequence at s (valid UTF-8), and its length. */
+static unsigned
+s_code_point(const unsigned char *s, size_t len, size_t *n)
+{
+    if (s[0] < 0x80 || len < 2) {
+        *n = 1;
+        return s[0];
+    }
+    if (s[0] < 0xE0) {
+        *n = 2;
+        return ((s[0] & 0x1Fu) << 6) | (s[1] & 0x3Fu);
+    }
+    if (s[0] < 0xF0 || len < 4) {
+        *n = len < 3 ? len : 3;
+        return len < 3 ? 0 : ((s[0] & 0x0Fu) << 12) | ((s[1] & 0x3Fu) << 6) | (s[2] & 0x3Fu);
+    }
+    *n = 4;
+    return ((s[0] & 0x07u) << 18) | ((s[1] & 0x3Fu) << 12) | ((s[2] & 0x3Fu) << 6) |
+           (s[3] & 0x3Fu);
+}
+
+int
+pgs_json_has_invisible(const char *str, size_t len)
+{
+    const unsigned char *s = (const unsigned char *)str;
+    for (size_t i = 0, n = 1; i < len; i += n) {
+        unsigned cp = s_code_point(s + i, len - i, &n);
+        if (cp == 0x061C || cp == 0x200B || cp == 0x200E || cp == 0x200F ||
+            (cp >= 0x202A && cp <= 0x202E) || (cp >= 0x2066 && cp <= 0x2069) || cp == 0x2060 ||
+            cp == 0xFEFF || cp == 0x2028 || cp == 0x2029)
+            return 1;
+    }
+    return 0;
+}
+
 char *
 pgs_json_error_body(const char *code, const char *message, const char *request_id,
                     const char *param, json_t *extra)

@@ -53,6 +53,16 @@ long pgs_json_utf8_length(const char *s, size_t len);
 /* 1 when s has a control character (C0, DEL or C1), else 0. s is valid UTF-8. */
 int pgs_json_has_control(const char *s);
 
+/* 1 when valid UTF-8 s (len bytes) has a character that hides or reorders
+ * text: the bidi controls U+061C, U+200E, U+200F, U+202A..U+202E,
+ * U+2066..U+2069, the invisible U+200B, U+2060, U+FEFF, and the separators
+ * U+2028, U+2029. Names refuse them, so that one name cannot be made to
+ * look like another; ZWJ and ZWNJ (U+200D, U+200C) are allowed, as scripts
+ * and emoji need them. */
+int pgs_json_has_invisible(const char *s, size_t len);
+
+#define PGS_JSON_INVISIBLE_MESSAGE "must not contain invisible or direction-changing characters"
+
 /* Builds {"error":{"code","message","request_id"[,"param"][, extra…]}} as
  * an owned JSON text. extra may be NULL; its members are merged into the
  * error object. */

@@ -107,6 +107,8 @@ auth_req_text(json_t *v, const char *param, long max_cp, char *out, size_t outle
     out[len] = '\0';
     if (pgs_json_has_control(out))
         return pgs_json_fail(err, param, "'%s' must not contain control characters.", param);
+    if (pgs_json_has_invisible(out, len))
+        return pgs_json_fail(err, param, "'%s' " PGS_JSON_INVISIBLE_MESSAGE ".", param);
     return 0;
 }
 

@@ -103,6 +103,8 @@ bots_req_text(json_t *v, const char *param, long min_cp, long max_cp, int trim, 
         if (ctl && !(multiline && (c == '\t' || c == '\n' || c == '\r')))
             return pgs_json_fail(err, param, "'%s' must not contain control characters.", param);
     }
+    if (!multiline && pgs_json_has_invisible(s, len))
+        return pgs_json_fail(err, param, "'%s' " PGS_JSON_INVISIBLE_MESSAGE ".", param);
     *out = malloc(len + 1);
     if (!*out)
         return pgs_json_fail(err, param, "Out of memory.");

@@ -42,6 +42,8 @@ s_title(json_t *v, char *out, size_t outlen, pgs_json_err_t *err)
     out[len] = '\0';
     if (pgs_json_has_control(out))
         return pgs_json_fail(err, "title", "'title' must not contain control characters.");
+    if (pgs_json_has_invisible(out, len))
+        return pgs_json_fail(err, "title", "'title' " PGS_JSON_INVISIBLE_MESSAGE ".");
     return 0;
 }
 

@@ -63,7 +63,7 @@ static const struct {
     {"GET", "/v1/bots/b/documents", "documents.list", "bots", "bots:read", 0, EDGE_AUTH_TOKEN,
      EDGE_BODY_NONE, 0, 0, 0, 0, "bot_id=b"},
     {"POST", "/v1/bots/b1/documents", "documents.create", "bots", "bots:write", 1, EDGE_AUTH_TOKEN,
-     EDGE_BODY_JSON_OR_TEXT, 0, 30000, 16 * KB * KB - 64 * KB, 0, "bot_id=b1"},
+     EDGE_BODY_JSON_OR_TEXT, 0, 30000, 64 * KB * KB, 0, "bot_id=b1"},
     {"GET", "/v1/bots/b1/documents/doc_9", "documents.show", "bots", "bots:read", 0,
      EDGE_AUTH_TOKEN, EDGE_BODY_NONE, 0, 0, 0, 0, "bot_id=b1 doc_id=doc_9"},
     {"DELETE", "/v1/bots/b1/documents/doc_9", "documents.delete", "bots", "bots:write", 1,

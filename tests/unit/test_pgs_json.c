@@ -316,6 +316,44 @@ test_has_control(void **state)
     }
 }
 
+/* Names refuse what hides or reorders text, and keep what scripts need. */
+static void
+test_has_invisible(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *name, *s;
+        int want;
+    } cases[] = {
+        {"plain", "Deploy key", 0},
+        {"e-acute", "caf\xc3\xa9", 0},
+        {"Arabic", "\xd8\xb3\xd9\x84\xd8\xa7\xd9\x85", 0},
+        {"emoji with ZWJ U+200D", "\xf0\x9f\x91\xa8\xe2\x80\x8d\xf0\x9f\x92\xbb", 0},
+        {"ZWNJ U+200C", "a\xe2\x80\x8c" "b", 0},
+        {"U+2010 hyphen", "a\xe2\x80\x90" "b", 0},
+        {"U+202F", "\xe2\x80\xaf", 0},
+        {"RLO U+202E", "ci\xe2\x80\xaetxt.exe", 1},
+        {"LRE U+202A", "\xe2\x80\xaa", 1},
+        {"ZWSP U+200B", "ad\xe2\x80\x8bmin", 1},
+        {"LRM U+200E", "\xe2\x80\x8e", 1},
+        {"RLM U+200F", "x\xe2\x80\x8f", 1},
+        {"ALM U+061C", "\xd8\x9c", 1},
+        {"LRI U+2066", "\xe2\x81\xa6", 1},
+        {"PDI U+2069", "\xe2\x81\xa9", 1},
+        {"U+206A is not a bidi control", "\xe2\x81\xaa", 0},
+        {"word joiner U+2060", "\xe2\x81\xa0", 1},
+        {"BOM U+FEFF", "\xef\xbb\xbfname", 1},
+        {"line separator U+2028", "a\xe2\x80\xa8", 1},
+        {"paragraph separator U+2029", "\xe2\x80\xa9", 1},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char what[80];
+        snprintf(what, sizeof what, "has_invisible(%s)", cases[i].name);
+        PGS_EXPECT_INT(what, pgs_json_has_invisible(cases[i].s, strlen(cases[i].s)),
+                       cases[i].want);
+    }
+}
+
 /* Parses text back and compares the error object's members. */
 static void
 s_expect_error_body(const char *what, char *text, const char *code, const char *message,
@@ -488,7 +526,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parse_accepts),   cmocka_unit_test(test_parse_rejects),
         cmocka_unit_test(test_check_fields),    cmocka_unit_test(test_utf8_length),
-        cmocka_unit_test(test_has_control),     cmocka_unit_test(test_error_body),
+        cmocka_unit_test(test_has_control),     cmocka_unit_test(test_has_invisible),     cmocka_unit_test(test_error_body),
         cmocka_unit_test(test_error_text_utf8),
     };
     return cmocka_run_group_tests_name("pgs_json", tests, NULL, NULL);
