@@ -53,8 +53,10 @@ static const char *const S_MIGRATIONS[] = {S_M1, PGS_IDEM_MIGRATION,
 pgs_db_t *
 bots_store_open(const char *path)
 {
+    /* synchronous=FULL: a document a client was told about (201) survives
+     * an OS crash or a power loss. */
     return pgs_db_open(path, S_MIGRATIONS, (int)(sizeof S_MIGRATIONS / sizeof S_MIGRATIONS[0]),
-                       0);
+                       1);
 }
 
 json_t *

@@ -47,8 +47,9 @@ pgs_db_t *
 chat_store_open(const char *path)
 {
     pgs_db_t *db =
-        pgs_db_open(path, s_migrations, (int)(sizeof s_migrations / sizeof *s_migrations), 0);
-    /* Every send rewrites the same few pages (its conversation, the month's
+        pgs_db_open(path, s_migrations, (int)(sizeof s_migrations / sizeof *s_migrations), 1);
+    /* synchronous=FULL: a message a client was told about survives an OS
+     * crash or a power loss (the cost is in docs/internals.md). Every send rewrites the same few pages (its conversation, the month's
      * send count, the index tails). A checkpoint copies only the last copy
      * of each page, so checkpointing every 8,000 pages rather than SQLite's
      * 1,000 copies far fewer pages and syncs the disk an eighth as often;

@@ -474,13 +474,18 @@ static enum MHD_Result
 s_queue_buffer(s_http_req_t *hr)
 {
     edge_req_t *r = &hr->req;
+    /* The body is handed over, not copied (a document read can be tens of
+     * megabytes). */
     struct MHD_Response *resp =
-        MHD_create_response_from_buffer(r->resp_len, r->resp_body ? r->resp_body : (void *)"",
-                                        MHD_RESPMEM_MUST_COPY);
+        r->resp_body ? MHD_create_response_from_buffer(r->resp_len, r->resp_body,
+                                                       MHD_RESPMEM_MUST_FREE)
+                     : MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
     if (!resp)
         return MHD_NO;
+    r->resp_body = NULL;
     for (int i = 0; i < r->nheaders; i++)
         MHD_add_response_header(resp, r->headers[i].name, r->headers[i].value);
+    MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
     if (r->close || hr->owner->draining)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
     enum MHD_Result rc = MHD_queue_response(hr->conn, (unsigned)r->status, resp);
@@ -616,6 +621,7 @@ s_queue_stream(s_http_req_t *hr)
     st->refs++;
     for (int i = 0; i < r->nheaders; i++)
         MHD_add_response_header(resp, r->headers[i].name, r->headers[i].value);
+    MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
     MHD_add_response_header(resp, "X-Accel-Buffering", "no");
     if (hr->owner->draining)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");

@@ -163,3 +163,24 @@ def test_percent_encoded_path_is_not_normalised_into_a_route(system, pro):
     tok = s.create_token(preset="read_only")
     r = system.api(tok, "GET", "/v1%2Fme")
     assert_error(r, 404, "not_found")
+
+
+def test_every_api_response_says_nosniff(system, pro):
+    """X-Content-Type-Options: nosniff on answers of every kind (issue 10, deliverable 6): a
+    worker's JSON, the edge's own errors, an unknown route, the app API, a stream's head."""
+    u, s = pro
+    tok = s.create_token()
+    answers = {
+        "GET /v1/me": system.api(tok, "GET", "/v1/me"),
+        "GET /v1/me without a token": system.get("/v1/me"),
+        "GET /v1/nope": system.api(tok, "GET", "/v1/nope"),
+        "GET /app/api/session": s.get("/app/api/session"),
+        "POST /app/api/login (bad JSON)": system.request("POST", "/app/api/login", data=b"{",
+                                                          headers={"Content-Type": "application/json"}),
+        "GET /healthz": system.get("/healthz"),
+    }
+    wrong = {k: (r.status_code, r.headers.get("X-Content-Type-Options")) for k, r in answers.items()
+             if r.headers.get("X-Content-Type-Options") != "nosniff"}
+    assert not wrong, wrong
+    assert answers["GET /v1/me"].status_code == 200
+    assert answers["GET /v1/me without a token"].status_code == 401
