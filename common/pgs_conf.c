@@ -85,6 +85,8 @@ static const pgs_conf_key_t s_keys[PGS_KEY_COUNT] = {
     [PGS_KEY_AUTH_LOGIN_MAX_FAILURES] =
         S_INT("auth", "login_max_failures", 5, 1, 1000, PGS_CONF_AUTH),
     [PGS_KEY_AUTH_LOGIN_WINDOW_S] = S_INT("auth", "login_window_s", 900, 1, 86400, PGS_CONF_AUTH),
+    [PGS_KEY_AUTH_LOGIN_MAX_FAILURES_PER_ADDRESS] =
+        S_INT("auth", "login_max_failures_per_address", 30, 1, 100000, PGS_CONF_AUTH),
     [PGS_KEY_AUTH_MAX_TOKENS_PER_USER] =
         S_INT("auth", "max_tokens_per_user", 50, 1, 100000, PGS_CONF_AUTH),
     [PGS_KEY_AUTH_TOUCH_INTERVAL_S] =

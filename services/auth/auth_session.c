@@ -228,21 +228,84 @@ s_invalid_credentials(const pgs_req_t *req, pgs_res_t *res)
     auth_req_unauthorized(req, res, "invalid_credentials", "Incorrect email or password.");
 }
 
-/* Counts one failed sign-in for email. The window starts at the first
- * failure; reaching the limit restarts it, so the lock lasts a full
- * window from the failure that caused it. */
+/* Counts one failure under key (pgs:lf:<email> or pgs:lfa:<address>). The
+ * window starts at the first failure; reaching max restarts it, so a lock
+ * lasts a full window from the failure that caused it. */
 static void
-s_note_failure(auth_t *a, const char *email)
+s_note_failure_of(auth_t *a, const char *key, long long max)
 {
-    redisReply *r = pgs_redis_command(a->redis, "INCR pgs:lf:%s", email);
+    redisReply *r = pgs_redis_command(a->redis, "INCR %s", key);
     long long n = r && r->type == REDIS_REPLY_INTEGER ? r->integer : 0;
     if (r)
         freeReplyObject(r);
-    if (n == 1 || n >= a->login_max_failures) {
-        r = pgs_redis_command(a->redis, "EXPIRE pgs:lf:%s %lld", email, a->login_window_s);
+    if (n == 1 || n >= max) {
+        r = pgs_redis_command(a->redis, "EXPIRE %s %lld", key, a->login_window_s);
         if (r)
             freeReplyObject(r);
     }
+}
+
+/* The per-address key of a client, or "" when the edge gave no address. */
+static void
+s_address_key(const pgs_req_t *req, char *out, size_t len)
+{
+    const char *ip = pgs_req_ctx(req, "client_ip");
+    out[0] = '\0';
+    if (ip && *ip && strlen(ip) < 64 && !strpbrk(ip, " \r\n"))
+        snprintf(out, len, "pgs:lfa:%s", ip);
+}
+
+/* One failed sign-in: for its email and for its client address. */
+static void
+s_note_failure(auth_t *a, const pgs_req_t *req, const char *email)
+{
+    char key[AUTH_EMAIL_MAX + 16];
+    snprintf(key, sizeof key, "pgs:lf:%s", email);
+    s_note_failure_of(a, key, a->login_max_failures);
+    s_address_key(req, key, sizeof key);
+    if (*key)
+        s_note_failure_of(a, key, a->login_max_failures_per_address);
+}
+
+/* Failures counted under key: 0..n, or -1 when Redis cannot answer; *ttl
+ * the seconds until the window ends (at least 1) when n is over max. */
+static long long
+s_failures(auth_t *a, const char *key, long long max, long long *ttl)
+{
+    redisReply *r = pgs_redis_command(a->redis, "GET %s", key);
+    if (!r || (r->type != REDIS_REPLY_STRING && r->type != REDIS_REPLY_NIL)) {
+        if (r)
+            freeReplyObject(r);
+        return -1;
+    }
+    long long n = r->type == REDIS_REPLY_STRING ? strtoll(r->str, NULL, 10) : 0;
+    freeReplyObject(r);
+    *ttl = a->login_window_s;
+    if (n >= max) {
+        r = pgs_redis_command(a->redis, "TTL %s", key);
+        if (r && r->type == REDIS_REPLY_INTEGER)
+            *ttl = r->integer;
+        if (r)
+            freeReplyObject(r);
+        if (*ttl < 1)
+            *ttl = 1;
+    }
+    return n;
+}
+
+/* A 429 that says when to try again: in the message and in Retry-After. */
+static void
+s_throttled(const pgs_req_t *req, pgs_res_t *res, const char *code, const char *what,
+            long long ttl)
+{
+    char msg[200], ra[32];
+    long long minutes = (ttl + 59) / 60;
+    snprintf(msg, sizeof msg, "Too many failed sign-ins %s. Try again in %lld %s.", what,
+             ttl < 60 ? ttl : minutes,
+             ttl < 60 ? (ttl == 1 ? "second" : "seconds") : (minutes == 1 ? "minute" : "minutes"));
+    snprintf(ra, sizeof ra, "%lld", ttl);
+    pgs_res_error(res, req, 429, code, msg, NULL);
+    pgs_res_header(res, "Retry-After", ra);
 }
 
 /* A sign-in whose password is being verified on a thread. */
@@ -275,7 +338,7 @@ s_login_finish(s_login_t *lg, const pgs_req_t *req, pgs_res_t *res)
     auth_app_t *app = &lg->app;
     redisReply *r;
     if (!lg->good) {
-        s_note_failure(a, email);
+        s_note_failure(a, req, email);
         PGS_LOG(PGS_LOG_INFO, req->request_id, "sign-in failed");
         s_invalid_credentials(req, res);
         return;
@@ -368,27 +431,27 @@ auth_session_login(void *arg, const pgs_req_t *req, pgs_res_t *res)
     email[elen] = '\0';
     s_lower(email);
 
-    redisReply *r = pgs_redis_command(a->redis, "GET pgs:lf:%s", email);
-    if (!r || (r->type != REDIS_REPLY_STRING && r->type != REDIS_REPLY_NIL)) {
-        if (r)
-            freeReplyObject(r);
+    /* Both limits before any password is hashed: the client address's
+     * (a spray across emails), then the email's (a guess at one account). */
+    char key[AUTH_EMAIL_MAX + 16];
+    long long ttl = 0, failures = 0;
+    s_address_key(req, key, sizeof key);
+    if (*key) {
+        failures = s_failures(a, key, a->login_max_failures_per_address, &ttl);
+        if (failures >= a->login_max_failures_per_address) {
+            s_throttled(req, res, "login_throttled", "from this address", ttl);
+            goto done;
+        }
+    }
+    snprintf(key, sizeof key, "pgs:lf:%s", email);
+    if (failures >= 0)
+        failures = s_failures(a, key, a->login_max_failures, &ttl);
+    if (failures < 0) {
         auth_req_unavailable(req, res);
         goto done;
     }
-    long long failures = r->type == REDIS_REPLY_STRING ? strtoll(r->str, NULL, 10) : 0;
-    freeReplyObject(r);
     if (failures >= a->login_max_failures) {
-        r = pgs_redis_command(a->redis, "TTL pgs:lf:%s", email);
-        long long ttl = r && r->type == REDIS_REPLY_INTEGER ? r->integer : a->login_window_s;
-        if (r)
-            freeReplyObject(r);
-        if (ttl < 1)
-            ttl = 1;
-        char ra[32];
-        snprintf(ra, sizeof ra, "%lld", ttl);
-        pgs_res_error(res, req, 429, "login_locked",
-                      "Too many failed sign-ins for this email. Try again later.", NULL);
-        pgs_res_header(res, "Retry-After", ra);
+        s_throttled(req, res, "login_locked", "for this email", ttl);
         goto done;
     }
 

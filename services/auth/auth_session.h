@@ -10,7 +10,10 @@
  * the session's token (403 csrf_failed); unknown email and wrong password
  * are the same 401 invalid_credentials and take about as long; after
  * [auth] login_max_failures failures within login_window_s the email is
- * locked for login_window_s (429 login_locked + Retry-After).
+ * locked for login_window_s (429 login_locked + Retry-After); after
+ * login_max_failures_per_address failures from one client address (any
+ * emails) that address is refused as long (429 login_throttled). Both are
+ * checked before any password is hashed; the message says when to retry.
  */
 #ifndef AUTH_SESSION_H
 #define AUTH_SESSION_H

@@ -19,6 +19,8 @@ s_read_settings(auth_t *a)
     a->session_absolute_s = pgs_conf_int(c, PGS_KEY_AUTH_SESSION_ABSOLUTE_S);
     a->login_max_failures = pgs_conf_int(c, PGS_KEY_AUTH_LOGIN_MAX_FAILURES);
     a->login_window_s = pgs_conf_int(c, PGS_KEY_AUTH_LOGIN_WINDOW_S);
+    a->login_max_failures_per_address =
+        pgs_conf_int(c, PGS_KEY_AUTH_LOGIN_MAX_FAILURES_PER_ADDRESS);
     a->max_tokens = pgs_conf_int(c, PGS_KEY_AUTH_MAX_TOKENS_PER_USER);
     a->touch_interval_s = pgs_conf_int(c, PGS_KEY_AUTH_TOUCH_INTERVAL_S);
     const char *url = pgs_conf_str(c, PGS_KEY_EDGE_PUBLIC_URL);

@@ -31,6 +31,7 @@ typedef struct {
     long long session_absolute_s;
     long long login_max_failures;
     long long login_window_s;
+    long long login_max_failures_per_address;
     long long max_tokens;
     long long touch_interval_s;
     int rebuild_needed; /* a Redis write after a commit failed */

@@ -1,9 +1,12 @@
 """In-app sessions (SPEC §4, §8): login, logout, session, CSRF, lockout,
 workspace switch, cookie flags."""
 
+import http.client
+import json
+
 import requests
 
-from pgs import HTTP_TIMEOUT, AppSession, assert_error, uniq
+from pgs import HTTP_TIMEOUT, AppSession, assert_error, running_system, uniq
 
 
 def login_raw(system, email, password, **kw):
@@ -212,3 +215,49 @@ def test_session_cookie_is_not_a_bearer_token(system):
     system.secret(cookie)
     r = requests.get(system.url + "/v1/me", cookies={"pegasus_session": cookie}, timeout=HTTP_TIMEOUT)
     assert_error(r, 401, "missing_token")
+
+
+def _login_from(system, source_ip, email, password):
+    """A sign-in sent from source_ip (a loopback address of its own: another client)."""
+    conn = http.client.HTTPConnection("127.0.0.1", system.port, timeout=10, source_address=(source_ip, 0))
+    try:
+        conn.request("POST", "/app/api/login", body=json.dumps({"email": email, "password": password}),
+                     headers={"Content-Type": "application/json"})
+        r = conn.getresponse()
+        body = r.read()
+        return r.status, dict(r.getheaders()), json.loads(body) if body else None
+    finally:
+        conn.close()
+
+
+def test_sign_ins_are_throttled_per_client_address(request):
+    """A spray of wrong passwords across many emails from one address (issue 10, deliverable 4):
+    after [auth] login_max_failures_per_address failures that address gets 429 login_throttled
+    with Retry-After — even for a right password, and before any password is hashed — while
+    another address signs in as usual and no email was locked."""
+    with running_system({"PEGASUS_AUTH_LOGIN_MAX_FAILURES_PER_ADDRESS": "6"}, request.node.name) as system:
+        u = system.user("pro")
+        for i in range(6):
+            status, _, body = _login_from(system, "127.0.0.2", "spray-%d-%s@example.test" % (i, uniq()), "guess")
+            assert status == 401 and body["error"]["code"] == "invalid_credentials", (status, body)
+        status, headers, body = _login_from(system, "127.0.0.2", u.email, u.password)
+        assert status == 429 and body["error"]["code"] == "login_throttled", (status, body)
+        ra = headers.get("Retry-After")
+        assert ra and ra.isdigit() and 800 < int(ra) <= 900, ra
+        assert "Try again in 15 minutes." in body["error"]["message"], body
+        assert body["error"]["request_id"]
+        # another client address is not affected, and the email is not locked
+        status, _, body = _login_from(system, "127.0.0.3", u.email, u.password)
+        assert status == 200, (status, body)
+        # the throttled address's attempts were not hashed: auth counted no more failures
+        n = system.redis("GET", "pgs:lfa:127.0.0.2")
+        assert n.strip() == "6", n
+
+
+def test_email_lock_says_when_to_try_again(system):
+    u = system.user("pro")
+    for i in range(5):
+        assert_error(login_raw(system, u.email, "bad-%d" % i), 401, "invalid_credentials")
+    r = login_raw(system, u.email, u.password)
+    e = assert_error(r, 429, "login_locked")
+    assert "Try again in 15 minutes." in e["message"], e
