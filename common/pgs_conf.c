@@ -100,6 +100,10 @@ static const pgs_conf_key_t s_keys[PGS_KEY_COUNT] = {
     [PGS_KEY_CHAT_HISTORY_MESSAGES] = S_INT("chat", "history_messages", 6, 0, 100, PGS_CONF_CHAT),
     [PGS_KEY_CHAT_BOTS_TIMEOUT_MS] =
         S_INT("chat", "bots_timeout_ms", 5000, 100, 60000, PGS_CONF_CHAT),
+    [PGS_KEY_USAGE_MAX_REPORTS_PER_DAY] =
+        S_INT("usage", "max_reports_per_day", 50, 1, 100000, PGS_CONF_USAGE),
+    [PGS_KEY_USAGE_REPORT_RETENTION_DAYS] =
+        S_INT("usage", "report_retention_days", 30, 1, 3660, PGS_CONF_USAGE),
     /* A test aid, 0 in production. */
     [PGS_KEY_BOTS_TEST_DELAY_MS] = S_INT("bots", "test_delay_ms", 0, 0, 60000, PGS_CONF_BOTS),
 

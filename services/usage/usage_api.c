@@ -136,6 +136,36 @@ usage_api_report_create(void *arg, const pgs_req_t *req, pgs_res_t *res)
     snprintf(r.start, sizeof r.start, "%s", q.start);
     snprintf(r.end, sizeof r.end, "%s", q.end);
     snprintf(r.status, sizeof r.status, "pending");
+
+    /* The same report, pending or ready, is answered instead of a new one. */
+    usage_report_t same;
+    int found = usage_store_report_same(u->db, &r, &same);
+    if (found == 1) {
+        pgs_res_json(res, 200, usage_reports_json(&same));
+        usage_report_clear(&same);
+        pgs_idem_commit(u->db, &idem, req, res);
+        return PGS_DONE;
+    }
+    /* At most max_reports_per_day new ones per workspace per UTC day. */
+    int64_t day_ms = 86400000;
+    int64_t today = r.created_ms - r.created_ms % day_ms;
+    long long made = found < 0 ? -1 : usage_store_report_count_since(u->db, r.ws, today);
+    if (made < 0) {
+        pgs_idem_fail_db(u->db, req, res);
+        return PGS_DONE;
+    }
+    if (made >= u->max_reports_per_day) {
+        char msg[160], ra[32];
+        snprintf(msg, sizeof msg,
+                 "This workspace has requested %lld usage reports today, the most a day allows; "
+                 "try again after midnight UTC.",
+                 made);
+        snprintf(ra, sizeof ra, "%lld", (long long)((today + day_ms - r.created_ms + 999) / 1000));
+        pgs_res_error(res, req, 429, "report_limit_reached", msg, NULL);
+        pgs_res_header(res, "Retry-After", ra);
+        pgs_idem_abort(u->db); /* a refusal is not the key's answer: retrying later may work */
+        return PGS_DONE;
+    }
     if (usage_store_report_insert(u->db, &r) < 0) {
         pgs_idem_fail_db(u->db, req, res);
         return PGS_DONE;

@@ -124,6 +124,15 @@ usage_reports_tick(usage_t *u)
         u->next_monthly = mono + S_MONTHLY_EVERY_MS;
         s_monthly(u);
     }
+    if (mono >= u->next_expire) {
+        /* Requested reports older than the retention go, 500 at a time. */
+        int64_t before = pgs_time_now_ms() - u->report_retention_days * 86400000LL;
+        int n = usage_store_report_expire(u->db, before, 500);
+        u->next_expire = mono + (n == 500 ? 1000 : 10000);
+        if (n > 0)
+            pgs_info("%d usage reports older than %lld days expired", n,
+                     u->report_retention_days);
+    }
     usage_report_t r;
     if (usage_store_report_claim(u->db, u->claimer, pgs_time_now_ms(), S_CLAIM_STALE_MS, &r) != 1)
         return;

@@ -2,6 +2,7 @@
  * usage_state — see usage_state.h.
  */
 #include "usage_state.h"
+#include "pgs_conf.h"
 #include "usage_store.h"
 
 #include <sodium.h>
@@ -19,6 +20,8 @@ usage_state_new(pgs_worker_t *w)
     u->w = w;
     u->cfg = pgs_worker_config(w);
     u->own_pending = 1;
+    u->max_reports_per_day = pgs_conf_int(u->cfg, PGS_KEY_USAGE_MAX_REPORTS_PER_DAY);
+    u->report_retention_days = pgs_conf_int(u->cfg, PGS_KEY_USAGE_REPORT_RETENTION_DAYS);
     snprintf(u->consumer, sizeof u->consumer, "usage-%s", pgs_worker_instance(w));
     snprintf(u->claimer, sizeof u->claimer, "%s:%ld:%08x", pgs_worker_instance(w), (long)getpid(),
              (unsigned)randombytes_random());

@@ -29,6 +29,9 @@ typedef struct {
     int64_t next_monthly; /* monotonic ms of the next check for due monthly reports */
     int64_t last_purge;   /* idempotency keys */
     int64_t last_wal;     /* WAL restarts (pgs_db_wal_tick) */
+    long long max_reports_per_day; /* requested reports per workspace per UTC day */
+    long long report_retention_days;
+    int64_t next_expire; /* monotonic ms of the next purge of old requested reports */
 } usage_t;
 
 usage_t *usage_state_new(pgs_worker_t *w);

@@ -292,6 +292,57 @@ usage_store_report_insert(pgs_db_t *db, const usage_report_t *r)
 }
 
 int
+usage_store_report_same(pgs_db_t *db, const usage_report_t *like, usage_report_t *out)
+{
+    static const char sql[] =
+        "SELECT " S_REPORT_COLS " FROM usage_reports WHERE ws = ?1 AND user_id = ?2"
+        " AND scope = ?3 AND kind = 'requested' AND start = ?4 AND end = ?5"
+        " AND (status = 'pending' OR (status = 'ready'"
+        "      AND end < date(created_at / 1000, 'unixepoch')))"
+        " ORDER BY created_at DESC LIMIT 1";
+    sqlite3_stmt *st = pgs_db_stmt(db, sql);
+    if (!st)
+        return -1;
+    pgs_db_bind_text(st, 1, like->ws);
+    pgs_db_bind_text(st, 2, like->user);
+    pgs_db_bind_text(st, 3, like->scope);
+    pgs_db_bind_text(st, 4, like->start);
+    pgs_db_bind_text(st, 5, like->end);
+    return s_report_one(db, st, out);
+}
+
+long long
+usage_store_report_count_since(pgs_db_t *db, const char *ws, int64_t since_ms)
+{
+    static const char sql[] = "SELECT count(*) FROM usage_reports WHERE ws = ?1"
+                              " AND kind = 'requested' AND created_at >= ?2";
+    sqlite3_stmt *st = pgs_db_stmt(db, sql);
+    if (!st)
+        return -1;
+    pgs_db_bind_text(st, 1, ws);
+    sqlite3_bind_int64(st, 2, since_ms);
+    long long n = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
+    sqlite3_reset(st);
+    return n;
+}
+
+int
+usage_store_report_expire(pgs_db_t *db, int64_t before_ms, int max_rows)
+{
+    static const char sql[] =
+        "DELETE FROM usage_reports WHERE id IN (SELECT id FROM usage_reports"
+        " WHERE kind = 'requested' AND created_at < ?1 LIMIT ?2)";
+    sqlite3_stmt *st = pgs_db_stmt(db, sql);
+    if (!st)
+        return -1;
+    sqlite3_bind_int64(st, 1, before_ms);
+    sqlite3_bind_int(st, 2, max_rows);
+    if (pgs_db_step_done(db, st, "usage.db report expiry") < 0)
+        return -1;
+    return sqlite3_changes(pgs_db_handle(db));
+}
+
+int
 usage_store_report_get(pgs_db_t *db, const char *ws, const char *id, usage_report_t *out)
 {
     static const char sql[] =

@@ -78,6 +78,19 @@ void usage_report_clear(usage_report_t *r);
 /* Inserts r (status pending). Inside the caller's transaction. 0 or -1. */
 int usage_store_report_insert(pgs_db_t *db, const usage_report_t *r);
 
+/* The newest requested report of ws by user with this scope and range that
+ * is pending, or ready with a range that had ended (UTC) when it was made —
+ * a ready report of a range still open then is a snapshot, not the same
+ * report: 1 (out filled), 0 (none) or -1. */
+int usage_store_report_same(pgs_db_t *db, const usage_report_t *like, usage_report_t *out);
+
+/* Requested reports of ws created at or after since_ms, or -1. */
+long long usage_store_report_count_since(pgs_db_t *db, const char *ws, int64_t since_ms);
+
+/* Deletes requested reports created before before_ms (at most max_rows).
+ * Returns how many, or -1. Monthly reports are kept. */
+int usage_store_report_expire(pgs_db_t *db, int64_t before_ms, int max_rows);
+
 /* The report id of ws, 1 (out filled), 0 (none) or -1. */
 int usage_store_report_get(pgs_db_t *db, const char *ws, const char *id, usage_report_t *out);
 

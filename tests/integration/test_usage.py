@@ -27,7 +27,7 @@ import time
 import pytest
 import requests
 
-from pgs import HTTP_TIMEOUT, assert_error, break_checksum, err, make_token, poll, uniq
+from pgs import HTTP_TIMEOUT, assert_error, break_checksum, err, make_token, poll, running_system, uniq
 from test_chat import DOCS, check_stream, sse_events
 
 PEGASUS_ENV = {
@@ -926,8 +926,9 @@ def test_report_bodies_and_idempotency(system):
     j = system.api(t.secret, "GET", "/v1/usage/reports").json()
     assert [x["id"] for x in j["data"]] == [a.json()["id"]], j
     # the key belongs to the token: another token of the same user makes its own report
+    # (of another range: the same one, pending, would be answered as it is)
     t2 = Tok(s, scopes=["usage:read"])
-    c = system.api(t2.secret, "POST", "/v1/usage/reports", json=body, headers=key)
+    c = system.api(t2.secret, "POST", "/v1/usage/reports", json={"start": "2026-11-02", "end": d}, headers=key)
     assert c.status_code == 202 and "Idempotent-Replayed" not in c.headers and c.json()["id"] != a.json()["id"]
 
 
@@ -985,7 +986,8 @@ def test_report_visibility_in_a_team(system):
                    ).status_code == 200
     # reports work in a read-only team (POST /v1/usage/reports is a read)
     system.team_state(team, pending=True)
-    r = post_report(tr, t1, {"start": d, "end": d})
+    yesterday = (datetime.date.fromisoformat(d) - datetime.timedelta(days=1)).isoformat()
+    r = post_report(tr, t1, {"start": yesterday, "end": d})
     assert r.status_code == 202, r.text
     system.team_state(team, pending=False)
 
@@ -1099,3 +1101,50 @@ def test_client_that_hangs_up_is_counted_once(system):
     assert row["requests"] == 2, row
     time.sleep(1.5)  # and not a second time
     assert me_row()["requests"] == 2
+
+
+def test_reports_are_bounded(request):
+    """Issue 10, deliverable 3: an identical pending or ready report is returned (200) instead of
+    a new one; at most [usage] max_reports_per_day new ones per workspace per UTC day (429
+    report_limit_reached with Retry-After to midnight UTC, nothing stored); requested reports
+    older than report_retention_days are deleted, monthly ones kept."""
+    env = {"PEGASUS_USAGE_MAX_REPORTS_PER_DAY": "3", "PEGASUS_USAGE_REPORT_RETENTION_DAYS": "1"}
+    with running_system(env, request.node.name) as system:
+        s = system.login(system.user("pro"))
+        tok = s.create_token(scopes=["profile:read", "usage:read"])
+        other = system.login(system.user("pro")).create_token(scopes=["profile:read", "usage:read"])
+        d = today()
+        day = lambda n: (d - datetime.timedelta(days=n)).isoformat()
+        post = lambda t, a, b: system.api(t, "POST", "/v1/usage/reports", json={"start": a, "end": b})
+        # closed ranges (they end yesterday): pending or ready, the same report
+        first = post(tok, day(3), day(1))
+        assert first.status_code == 202, first.text
+        again = post(tok, day(3), day(1))
+        assert again.status_code == 200, again.text
+        assert again.json()["id"] == first.json()["id"], (again.json(), first.json())
+        for n in (4, 5):
+            r = post(tok, day(n), day(1))
+            assert r.status_code == 202, r.text
+        r = post(tok, day(7), day(1))
+        e = assert_error(r, 429, "report_limit_reached")
+        assert "3 usage reports today" in e["message"], e
+        ra = r.headers.get("Retry-After")
+        now = datetime.datetime.now(datetime.timezone.utc)
+        to_midnight = 86400 - (now.hour * 3600 + now.minute * 60 + now.second)
+        assert ra and ra.isdigit() and abs(int(ra) - to_midnight) <= 5, (ra, to_midnight)
+        # the same report is still answered while pending; another workspace is not limited
+        assert post(tok, day(3), day(1)).status_code == 200
+        assert post(other, day(7), day(0)).status_code == 202
+        listed = system.api(tok, "GET", "/v1/usage/reports", params={"limit": 100}).json()["data"]
+        assert len(listed) == 3, [x["id"] for x in listed]
+
+        # expiry: the first report made two days old is deleted within the purge interval
+        db = sqlite3.connect(os.path.join(system.home, "data", "usage.db"), timeout=10)
+        with db:
+            db.execute("UPDATE usage_reports SET created_at = created_at - 2 * 86400000 WHERE id = ?",
+                       (first.json()["id"],))
+        db.close()
+        poll(lambda: system.api(tok, "GET", "/v1/usage/reports/" + first.json()["id"]).status_code == 404,
+             timeout=20, desc="the old report expired")
+        listed = system.api(tok, "GET", "/v1/usage/reports", params={"limit": 100}).json()["data"]
+        assert len(listed) == 2, [x["id"] for x in listed]
