@@ -98,6 +98,22 @@ s_type_ok(json_t *v, pgs_json_type_t t)
     return 0;
 }
 
+char *
+pgs_json_excerpt(const char *in, char out[PGS_JSON_EXCERPT_MAX])
+{
+    size_t n = 0;
+    for (; in && *in && n < 32; in++) {
+        unsigned char c = (unsigned char)*in;
+        if (c >= 0x80 && (c & 0xC0) == 0x80)
+            continue; /* the rest of a multi-byte character: one '?' for it */
+        out[n++] = c >= 0x20 && c < 0x7F ? (char)c : '?';
+    }
+    if (in && *in)
+        memcpy(out + n, "...", 3), n += 3;
+    out[n] = '\0';
+    return out;
+}
+
 int
 pgs_json_check_fields(json_t *obj, const pgs_json_field_t *fields, pgs_json_err_t *err)
 {
@@ -107,8 +123,11 @@ pgs_json_check_fields(json_t *obj, const pgs_json_field_t *fields, pgs_json_err_
         const pgs_json_field_t *f = fields;
         while (f->name && strcmp(f->name, key) != 0)
             f++;
-        if (!f->name)
-            return pgs_json_fail(err, key, "Unknown field '%.64s'.", key);
+        if (!f->name) {
+            char q[PGS_JSON_EXCERPT_MAX];
+            pgs_json_excerpt(key, q);
+            return pgs_json_fail(err, q, "Unknown field '%s'.", q);
+        }
         if (json_is_null(val) && !f->required)
             continue;
         if (!s_type_ok(val, f->type))

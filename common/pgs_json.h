@@ -50,6 +50,13 @@ int pgs_json_fail(pgs_json_err_t *err, const char *param, const char *fmt, ...)
  * is not valid UTF-8 (overlongs, surrogates and NUL are invalid). */
 long pgs_json_utf8_length(const char *s, size_t len);
 
+/* A client's text quoted in an error message: at most 32 bytes of
+ * printable ASCII, anything else as '?', "..." when cut. Messages never
+ * echo raw input (it may hold control, bidi or invisible characters, or
+ * be long). out must hold PGS_JSON_EXCERPT_MAX bytes. Returns out. */
+#define PGS_JSON_EXCERPT_MAX 40
+char *pgs_json_excerpt(const char *in, char out[PGS_JSON_EXCERPT_MAX]);
+
 /* 1 when s has a control character (C0, DEL or C1), else 0. s is valid UTF-8. */
 int pgs_json_has_control(const char *s);
 

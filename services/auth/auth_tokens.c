@@ -180,8 +180,11 @@ s_parse_scopes(json_t *body, pgs_scope_mask_t *mask, pgs_json_err_t *err)
         if (!json_is_string(v))
             return pgs_json_fail(err, "scopes", "Every entry of 'scopes' must be a string.");
         pgs_scope_mask_t b = pgs_scope_bit(json_string_value(v), json_string_length(v));
-        if (!b)
-            return pgs_json_fail(err, "scopes", "Unknown scope '%.64s'.", json_string_value(v));
+        if (!b) {
+            char q[PGS_JSON_EXCERPT_MAX];
+            return pgs_json_fail(err, "scopes", "Unknown scope '%s'.",
+                                 pgs_json_excerpt(json_string_value(v), q));
+        }
         *mask |= b; /* duplicates merge */
     }
     return 0;

@@ -69,3 +69,15 @@ def test_names_keep_joiners_scripts_and_emoji(system, setup, name):
     r = system.api(tok, "POST", "/v1/conversations", json={"bot_id": bot, "title": name})
     assert r.status_code == 201, r.text
     assert r.json()["title"] == name
+
+
+def test_error_messages_quote_only_a_bounded_ascii_excerpt(system, setup):
+    """Issue 10, deliverable 6: a message never echoes raw input (an unknown scope or field)."""
+    session, tok, bot = setup
+    evil = "bots:read\u202e" + "x" * 500
+    e = assert_error(session.create_token_raw({"name": "t", "scopes": [evil], "expires_in_days": 30}),
+                     400, "invalid_request")
+    assert e["message"] == "Unknown scope 'bots:read?" + "x" * 22 + "...'.", e
+    e = assert_error(system.api(tok, "POST", "/v1/bots", json={"name": "b", "model": "pegasus-lite", evil: 1}),
+                     400, "invalid_request")
+    assert e["message"] == "Unknown field 'bots:read?" + "x" * 22 + "...'." and e["param"].isascii(), e

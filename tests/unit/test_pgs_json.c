@@ -202,7 +202,8 @@ test_check_fields(void **state)
     assert_non_null(v);
     PGS_EXPECT_INT("check_fields(300-byte unknown key)", pgs_json_check_fields(v, s_fields, &err),
                    -1);
-    PGS_EXPECT_INT("param length of a 300-byte key", strlen(err.param), 63);
+    PGS_EXPECT_STR("param of a 300-byte key: an excerpt", err.param,
+                   "kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk...");
     json_decref(v);
 
     /* pgs_json_fail. */
@@ -354,6 +355,28 @@ test_has_invisible(void **state)
     }
 }
 
+/* What an error message may quote of a client's text. */
+static void
+test_excerpt(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *in, *want;
+    } cases[] = {
+        {"scope:read", "scope:read"},
+        {"", ""},
+        {"tab\there\n", "tab?here?"},
+        {"ci\xe2\x80\xaetxt", "ci?txt"},
+        {"caf\xc3\xa9", "caf?"},
+        {"0123456789abcdef0123456789abcdef", "0123456789abcdef0123456789abcdef"},
+        {"0123456789abcdef0123456789abcdefX", "0123456789abcdef0123456789abcdef..."},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char out[PGS_JSON_EXCERPT_MAX];
+        PGS_EXPECT_STR(cases[i].in, pgs_json_excerpt(cases[i].in, out), cases[i].want);
+    }
+}
+
 /* Parses text back and compares the error object's members. */
 static void
 s_expect_error_body(const char *what, char *text, const char *code, const char *message,
@@ -490,31 +513,27 @@ test_error_text_utf8(void **state)
         s_expect_complete_body(what, &err);
     }
 
-    /* Field names cut inside a character: param (64 bytes) and message
-     * ("%.64s"). */
-    static const struct {
-        int ks;
-        const char *param_tail, *message_tail;
-    } keys[] = {
-        {62, "?", "\xc3\xa9'."},
-        {63, "", "?'."},
-    };
-    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
-        char key[80], json[128], want_param[80], want_msg[160];
-        memset(key, 'k', (size_t)keys[i].ks);
-        key[keys[i].ks] = '\0';
-        snprintf(want_param, sizeof want_param, "%s%s", key, keys[i].param_tail);
-        want_param[63] = '\0';
-        snprintf(want_msg, sizeof want_msg, "Unknown field '%s%s", key, keys[i].message_tail);
+    /* Unknown field names are quoted as a bounded ASCII excerpt (param and
+     * message alike), never cut inside a character. */
+    static const int ks[] = {30, 62, 63};
+    for (size_t i = 0; i < sizeof ks / sizeof ks[0]; i++) {
+        char key[80], json[128], want[120], want_msg[200];
+        memset(key, 'k', (size_t)ks[i]);
+        key[ks[i]] = '\0';
+        if (ks[i] + 1 <= 32)
+            snprintf(want, sizeof want, "%s?", key);
+        else
+            snprintf(want, sizeof want, "%.32s...", key);
+        snprintf(want_msg, sizeof want_msg, "Unknown field '%s'.", want);
         strcat(key, "\xc3\xa9");
         snprintf(json, sizeof json, "{\"%s\":1}", key);
         json_t *v = pgs_json_parse_object(json, strlen(json), &err);
         assert_non_null(v);
         char what[64];
-        snprintf(what, sizeof what, "unknown %d-byte key", keys[i].ks + 2);
+        snprintf(what, sizeof what, "unknown %d-byte key", ks[i] + 2);
         PGS_EXPECT_INT(what, pgs_json_check_fields(v, s_fields, &err), -1);
         json_decref(v);
-        PGS_EXPECT_STR(what, err.param, want_param);
+        PGS_EXPECT_STR(what, err.param, want);
         PGS_EXPECT_STR(what, err.message, want_msg);
         s_expect_complete_body(what, &err);
     }
@@ -526,7 +545,8 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parse_accepts),   cmocka_unit_test(test_parse_rejects),
         cmocka_unit_test(test_check_fields),    cmocka_unit_test(test_utf8_length),
-        cmocka_unit_test(test_has_control),     cmocka_unit_test(test_has_invisible),     cmocka_unit_test(test_error_body),
+        cmocka_unit_test(test_has_control),     cmocka_unit_test(test_has_invisible),
+        cmocka_unit_test(test_excerpt),     cmocka_unit_test(test_error_body),
         cmocka_unit_test(test_error_text_utf8),
     };
     return cmocka_run_group_tests_name("pgs_json", tests, NULL, NULL);
