@@ -65,12 +65,20 @@ test_round_trip(void **state)
         const char *name;
         pgs_proto_msg_t msg;
         int nframes;
+        int wire_at;      /* a frame whose exact text is checked, or 0 */
+        const char *wire; /* (flags as decimal text, END's outcome word) */
     } cases[] = {
-        {"READY", {.cmd = PGS_PROTO_READY, .service = "auth", .instance = "3", .capacity = 8}, 5},
+        {"READY",
+         {.cmd = PGS_PROTO_READY, .service = "auth", .instance = "3", .capacity = 8},
+         5,
+         4,
+         "8"},
         {"READY max capacity",
          {.cmd = PGS_PROTO_READY, .service = "auth", .instance = "", .capacity = 1024},
-         5},
-        {"HEARTBEAT", {.cmd = PGS_PROTO_HEARTBEAT}, 2},
+         5,
+         4,
+         "1024"},
+        {"HEARTBEAT", {.cmd = PGS_PROTO_HEARTBEAT}, 2, 0, NULL},
         {"REQUEST",
          {.cmd = PGS_PROTO_REQUEST,
           .id = 42,
@@ -80,7 +88,9 @@ test_round_trip(void **state)
           .params = "{\"method\":\"GET\"}",
           .body = "{\"x\":1}",
           .body_len = 7},
-         9},
+         9,
+         7,
+         "0"},
         {"REQUEST binary body, max id",
          {.cmd = PGS_PROTO_REQUEST,
           .id = UINT64_MAX,
@@ -90,7 +100,9 @@ test_round_trip(void **state)
           .params = "{}",
           .body = s_bin_body,
           .body_len = sizeof s_bin_body},
-         9},
+         9,
+         2,
+         "18446744073709551615"},
         {"REPLY",
          {.cmd = PGS_PROTO_REPLY,
           .id = 7,
@@ -98,11 +110,19 @@ test_round_trip(void **state)
           .headers = "{\"content-type\":\"application/json\"}",
           .body = "{}",
           .body_len = 2},
-         8},
+         8,
+         4,
+         "0"},
         {"REPLY 100 empty body",
          {.cmd = PGS_PROTO_REPLY, .id = 0, .status = 100, .headers = "{}"},
-         8},
-        {"REPLY 599", {.cmd = PGS_PROTO_REPLY, .id = 1, .status = 599, .headers = "{}"}, 8},
+         8,
+         3,
+         "100"},
+        {"REPLY 599",
+         {.cmd = PGS_PROTO_REPLY, .id = 1, .status = 599, .headers = "{}"},
+         8,
+         3,
+         "599"},
         {"REPLY MORE with meta",
          {.cmd = PGS_PROTO_REPLY,
           .id = 3,
@@ -112,10 +132,30 @@ test_round_trip(void **state)
           .meta = "bot=bot_1\nmessages=1\n",
           .body = "abc",
           .body_len = 3},
-         8},
+         8,
+         4,
+         "1"},
         {"REPLY STREAM",
-         {.cmd = PGS_PROTO_REPLY, .id = 4, .status = 200, .flags = PGS_PROTO_STREAM, .headers = "{}"},
-         8},
+         {.cmd = PGS_PROTO_REPLY,
+          .id = 4,
+          .status = 200,
+          .flags = PGS_PROTO_STREAM,
+          .headers = "{}"},
+         8,
+         4,
+         "2"},
+        {"REPLY STREAM with meta and a first piece",
+         {.cmd = PGS_PROTO_REPLY,
+          .id = 11,
+          .status = 200,
+          .flags = PGS_PROTO_STREAM,
+          .headers = "{\"content-type\":\"text/event-stream\"}",
+          .meta = "bot=bot_2\nreplayed=1\n",
+          .body = "data: x\n\n",
+          .body_len = 9},
+         8,
+         6,
+         "bot=bot_2\nreplayed=1\n"},
         {"REQUEST MORE",
          {.cmd = PGS_PROTO_REQUEST,
           .id = 5,
@@ -126,20 +166,41 @@ test_round_trip(void **state)
           .flags = PGS_PROTO_MORE,
           .body = "x",
           .body_len = 1},
-         9},
+         9,
+         7,
+         "1"},
         {"BODY MORE",
          {.cmd = PGS_PROTO_BODY, .id = 6, .flags = PGS_PROTO_MORE, .body = "yz", .body_len = 2},
-         5},
-        {"BODY last", {.cmd = PGS_PROTO_BODY, .id = 6}, 5},
+         5,
+         3,
+         "1"},
+        {"BODY last", {.cmd = PGS_PROTO_BODY, .id = 6}, 5, 3, "0"},
+        {"BODY binary bytes, max id",
+         {.cmd = PGS_PROTO_BODY,
+          .id = UINT64_MAX,
+          .body = s_bin_body,
+          .body_len = sizeof s_bin_body},
+         5,
+         2,
+         "18446744073709551615"},
         {"CHUNK",
          {.cmd = PGS_PROTO_CHUNK, .id = 9, .body = s_bin_body, .body_len = sizeof s_bin_body},
-         4},
-        {"CHUNK empty", {.cmd = PGS_PROTO_CHUNK, .id = 10}, 4},
-        {"END failed", {.cmd = PGS_PROTO_END, .id = 12345678901234ULL}, 5},
+         4,
+         2,
+         "9"},
+        {"CHUNK empty", {.cmd = PGS_PROTO_CHUNK, .id = 10}, 4, 3, ""},
+        {"END failed", {.cmd = PGS_PROTO_END, .id = 12345678901234ULL}, 5, 3, "failed"},
+        {"END failed with meta",
+         {.cmd = PGS_PROTO_END, .id = 13, .meta = "messages=1\noutput_tokens=2\n"},
+         5,
+         3,
+         "failed"},
         {"END ok with meta",
          {.cmd = PGS_PROTO_END, .id = 8, .ok = 1, .meta = "input_tokens=5\n"},
-         5},
-        {"DISCONNECT", {.cmd = PGS_PROTO_DISCONNECT}, 2},
+         5,
+         3,
+         "ok"},
+        {"DISCONNECT", {.cmd = PGS_PROTO_DISCONNECT}, 2, 0, NULL},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         const pgs_proto_msg_t *m = &cases[i].msg;
@@ -153,6 +214,13 @@ test_round_trip(void **state)
         snprintf(what, sizeof what, "%s: command byte", cases[i].name);
         PGS_EXPECT_INT(what, frames[1].len == 1 ? *(const unsigned char *)frames[1].data : -1,
                        m->cmd);
+        if (cases[i].wire) {
+            snprintf(what, sizeof what, "%s: frame %d", cases[i].name, cases[i].wire_at);
+            const pgs_proto_frame_t *w = &frames[cases[i].wire_at];
+            if (w->len != strlen(cases[i].wire) || memcmp(w->data, cases[i].wire, w->len) != 0)
+                fail_msg("%s: got \"%.*s\", want \"%s\"", what, (int)w->len, (const char *)w->data,
+                         cases[i].wire);
+        }
 
         pgs_proto_msg_t d;
         snprintf(what, sizeof what, "%s: decode", cases[i].name);
@@ -348,11 +416,13 @@ test_decode_table(void **state)
         {"REQUEST too many",
          -1,
          10,
-         {F("PGS2"), F("\x03"), F("1"), F("auth"), F("me.get"), F("{}"), F("{}"), F(""), F("0"), F("")}},
+         {F("PGS2"), F("\x03"), F("1"), F("auth"), F("me.get"), F("{}"), F("{}"), F(""), F("0"),
+          F("")}},
         {"REQUEST with 12 frames",
          -1,
          12,
-         {F("PGS2"), F("\x03"), F("1"), F("a"), F("b"), F("{}"), F("{}"), F(""), F(""), F(""), F("0"), F("")}},
+         {F("PGS2"), F("\x03"), F("1"), F("a"), F("b"), F("{}"), F("{}"), F(""), F(""), F(""),
+          F("0"), F("")}},
         {"REPLY ok", 0, 8, {F("PGS2"), F("\x04"), F("1"), F("200"), F("0"), F("{}"), F(""), F("")}},
         {"REPLY too few", -1, 7, {F("PGS2"), F("\x04"), F("1"), F("200"), F("0"), F("{}"), F("")}},
         {"CHUNK ok", 0, 4, {F("PGS2"), F("\x05"), F("1"), F("abc")}},
@@ -385,7 +455,8 @@ test_decode_table(void **state)
         {"REPLY id overflow",
          -1,
          8,
-         {F("PGS2"), F("\x04"), F("18446744073709551616"), F("200"), F("0"), F("{}"), F(""), F("")}},
+         {F("PGS2"), F("\x04"), F("18446744073709551616"), F("200"), F("0"), F("{}"), F(""),
+          F("")}},
         {"CHUNK id x", -1, 4, {F("PGS2"), F("\x05"), F("x"), F("abc")}},
         /* Status. */
         {"status 100",
@@ -455,7 +526,8 @@ test_decode_table(void **state)
         {"REQUEST NUL in params",
          -1,
          9,
-         {F("PGS2"), F("\x03"), F("1"), F("a"), F("r"), F("{}"), FB("{\"a\":\"\0\"}", 9), F("0"), F("")}},
+         {F("PGS2"), F("\x03"), F("1"), F("a"), F("r"), F("{}"), FB("{\"a\":\"\0\"}", 9), F("0"),
+          F("")}},
         {"REQUEST NUL in body is fine",
          0,
          9,
@@ -493,16 +565,46 @@ test_decode_table(void **state)
          8,
          {F("PGS2"), F("\x04"), F("1"), F("200"), F("0"), F("{}"), F(""), FB("\0", 1)}},
         /* v2 additions: flags, BODY, END outcomes, meta. */
-        {"REQUEST flags 1", 0, 9, {F("PGS2"), F("\x03"), F("1"), F("a"), F("r"), F("{}"), F("{}"), F("1"), F("")}},
-        {"REQUEST flags 2", -1, 9, {F("PGS2"), F("\x03"), F("1"), F("a"), F("r"), F("{}"), F("{}"), F("2"), F("")}},
-        {"REQUEST flags x", -1, 9, {F("PGS2"), F("\x03"), F("1"), F("a"), F("r"), F("{}"), F("{}"), F("x"), F("")}},
-        {"REQUEST flags empty", -1, 9, {F("PGS2"), F("\x03"), F("1"), F("a"), F("r"), F("{}"), F("{}"), F(""), F("")}},
-        {"REPLY flags 1", 0, 8, {F("PGS2"), F("\x04"), F("1"), F("200"), F("1"), F("{}"), F(""), F("")}},
-        {"REPLY flags 2", 0, 8, {F("PGS2"), F("\x04"), F("1"), F("200"), F("2"), F("{}"), F(""), F("")}},
-        {"REPLY flags 3", -1, 8, {F("PGS2"), F("\x04"), F("1"), F("200"), F("3"), F("{}"), F(""), F("")}},
-        {"REPLY flags 4", -1, 8, {F("PGS2"), F("\x04"), F("1"), F("200"), F("4"), F("{}"), F(""), F("")}},
-        {"REPLY meta text", 0, 8, {F("PGS2"), F("\x04"), F("1"), F("200"), F("0"), F("{}"), F("bot=bot_1\n"), F("")}},
-        {"REPLY NUL in meta", -1, 8, {F("PGS2"), F("\x04"), F("1"), F("200"), F("0"), F("{}"), FB("a\0", 2), F("")}},
+        {"REQUEST flags 1",
+         0,
+         9,
+         {F("PGS2"), F("\x03"), F("1"), F("a"), F("r"), F("{}"), F("{}"), F("1"), F("")}},
+        {"REQUEST flags 2",
+         -1,
+         9,
+         {F("PGS2"), F("\x03"), F("1"), F("a"), F("r"), F("{}"), F("{}"), F("2"), F("")}},
+        {"REQUEST flags x",
+         -1,
+         9,
+         {F("PGS2"), F("\x03"), F("1"), F("a"), F("r"), F("{}"), F("{}"), F("x"), F("")}},
+        {"REQUEST flags empty",
+         -1,
+         9,
+         {F("PGS2"), F("\x03"), F("1"), F("a"), F("r"), F("{}"), F("{}"), F(""), F("")}},
+        {"REPLY flags 1",
+         0,
+         8,
+         {F("PGS2"), F("\x04"), F("1"), F("200"), F("1"), F("{}"), F(""), F("")}},
+        {"REPLY flags 2",
+         0,
+         8,
+         {F("PGS2"), F("\x04"), F("1"), F("200"), F("2"), F("{}"), F(""), F("")}},
+        {"REPLY flags 3",
+         -1,
+         8,
+         {F("PGS2"), F("\x04"), F("1"), F("200"), F("3"), F("{}"), F(""), F("")}},
+        {"REPLY flags 4",
+         -1,
+         8,
+         {F("PGS2"), F("\x04"), F("1"), F("200"), F("4"), F("{}"), F(""), F("")}},
+        {"REPLY meta text",
+         0,
+         8,
+         {F("PGS2"), F("\x04"), F("1"), F("200"), F("0"), F("{}"), F("bot=bot_1\n"), F("")}},
+        {"REPLY NUL in meta",
+         -1,
+         8,
+         {F("PGS2"), F("\x04"), F("1"), F("200"), F("0"), F("{}"), FB("a\0", 2), F("")}},
         {"BODY ok", 0, 5, {F("PGS2"), F("\x08"), F("1"), F("0"), F("abc")}},
         {"BODY more", 0, 5, {F("PGS2"), F("\x08"), F("1"), F("1"), F("")}},
         {"BODY flags 2", -1, 5, {F("PGS2"), F("\x08"), F("1"), F("2"), F("")}},
@@ -513,7 +615,55 @@ test_decode_table(void **state)
         {"END fail", -1, 5, {F("PGS2"), F("\x06"), F("1"), F("fail"), F("")}},
         {"END empty outcome", -1, 5, {F("PGS2"), F("\x06"), F("1"), F(""), F("")}},
         {"END NUL in meta", -1, 5, {F("PGS2"), F("\x06"), F("1"), F("ok"), FB("x\0", 2)}},
+        {"REPLY flags x",
+         -1,
+         8,
+         {F("PGS2"), F("\x04"), F("1"), F("200"), F("x"), F("{}"), F(""), F("")}},
+        {"REPLY flags empty",
+         -1,
+         8,
+         {F("PGS2"), F("\x04"), F("1"), F("200"), F(""), F("{}"), F(""), F("")}},
+        {"REPLY flags -1",
+         -1,
+         8,
+         {F("PGS2"), F("\x04"), F("1"), F("200"), F("-1"), F("{}"), F(""), F("")}},
+        {"REPLY too many",
+         -1,
+         9,
+         {F("PGS2"), F("\x04"), F("1"), F("200"), F("0"), F("{}"), F(""), F(""), F("")}},
+        {"REQUEST flags 3",
+         -1,
+         9,
+         {F("PGS2"), F("\x03"), F("1"), F("a"), F("r"), F("{}"), F("{}"), F("3"), F("")}},
+        {"BODY flags x", -1, 5, {F("PGS2"), F("\x08"), F("1"), F("x"), F("")}},
+        {"BODY flags empty", -1, 5, {F("PGS2"), F("\x08"), F("1"), F(""), F("")}},
+        {"BODY flags 1 with a space", -1, 5, {F("PGS2"), F("\x08"), F("1"), F("1 "), F("")}},
+        {"BODY id x", -1, 5, {F("PGS2"), F("\x08"), F("x"), F("0"), F("")}},
+        {"BODY id empty", -1, 5, {F("PGS2"), F("\x08"), F(""), F("0"), F("")}},
+        {"BODY command only", -1, 2, {F("PGS2"), F("\x08")}},
+        {"BODY NUL in bytes is fine", 0, 5, {F("PGS2"), F("\x08"), F("1"), F("0"), FB("\0", 1)}},
+        {"END FAILED", -1, 5, {F("PGS2"), F("\x06"), F("1"), F("FAILED"), F("")}},
+        {"END okay", -1, 5, {F("PGS2"), F("\x06"), F("1"), F("okay"), F("")}},
+        {"END 'ok '", -1, 5, {F("PGS2"), F("\x06"), F("1"), F("ok "), F("")}},
+        {"END ok NUL", -1, 5, {F("PGS2"), F("\x06"), F("1"), FB("ok\0", 3), F("")}},
+        {"END failed NUL", -1, 5, {F("PGS2"), F("\x06"), F("1"), FB("failed\0", 7), F("")}},
+        {"END outcome 1", -1, 5, {F("PGS2"), F("\x06"), F("1"), F("1"), F("")}},
+        {"END meta text", 0, 5, {F("PGS2"), F("\x06"), F("1"), F("ok"), F("messages=1\n")}},
+        /* Another version is told apart from garbage, whatever follows it. */
         {"version PGS3", PGS_PROTO_EVERSION, 2, {F("PGS3"), F("\x02")}},
+        {"version PGS0", PGS_PROTO_EVERSION, 2, {F("PGS0"), F("\x02")}},
+        {"version PGS1 alone", PGS_PROTO_EVERSION, 1, {F("PGS1")}},
+        {"version PGS1, a v1 REQUEST (8 frames)",
+         PGS_PROTO_EVERSION,
+         8,
+         {F("PGS1"), F("\x03"), F("1"), F("a"), F("r"), F("{}"), F("{}"), F("")}},
+        {"version PGS1, a v1 END (3 frames)",
+         PGS_PROTO_EVERSION,
+         3,
+         {F("PGS1"), F("\x06"), F("1")}},
+        {"version PGs2", -1, 2, {F("PGs2"), F("\x02")}},
+        {"version PGS2 NUL", -1, 2, {FB("PGS2\0", 5), F("\x02")}},
+        {"version PGS22", -1, 2, {F("PGS22"), F("\x02")}},
     };
     s_run_cases(cases, sizeof cases / sizeof cases[0]);
 }
@@ -529,7 +679,7 @@ test_decode_limits(void **state)
     memset(json, ' ', big);
     pgs_proto_frame_t f[9] = {
         {"PGS2", 4}, {"\x03", 1}, {"1", 1}, {"a", 1}, {"r", 1},
-        {"{}", 2},   {"{}", 2},    {"0", 1}, {"", 0},
+        {"{}", 2},   {"{}", 2},   {"0", 1}, {"", 0},
     };
     pgs_proto_msg_t d;
     static const int which[] = {5, 6};
@@ -545,8 +695,8 @@ test_decode_limits(void **state)
         PGS_EXPECT_INT(what, pgs_proto_decode(f, 9, s_scratch, SCRATCH_LEN, &d), -1);
         f[k] = (pgs_proto_frame_t){"{}", 2};
     }
-    pgs_proto_frame_t r[8] = {{"PGS2", 4}, {"\x04", 1}, {"1", 1},  {"200", 3},
-                              {"0", 1},    {json, big},  {"", 0},   {"", 0}};
+    pgs_proto_frame_t r[8] = {{"PGS2", 4}, {"\x04", 1}, {"1", 1}, {"200", 3},
+                              {"0", 1},    {json, big}, {"", 0},  {"", 0}};
     PGS_EXPECT_INT("decode(REPLY headers over max JSON)",
                    pgs_proto_decode(r, 8, s_scratch, SCRATCH_LEN, &d), -1);
     r[5] = (pgs_proto_frame_t){"{}", 2};
@@ -556,8 +706,22 @@ test_decode_limits(void **state)
     r[6] = (pgs_proto_frame_t){json, PGS_PROTO_MAX_JSON};
     PGS_EXPECT_INT("decode(REPLY meta at max JSON)",
                    pgs_proto_decode(r, 8, s_scratch, SCRATCH_LEN, &d), 0);
+    /* headers and meta both at the maximum fit the documented scratch size. */
+    r[5] = (pgs_proto_frame_t){json, PGS_PROTO_MAX_JSON};
+    PGS_EXPECT_INT("decode(REPLY headers and meta at max JSON)",
+                   pgs_proto_decode(r, 8, s_scratch, SCRATCH_LEN, &d), 0);
+    PGS_EXPECT_INT("REPLY meta length", strlen(d.meta), PGS_PROTO_MAX_JSON);
+    r[5] = (pgs_proto_frame_t){"{}", 2};
     r[6] = (pgs_proto_frame_t){"", 0};
-    /* Both JSON frames at the maximum fit the documented scratch size. */
+    /* END's meta has the same limit. */
+    pgs_proto_frame_t e[5] = {{"PGS2", 4}, {"\x06", 1}, {"1", 1}, {"ok", 2}, {json, big}};
+    PGS_EXPECT_INT("decode(END meta over max JSON)",
+                   pgs_proto_decode(e, 5, s_scratch, SCRATCH_LEN, &d), -1);
+    e[4] = (pgs_proto_frame_t){json, PGS_PROTO_MAX_JSON};
+    PGS_EXPECT_INT("decode(END meta at max JSON)",
+                   pgs_proto_decode(e, 5, s_scratch, SCRATCH_LEN, &d), 0);
+    PGS_EXPECT_INT("END meta length", strlen(d.meta), PGS_PROTO_MAX_JSON);
+    /* Every JSON frame of a REQUEST at the maximum fits the documented scratch size. */
     f[5] = (pgs_proto_frame_t){json, PGS_PROTO_MAX_JSON};
     f[6] = (pgs_proto_frame_t){json, PGS_PROTO_MAX_JSON};
     f[3] = (pgs_proto_frame_t){s_name64, PGS_PROTO_MAX_NAME};
@@ -572,26 +736,47 @@ test_decode_limits(void **state)
     pgs_proto_frame_t bd[5] = {
         {"PGS2", 4}, {"\x08", 1}, {"1", 1}, {"0", 1}, {"x", PGS_PROTO_MAX_BODY + 1}};
     PGS_EXPECT_INT("decode(BODY over max body)", pgs_proto_decode(bd, 5, s_scratch, 64, &d), -1);
-    pgs_proto_frame_t q[9] = {{"PGS2", 4}, {"\x03", 1}, {"1", 1},  {"a", 1}, {"r", 1},
-                              {"{}", 2},   {"{}", 2},    {"0", 1},  {"x", PGS_PROTO_MAX_BODY + 1}};
+    pgs_proto_frame_t q[9] = {{"PGS2", 4}, {"\x03", 1}, {"1", 1},
+                              {"a", 1},    {"r", 1},    {"{}", 2},
+                              {"{}", 2},   {"0", 1},    {"x", PGS_PROTO_MAX_BODY + 1}};
     PGS_EXPECT_INT("decode(REQUEST over max body)", pgs_proto_decode(q, 9, s_scratch, 64, &d), -1);
     r[5] = (pgs_proto_frame_t){"{}", 2};
     r[7] = (pgs_proto_frame_t){"x", PGS_PROTO_MAX_BODY + 1};
     PGS_EXPECT_INT("decode(REPLY over max body)", pgs_proto_decode(r, 8, s_scratch, 64, &d), -1);
 
     /* A scratch buffer too small is a failure, never an overflow: exactly
-     * the needed size on the heap so AddressSanitizer would see a write past it. */
-    pgs_proto_frame_t ok[9] = {{"PGS2", 4}, {"\x03", 1},       {"1", 1}, {"svc", 3}, {"rt", 2},
-                               {"{}", 2},   {"{\"a\":1}", 7}, {"0", 1}, {"", 0}};
-    size_t need = 4 + 3 + 3 + 8; /* each text + NUL */
-    for (size_t len = 0; len <= need; len++) {
-        char *small = len ? malloc(len) : NULL;
-        char what[64];
-        snprintf(what, sizeof what, "decode(REQUEST, scratch %zu of %zu bytes)", len, need);
-        PGS_EXPECT_INT(what, pgs_proto_decode(ok, 9, small, len, &d), len == need ? 0 : -1);
-        if (len == need)
-            PGS_EXPECT_STR(what, d.params, "{\"a\":1}");
-        free(small);
+     * the needed size on the heap so AddressSanitizer would see a write past it.
+     * v2 added text frames to REPLY (meta) and END (meta): each is counted. */
+    static const pgs_proto_frame_t q_ok[9] = {{"PGS2", 4},      {"\x03", 1}, {"1", 1},
+                                              {"svc", 3},       {"rt", 2},   {"{}", 2},
+                                              {"{\"a\":1}", 7}, {"1", 1},    {"", 0}};
+    static const pgs_proto_frame_t r_ok[8] = {{"PGS2", 4}, {"\x04", 1}, {"1", 1},       {"200", 3},
+                                              {"2", 1},    {"{}", 2},   {"bot=b\n", 6}, {"xy", 2}};
+    static const pgs_proto_frame_t e_ok[5] = {
+        {"PGS2", 4}, {"\x06", 1}, {"1", 1}, {"failed", 6}, {"messages=1\n", 11}};
+    static const struct {
+        const char *name;
+        const pgs_proto_frame_t *f;
+        size_t n, need; /* each text frame + its NUL */
+    } fits[] = {
+        {"REQUEST", q_ok, 9, 4 + 3 + 3 + 8},
+        {"REPLY", r_ok, 8, 3 + 7},
+        {"END", e_ok, 5, 12},
+    };
+    for (size_t i = 0; i < sizeof fits / sizeof fits[0]; i++) {
+        for (size_t len = 0; len <= fits[i].need; len++) {
+            char *small = len ? malloc(len) : NULL;
+            char what[64];
+            snprintf(what, sizeof what, "decode(%s, scratch %zu of %zu bytes)", fits[i].name, len,
+                     fits[i].need);
+            PGS_EXPECT_INT(what, pgs_proto_decode(fits[i].f, fits[i].n, small, len, &d),
+                           len == fits[i].need ? 0 : -1);
+            if (len == fits[i].need && i == 0)
+                PGS_EXPECT_STR(what, d.params, "{\"a\":1}");
+            if (len == fits[i].need && i > 0)
+                PGS_EXPECT_STR(what, d.meta, i == 1 ? "bot=b\n" : "messages=1\n");
+            free(small);
+        }
     }
 }
 
@@ -632,8 +817,12 @@ test_send_refuses_oversized_frames(void **state)
     size_t big = (size_t)PGS_PROTO_MAX_BODY + 1;
     char *body = calloc(1, big);
     assert_non_null(body);
-    pgs_proto_msg_t m = {.cmd = PGS_PROTO_REPLY, .id = 1, .status = 200, .headers = "{}",
-                         .body = body, .body_len = big};
+    pgs_proto_msg_t m = {.cmd = PGS_PROTO_REPLY,
+                         .id = 1,
+                         .status = 200,
+                         .headers = "{}",
+                         .body = body,
+                         .body_len = big};
     /* (pgs_proto_send_whole would send it in pieces; pgs_proto_send sends
      * one message.) */
     errno = 0;
@@ -665,95 +854,350 @@ s_next(void *peer, pgs_proto_inbox_t *in, pgs_proto_msg_t *d, const char *what)
     PGS_EXPECT_INT(what, pgs_proto_decode(in->frames, in->nframes, s_scratch, SCRATCH_LEN, d), 0);
 }
 
-/* Bodies larger than one piece go as REQUEST + BODY… or REPLY + CHUNK… +
- * END, whose bytes put together are the original; over the total limit
- * nothing is sent. */
+/* Fails when anything arrives on socket within 100 ms. */
 static void
-test_send_whole_in_pieces(void **state)
+s_expect_nothing(void *socket, const char *what)
+{
+    zmq_pollitem_t it = {.socket = socket, .events = ZMQ_POLLIN};
+    if (zmq_poll(&it, 1, 100) != 0)
+        fail_msg("%s: a message arrived, want none", what);
+}
+
+/* Two DEALERs on inproc://name, lingering 0. */
+static void
+s_pair(void *ctx, const char *name, void **sender, void **peer)
+{
+    int zero = 0;
+    *sender = zmq_socket(ctx, ZMQ_DEALER);
+    *peer = zmq_socket(ctx, ZMQ_DEALER);
+    assert_non_null(*sender);
+    assert_non_null(*peer);
+    zmq_setsockopt(*sender, ZMQ_LINGER, &zero, sizeof zero);
+    zmq_setsockopt(*peer, ZMQ_LINGER, &zero, sizeof zero);
+    assert_int_equal(zmq_bind(*peer, name), 0);
+    assert_int_equal(zmq_connect(*sender, name), 0);
+}
+
+/* A REQUEST larger than one piece goes as REQUEST(MORE) + BODY(MORE)… +
+ * BODY(0), every message at most one piece, whose bytes put together are
+ * the original; one that fits goes alone, whatever flags the caller left. */
+static void
+test_send_whole_request(void **state)
 {
     (void)state;
     void *ctx = zmq_ctx_new();
-    void *dealer = zmq_socket(ctx, ZMQ_DEALER);
-    void *peer = zmq_socket(ctx, ZMQ_DEALER);
-    int zero = 0;
-    zmq_setsockopt(dealer, ZMQ_LINGER, &zero, sizeof zero);
-    zmq_setsockopt(peer, ZMQ_LINGER, &zero, sizeof zero);
-    assert_int_equal(zmq_bind(peer, "inproc://pgs-test-whole"), 0);
-    assert_int_equal(zmq_connect(dealer, "inproc://pgs-test-whole"), 0);
+    void *dealer, *peer;
+    s_pair(ctx, "inproc://pgs-test-whole-req", &dealer, &peer);
     size_t n = (size_t)PGS_PROTO_PIECE * 5 / 2;
     char *body = malloc(n);
     assert_non_null(body);
     for (size_t i = 0; i < n; i++)
         body[i] = (char)(i * 7 + i / 1000);
     pgs_proto_inbox_t *in = calloc(1, sizeof *in);
+    assert_non_null(in);
     pgs_proto_msg_t d;
 
-    pgs_proto_msg_t req = {.cmd = PGS_PROTO_REQUEST, .id = 9, .service = "s", .route = "r",
-                           .body = body, .body_len = n};
+    pgs_proto_msg_t req = {.cmd = PGS_PROTO_REQUEST,
+                           .id = 9,
+                           .service = "s",
+                           .route = "r",
+                           .context = "{\"c\":1}",
+                           .body = body,
+                           .body_len = n};
     PGS_EXPECT_INT("send a 2.5 MiB REQUEST", pgs_proto_send_whole(dealer, NULL, 0, &req), 0);
     pgs_proto_body_t got = {0};
     s_next(peer, in, &d, "REQUEST");
     PGS_EXPECT_INT("first: REQUEST", d.cmd, PGS_PROTO_REQUEST);
-    PGS_EXPECT_INT("with MORE", (int)d.flags, PGS_PROTO_MORE);
-    PGS_EXPECT_INT("one piece", (int)d.body_len, (int)PGS_PROTO_PIECE);
+    PGS_EXPECT_INT("REQUEST id", d.id, 9);
+    PGS_EXPECT_STR("REQUEST route", d.route, "r");
+    PGS_EXPECT_STR("REQUEST context", d.context, "{\"c\":1}");
+    PGS_EXPECT_INT("REQUEST with MORE", d.flags, PGS_PROTO_MORE);
+    PGS_EXPECT_INT("REQUEST: one piece", d.body_len, PGS_PROTO_PIECE);
     assert_int_equal(pgs_proto_body_add(&got, d.body, d.body_len), 0);
     s_next(peer, in, &d, "BODY 1");
     PGS_EXPECT_INT("then BODY", d.cmd, PGS_PROTO_BODY);
-    PGS_EXPECT_INT("BODY 1 has MORE", (int)d.flags, PGS_PROTO_MORE);
-    PGS_EXPECT_INT("BODY 1 id", (int)d.id, 9);
+    PGS_EXPECT_INT("BODY 1 id", d.id, 9);
+    PGS_EXPECT_INT("BODY 1 has MORE", d.flags, PGS_PROTO_MORE);
+    PGS_EXPECT_INT("BODY 1: one piece", d.body_len, PGS_PROTO_PIECE);
     assert_int_equal(pgs_proto_body_add(&got, d.body, d.body_len), 0);
     s_next(peer, in, &d, "BODY 2");
     PGS_EXPECT_INT("the last BODY", d.cmd, PGS_PROTO_BODY);
-    PGS_EXPECT_INT("without MORE", (int)d.flags, 0);
+    PGS_EXPECT_INT("BODY 2 id", d.id, 9);
+    PGS_EXPECT_INT("BODY 2 without MORE", d.flags, 0);
+    PGS_EXPECT_INT("BODY 2: half a piece", d.body_len, PGS_PROTO_PIECE / 2);
     assert_int_equal(pgs_proto_body_add(&got, d.body, d.body_len), 0);
-    PGS_EXPECT_INT("every byte", (int)got.len, (int)n);
+    PGS_EXPECT_INT("every byte", got.len, n);
     PGS_EXPECT_INT("in order", memcmp(got.data, body, n), 0);
-    PGS_EXPECT_INT("NUL-terminated", got.data[got.len], 0);
     pgs_proto_body_free(&got);
-    PGS_EXPECT_INT("freed", got.data == NULL && got.len == 0, 1);
-
-    pgs_proto_msg_t rep = {.cmd = PGS_PROTO_REPLY, .id = 4, .status = 200, .body = body,
-                           .body_len = PGS_PROTO_PIECE};
-    PGS_EXPECT_INT("send a reply of one piece", pgs_proto_send_whole(dealer, NULL, 0, &rep), 0);
-    s_next(peer, in, &d, "one-piece REPLY");
-    PGS_EXPECT_INT("one piece: REPLY without flags", (int)d.flags, 0);
-    rep.body_len = PGS_PROTO_PIECE + 1;
-    PGS_EXPECT_INT("send a reply one byte larger", pgs_proto_send_whole(dealer, NULL, 0, &rep), 0);
-    s_next(peer, in, &d, "REPLY");
-    PGS_EXPECT_INT("REPLY with MORE", (int)d.flags, PGS_PROTO_MORE);
-    s_next(peer, in, &d, "CHUNK");
-    PGS_EXPECT_INT("then a CHUNK", d.cmd, PGS_PROTO_CHUNK);
-    PGS_EXPECT_INT("of one byte", (int)d.body_len, 1);
-    PGS_EXPECT_INT("the last byte", ((const char *)d.body)[0], body[PGS_PROTO_PIECE]);
-    s_next(peer, in, &d, "END");
-    PGS_EXPECT_INT("then END", d.cmd, PGS_PROTO_END);
-    PGS_EXPECT_INT("ok", d.ok, 1);
-
-    /* Over the total: refused before anything is read or sent (the
-     * length is checked first, so a small buffer is never read past). */
-    rep.body_len = PGS_PROTO_MAX_TOTAL + 1;
-    errno = 0;
-    PGS_EXPECT_INT("a reply over the total", pgs_proto_send_whole(dealer, NULL, 0, &rep), -1);
-    PGS_EXPECT_INT("EMSGSIZE", errno, EMSGSIZE);
-    rep.body_len = 3;
-    rep.flags = PGS_PROTO_STREAM;
-    errno = 0;
-    PGS_EXPECT_INT("a stream is not sent whole", pgs_proto_send_whole(dealer, NULL, 0, &rep), -1);
-    PGS_EXPECT_INT("EINVAL", errno, EINVAL);
     pgs_proto_inbox_close(in);
-    PGS_EXPECT_INT("nothing else arrived", pgs_proto_recv(peer, 0, in), 0);
+    s_expect_nothing(peer, "after the last BODY");
 
-    /* Putting together refuses passing the total, and is then empty. */
-    pgs_proto_body_t b = {0};
-    assert_int_equal(pgs_proto_body_add(&b, "ab", 2), 0);
-    PGS_EXPECT_INT("over the total", pgs_proto_body_add(&b, "x", PGS_PROTO_MAX_TOTAL - 1), -1);
-    PGS_EXPECT_INT("emptied", b.data == NULL && b.len == 0 && b.cap == 0, 1);
+    /* Exactly two pieces: no empty third BODY. */
+    req.body_len = 2 * (size_t)PGS_PROTO_PIECE;
+    PGS_EXPECT_INT("send a 2-piece REQUEST", pgs_proto_send_whole(dealer, NULL, 0, &req), 0);
+    s_next(peer, in, &d, "2-piece REQUEST");
+    PGS_EXPECT_INT("2 pieces: REQUEST with MORE", d.flags, PGS_PROTO_MORE);
+    s_next(peer, in, &d, "2-piece BODY");
+    PGS_EXPECT_INT("2 pieces: BODY", d.cmd, PGS_PROTO_BODY);
+    PGS_EXPECT_INT("2 pieces: the BODY is the last", d.flags, 0);
+    PGS_EXPECT_INT("2 pieces: the BODY is whole", d.body_len, PGS_PROTO_PIECE);
+    s_expect_body("2 pieces: second piece", d.body, d.body_len, body + PGS_PROTO_PIECE,
+                  PGS_PROTO_PIECE);
+    pgs_proto_inbox_close(in);
+    s_expect_nothing(peer, "after a 2-piece REQUEST");
+
+    /* One piece, and a MORE left by the caller: one complete REQUEST. */
+    req.body_len = PGS_PROTO_PIECE;
+    req.flags = PGS_PROTO_MORE;
+    PGS_EXPECT_INT("send a 1-piece REQUEST", pgs_proto_send_whole(dealer, NULL, 0, &req), 0);
+    s_next(peer, in, &d, "1-piece REQUEST");
+    PGS_EXPECT_INT("1 piece: REQUEST", d.cmd, PGS_PROTO_REQUEST);
+    PGS_EXPECT_INT("1 piece: the caller's MORE is ignored", d.flags, 0);
+    PGS_EXPECT_INT("1 piece: the whole body", d.body_len, PGS_PROTO_PIECE);
+    pgs_proto_inbox_close(in);
+    s_expect_nothing(peer, "after a 1-piece REQUEST");
+
+    /* Over the total: refused before anything is sent. send_whole checks
+     * body_len before it reads the body, so a 16-byte buffer with a huge
+     * length is never read past (ASan would say so). */
+    char small[16] = {0};
+    static const size_t over[] = {PGS_PROTO_MAX_TOTAL + 1, SIZE_MAX};
+    for (size_t i = 0; i < sizeof over / sizeof over[0]; i++) {
+        pgs_proto_msg_t huge = {.cmd = PGS_PROTO_REQUEST,
+                                .id = 10,
+                                .service = "s",
+                                .route = "r",
+                                .body = small,
+                                .body_len = over[i]};
+        errno = 0;
+        PGS_EXPECT_INT("a REQUEST over the total", pgs_proto_send_whole(dealer, NULL, 0, &huge),
+                       -1);
+        PGS_EXPECT_INT("a REQUEST over the total: EMSGSIZE", errno, EMSGSIZE);
+    }
+    s_expect_nothing(peer, "after a REQUEST over the total");
 
     free(in);
     free(body);
     zmq_close(dealer);
     zmq_close(peer);
     zmq_ctx_term(ctx);
+}
+
+/* A REPLY larger than one piece goes as REPLY(MORE) + CHUNK… + END "ok";
+ * one of exactly one piece goes alone; a stream, a REPLY over the total
+ * and other commands are refused with nothing sent. */
+static void
+test_send_whole_reply(void **state)
+{
+    (void)state;
+    void *ctx = zmq_ctx_new();
+    void *dealer, *peer;
+    s_pair(ctx, "inproc://pgs-test-whole-rep", &dealer, &peer);
+    size_t n = (size_t)PGS_PROTO_PIECE + 1;
+    char *body = malloc(n);
+    assert_non_null(body);
+    for (size_t i = 0; i < n; i++)
+        body[i] = (char)(i * 13 + i / 777);
+    pgs_proto_inbox_t *in = calloc(1, sizeof *in);
+    assert_non_null(in);
+    pgs_proto_msg_t d;
+
+    pgs_proto_msg_t rep = {.cmd = PGS_PROTO_REPLY,
+                           .id = 4,
+                           .status = 201,
+                           .headers = "{\"x-a\":\"b\"}",
+                           .meta = "bot=bot_1\n",
+                           .body = body,
+                           .body_len = PGS_PROTO_PIECE};
+    PGS_EXPECT_INT("send a reply of one piece", pgs_proto_send_whole(dealer, NULL, 0, &rep), 0);
+    s_next(peer, in, &d, "one-piece REPLY");
+    PGS_EXPECT_INT("one piece: REPLY", d.cmd, PGS_PROTO_REPLY);
+    PGS_EXPECT_INT("one piece: without flags", d.flags, 0);
+    PGS_EXPECT_INT("one piece: status", d.status, 201);
+    PGS_EXPECT_STR("one piece: meta", d.meta, "bot=bot_1\n");
+    s_expect_body("one piece: body", d.body, d.body_len, body, PGS_PROTO_PIECE);
+    pgs_proto_inbox_close(in);
+    s_expect_nothing(peer, "after a one-piece REPLY (no END)");
+
+    rep.body_len = n;
+    PGS_EXPECT_INT("send a reply one byte larger", pgs_proto_send_whole(dealer, NULL, 0, &rep), 0);
+    s_next(peer, in, &d, "REPLY");
+    PGS_EXPECT_INT("first: REPLY", d.cmd, PGS_PROTO_REPLY);
+    PGS_EXPECT_INT("REPLY with MORE", d.flags, PGS_PROTO_MORE);
+    PGS_EXPECT_INT("REPLY id", d.id, 4);
+    PGS_EXPECT_INT("REPLY status", d.status, 201);
+    PGS_EXPECT_STR("REPLY headers", d.headers, "{\"x-a\":\"b\"}");
+    PGS_EXPECT_STR("REPLY meta", d.meta, "bot=bot_1\n");
+    s_expect_body("REPLY: the first piece", d.body, d.body_len, body, PGS_PROTO_PIECE);
+    s_next(peer, in, &d, "CHUNK");
+    PGS_EXPECT_INT("then a CHUNK", d.cmd, PGS_PROTO_CHUNK);
+    PGS_EXPECT_INT("CHUNK id", d.id, 4);
+    s_expect_body("CHUNK: the last byte", d.body, d.body_len, body + PGS_PROTO_PIECE, 1);
+    s_next(peer, in, &d, "END");
+    PGS_EXPECT_INT("then END", d.cmd, PGS_PROTO_END);
+    PGS_EXPECT_INT("END id", d.id, 4);
+    PGS_EXPECT_INT("END ok", d.ok, 1);
+    pgs_proto_inbox_close(in);
+    s_expect_nothing(peer, "after END");
+
+    /* Refused, nothing sent: over the total (the length is checked before
+     * the 16-byte buffer would be read), a stream, MORE|STREAM, and
+     * commands that have no body to split. */
+    char small[16] = {0};
+    pgs_proto_msg_t huge = {.cmd = PGS_PROTO_REPLY,
+                            .id = 5,
+                            .status = 200,
+                            .body = small,
+                            .body_len = PGS_PROTO_MAX_TOTAL + 1};
+    errno = 0;
+    PGS_EXPECT_INT("a reply over the total", pgs_proto_send_whole(dealer, NULL, 0, &huge), -1);
+    PGS_EXPECT_INT("a reply over the total: EMSGSIZE", errno, EMSGSIZE);
+    static const struct {
+        const char *name;
+        pgs_proto_msg_t msg;
+    } bad[] = {
+        {"a STREAM reply",
+         {.cmd = PGS_PROTO_REPLY, .id = 6, .status = 200, .flags = PGS_PROTO_STREAM}},
+        {"a MORE|STREAM reply",
+         {.cmd = PGS_PROTO_REPLY,
+          .id = 6,
+          .status = 200,
+          .flags = PGS_PROTO_MORE | PGS_PROTO_STREAM}},
+        {"a CHUNK", {.cmd = PGS_PROTO_CHUNK, .id = 6, .body = "x", .body_len = 1}},
+        {"a BODY", {.cmd = PGS_PROTO_BODY, .id = 6, .body = "x", .body_len = 1}},
+        {"an END", {.cmd = PGS_PROTO_END, .id = 6, .ok = 1}},
+        {"a HEARTBEAT", {.cmd = PGS_PROTO_HEARTBEAT}},
+        {"command 9", {.cmd = (pgs_proto_cmd_t)9}},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char what[64];
+        errno = 0;
+        snprintf(what, sizeof what, "send_whole(%s)", bad[i].name);
+        PGS_EXPECT_INT(what, pgs_proto_send_whole(dealer, NULL, 0, &bad[i].msg), -1);
+        snprintf(what, sizeof what, "send_whole(%s): EINVAL", bad[i].name);
+        PGS_EXPECT_INT(what, errno, EINVAL);
+    }
+    s_expect_nothing(peer, "after refused send_whole calls");
+
+    free(in);
+    free(body);
+    zmq_close(dealer);
+    zmq_close(peer);
+    zmq_ctx_term(ctx);
+}
+
+/* On a ROUTER every piece is addressed: all of a reply in pieces reaches
+ * the one peer named. */
+static void
+test_send_whole_routed(void **state)
+{
+    (void)state;
+    void *ctx = zmq_ctx_new();
+    void *router = zmq_socket(ctx, ZMQ_ROUTER);
+    void *dealer = zmq_socket(ctx, ZMQ_DEALER);
+    int one = 1, zero = 0;
+    zmq_setsockopt(router, ZMQ_ROUTER_MANDATORY, &one, sizeof one);
+    zmq_setsockopt(router, ZMQ_LINGER, &zero, sizeof zero);
+    zmq_setsockopt(dealer, ZMQ_LINGER, &zero, sizeof zero);
+    zmq_setsockopt(dealer, ZMQ_ROUTING_ID, "client-1", 8);
+    assert_int_equal(zmq_bind(router, "inproc://pgs-test-whole-routed"), 0);
+    assert_int_equal(zmq_connect(dealer, "inproc://pgs-test-whole-routed"), 0);
+    /* The router learns the identity from a first message. */
+    pgs_proto_msg_t hb = {.cmd = PGS_PROTO_HEARTBEAT};
+    assert_int_equal(pgs_proto_send(dealer, NULL, 0, &hb), 0);
+    pgs_proto_inbox_t *in = calloc(1, sizeof *in);
+    assert_non_null(in);
+    s_wait_readable(router);
+    assert_int_equal(pgs_proto_recv(router, 1, in), 1);
+    pgs_proto_inbox_close(in);
+
+    size_t n = 2 * (size_t)PGS_PROTO_PIECE + 3;
+    char *body = malloc(n);
+    assert_non_null(body);
+    for (size_t i = 0; i < n; i++)
+        body[i] = (char)(i % 251);
+    pgs_proto_msg_t rep = {
+        .cmd = PGS_PROTO_REPLY, .id = 21, .status = 200, .body = body, .body_len = n};
+    PGS_EXPECT_INT("send_whole through the router",
+                   pgs_proto_send_whole(router, "client-1", 8, &rep), 0);
+    static const int want[] = {PGS_PROTO_REPLY, PGS_PROTO_CHUNK, PGS_PROTO_CHUNK, PGS_PROTO_END};
+    pgs_proto_body_t got = {0};
+    pgs_proto_msg_t d;
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        char what[64];
+        snprintf(what, sizeof what, "routed message %zu", i);
+        s_next(dealer, in, &d, what);
+        PGS_EXPECT_INT(what, d.cmd, want[i]);
+        PGS_EXPECT_INT(what, d.id, 21);
+        if (d.cmd != PGS_PROTO_END)
+            assert_int_equal(pgs_proto_body_add(&got, d.body, d.body_len), 0);
+    }
+    PGS_EXPECT_INT("routed: every byte", got.len, n);
+    PGS_EXPECT_INT("routed: in order", memcmp(got.data, body, n), 0);
+    pgs_proto_body_free(&got);
+    pgs_proto_inbox_close(in);
+    s_expect_nothing(dealer, "after the routed END");
+    errno = 0;
+    PGS_EXPECT_INT("send_whole to an unknown identity",
+                   pgs_proto_send_whole(router, "nobody", 6, &rep), -1);
+    PGS_EXPECT_INT("send_whole to an unknown identity: errno", errno, EHOSTUNREACH);
+
+    free(in);
+    free(body);
+    zmq_close(dealer);
+    zmq_close(router);
+    zmq_ctx_term(ctx);
+}
+
+/* A body put together from pieces: it grows, stays NUL-terminated (a text
+ * body can be used as a string), and refuses passing the total, after
+ * which it is empty and usable again. The refusal is tested with lengths
+ * only: body_add compares the length before it allocates or reads, so the
+ * small source buffer is never read past. */
+static void
+test_body_add(void **state)
+{
+    (void)state;
+    pgs_proto_body_t b = {0};
+    PGS_EXPECT_INT("add nothing", pgs_proto_body_add(&b, NULL, 0), 0);
+    PGS_EXPECT_INT("nothing: length", b.len, 0);
+    PGS_EXPECT_INT("nothing: NUL-terminated", b.data != NULL && b.data[0] == '\0', 1);
+    PGS_EXPECT_INT("add abc", pgs_proto_body_add(&b, "abc", 3), 0);
+    PGS_EXPECT_STR("abc", b.data, "abc");
+    size_t big = 3 * 4096 + 5;
+    char *src = malloc(big);
+    assert_non_null(src);
+    for (size_t i = 0; i < big; i++)
+        src[i] = (char)('a' + i % 26);
+    PGS_EXPECT_INT("add past the first allocation", pgs_proto_body_add(&b, src, big), 0);
+    PGS_EXPECT_INT("grown: length", b.len, 3 + big);
+    PGS_EXPECT_INT("grown: room for the NUL", b.cap >= b.len + 1, 1);
+    PGS_EXPECT_INT("grown: the first piece kept", memcmp(b.data, "abc", 3), 0);
+    PGS_EXPECT_INT("grown: the second appended", memcmp(b.data + 3, src, big), 0);
+    PGS_EXPECT_INT("grown: NUL-terminated", b.data[b.len], '\0');
+    size_t cap = b.cap;
+    PGS_EXPECT_INT("add one byte", pgs_proto_body_add(&b, "Z", 1), 0);
+    PGS_EXPECT_INT("one byte: length", b.len, 4 + big);
+    PGS_EXPECT_INT("one byte: last", b.data[b.len - 1], 'Z');
+    PGS_EXPECT_INT("one byte: NUL-terminated", b.data[b.len], '\0');
+    PGS_EXPECT_INT("capacity never shrinks", b.cap >= cap, 1);
+    free(src);
+
+    /* One byte past the total: refused, freed and emptied. */
+    size_t len = b.len;
+    PGS_EXPECT_INT("one byte past the total",
+                   pgs_proto_body_add(&b, "x", PGS_PROTO_MAX_TOTAL - len + 1), -1);
+    PGS_EXPECT_INT("refused: emptied", b.data == NULL && b.len == 0 && b.cap == 0, 1);
+    /* Usable again; refusal also from empty, and for a length that would
+     * wrap around if it were added first. */
+    PGS_EXPECT_INT("add after a refusal", pgs_proto_body_add(&b, "ok", 2), 0);
+    PGS_EXPECT_STR("after a refusal", b.data, "ok");
+    PGS_EXPECT_INT("SIZE_MAX", pgs_proto_body_add(&b, "x", SIZE_MAX), -1);
+    PGS_EXPECT_INT("SIZE_MAX: emptied", b.data == NULL && b.len == 0, 1);
+    PGS_EXPECT_INT("the total + 1 from empty", pgs_proto_body_add(&b, "x", PGS_PROTO_MAX_TOTAL + 1),
+                   -1);
+    PGS_EXPECT_INT("from empty: still empty", b.data == NULL && b.len == 0 && b.cap == 0, 1);
+    pgs_proto_body_free(&b); /* freeing an empty body is harmless (ASan: no double free) */
 }
 
 static void
@@ -905,7 +1349,10 @@ main(void)
         cmocka_unit_test(test_decode_limits),
         cmocka_unit_test(test_zmq_round_trip),
         cmocka_unit_test(test_send_refuses_oversized_frames),
-        cmocka_unit_test(test_send_whole_in_pieces),
+        cmocka_unit_test(test_send_whole_request),
+        cmocka_unit_test(test_send_whole_reply),
+        cmocka_unit_test(test_send_whole_routed),
+        cmocka_unit_test(test_body_add),
     };
     return cmocka_run_group_tests_name("pgs_proto", tests, s_setup, s_teardown);
 }
