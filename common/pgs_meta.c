@@ -3,6 +3,7 @@
  */
 #include "pgs_meta.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,13 +25,16 @@ s_bot_ok(const char *s, size_t len)
 static int
 s_count(const char *s, size_t len, long long *out)
 {
-    if (len == 0 || len > 18)
+    if (len == 0 || len > 19)
         return -1;
     long long v = 0;
     for (size_t i = 0; i < len; i++) {
         if (s[i] < '0' || s[i] > '9')
             return -1;
-        v = v * 10 + (s[i] - '0');
+        long long d = s[i] - '0';
+        if (v > (LLONG_MAX - d) / 10)
+            return -1;
+        v = v * 10 + d;
     }
     *out = v;
     return 0;
@@ -64,7 +68,7 @@ pgs_meta_format(const pgs_meta_t *m)
         len += (size_t)snprintf(out + len, cap - len, "output_tokens=%lld\n", m->output_tokens);
     if (m->replayed)
         len += (size_t)snprintf(out + len, cap - len, "replayed=1\n");
-    if (m->invalidate && *m->invalidate)
+    if (m->invalidate && s_inval_ok(m->invalidate, strlen(m->invalidate)))
         snprintf(out + len, cap - len, "invalidate=%s\n", m->invalidate);
     return out;
 }
@@ -98,7 +102,8 @@ pgs_meta_parse(const char *text, size_t len, pgs_meta_t *out)
                 if (s_count(v, vlen, &n) == 0)
                     out->output_tokens = n;
             } else if (S_KEY("replayed")) {
-                out->replayed = vlen == 1 && v[0] == '1';
+                if (vlen == 1 && (v[0] == '0' || v[0] == '1'))
+                    out->replayed = v[0] == '1';
             } else if (S_KEY("invalidate") && s_inval_ok(v, vlen)) {
                 char *copy = malloc(vlen + 1);
                 if (!copy) {
@@ -112,7 +117,9 @@ pgs_meta_parse(const char *text, size_t len, pgs_meta_t *out)
             }
 #undef S_KEY
         }
-        p = eol + 1;
+        if (!nl)
+            break;
+        p = nl + 1;
     }
     return 0;
 }
@@ -160,6 +167,8 @@ pgs_meta_invalidate(pgs_meta_t *m, const char *text)
     m->invalidate = NULL;
     if (!text)
         return 0;
+    if (!s_inval_ok(text, strlen(text)))
+        return -1; /* a line break would let it add fields of its own */
     m->invalidate = strdup(text);
     return m->invalidate ? 0 : -1;
 }

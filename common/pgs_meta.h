@@ -47,7 +47,8 @@ int pgs_meta_merge(pgs_meta_t *into, const pgs_meta_t *from);
 /* Sets the bot (a valid one; anything else leaves it empty). */
 void pgs_meta_bot(pgs_meta_t *m, const char *bot_id);
 
-/* Replaces the invalidations with a copy of text (NULL: none). 0 or -1. */
+/* Replaces the invalidations with a copy of text (NULL: none). 0, or -1
+ * (out of memory, or text with a control character: none is set). */
 int pgs_meta_invalidate(pgs_meta_t *m, const char *text);
 
 /* Frees what m owns and zeroes it. */

@@ -27,7 +27,7 @@
  * says how the stream ended. A REPLY with neither flag is complete.
  *
  * A body larger than PGS_PROTO_PIECE always travels in pieces of at most
- * that size (pgs_proto_send_request / pgs_proto_send_reply do it), so no
+ * that size (pgs_proto_send_whole does it), so no
  * message comes near the peer's ZMQ_MAXMSGSIZE and one large body never
  * holds a connection for long. A whole body is at most PGS_PROTO_MAX_TOTAL;
  * larger ones are refused by the sender (EMSGSIZE) and by the assembler.

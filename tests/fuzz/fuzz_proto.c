@@ -10,7 +10,10 @@
  * their exact size, so AddressSanitizer sees any read or write past them.
  *
  * On success the decoded message must (1) reproduce the text frames exactly,
- * (2) encode to frames that decode to the same message.
+ * (2) have its numbers, flags and outcome in range, (3) encode to frames
+ * that decode to the same message (every field compared, flags, ok and meta
+ * included). A failure must be -1, or PGS_PROTO_EVERSION exactly when frame
+ * 0 is "PGS" and one character other than '2'.
  */
 #include "pgs_proto.h"
 
@@ -18,7 +21,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* More than the protocol allows, so that "too many frames" is explored. */
 #define S_MAX_FRAMES 12
+_Static_assert(S_MAX_FRAMES > PGS_PROTO_MAX_FRAMES, "fuzz_proto must exceed the frame limit");
 
 static void
 s_check_text(const char *got, const pgs_proto_frame_t *f)
@@ -80,8 +85,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     char *scratch = scratch_len ? malloc(scratch_len) : NULL;
     pgs_proto_msg_t msg;
-    if (pgs_proto_decode(frames, n, scratch, scratch_len, &msg) == 0) {
+    int rc = pgs_proto_decode(frames, n, scratch, scratch_len, &msg);
+    int other_version = n >= 1 && frames[0].len == 4 && memcmp(frames[0].data, "PGS", 3) == 0 &&
+                        ((const char *)frames[0].data)[3] != '2';
+    if (rc != 0 && rc != -1 && rc != PGS_PROTO_EVERSION)
+        abort();
+    if ((rc == PGS_PROTO_EVERSION) != other_version)
+        abort();
+    if (rc == 0) {
         const pgs_proto_frame_t *f = frames + 2;
+        if (n > PGS_PROTO_MAX_FRAMES)
+            abort();
         switch (msg.cmd) {
         case PGS_PROTO_READY:
             s_check_text(msg.service, &f[0]);
