@@ -49,6 +49,13 @@ s_inval_ok(const char *s, size_t len)
     return len > 0;
 }
 
+int
+pgs_meta_is_empty(const pgs_meta_t *m)
+{
+    return !m->bot[0] && m->messages <= 0 && m->input_tokens <= 0 && m->output_tokens <= 0 &&
+           !m->replayed && !(m->invalidate && *m->invalidate);
+}
+
 char *
 pgs_meta_format(const pgs_meta_t *m)
 {

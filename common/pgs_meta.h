@@ -34,6 +34,10 @@ typedef struct {
  * of memory. */
 char *pgs_meta_format(const pgs_meta_t *m);
 
+/* 1 when nothing is set (the frame is then empty: most replies, and no
+ * allocation is needed to say so). */
+int pgs_meta_is_empty(const pgs_meta_t *m);
+
 /* Parses len bytes of text form into out (cleared first; the caller clears
  * it after). A line that does not parse — a bot id with characters outside
  * [A-Za-z0-9_], a negative or non-decimal count, an invalidation with a

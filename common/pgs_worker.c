@@ -211,7 +211,7 @@ s_send_reply(pgs_worker_t *w, int e, uint64_t id, int status, unsigned flags, js
              const pgs_meta_t *meta, const char *body, size_t len)
 {
     char *text = headers ? pgs_json_dump(headers) : NULL;
-    char *mtext = meta ? pgs_meta_format(meta) : NULL;
+    char *mtext = meta && !pgs_meta_is_empty(meta) ? pgs_meta_format(meta) : NULL;
     pgs_proto_msg_t reply = {.cmd = PGS_PROTO_REPLY,
                              .id = id,
                              .status = status,
@@ -380,7 +380,7 @@ pgs_call_stream_end(pgs_call_t **cp, int ok, const pgs_meta_t *meta)
 {
     if (!cp || !*cp)
         return;
-    char *mtext = meta ? pgs_meta_format(meta) : NULL;
+    char *mtext = meta && !pgs_meta_is_empty(meta) ? pgs_meta_format(meta) : NULL;
     pgs_proto_msg_t m = {
         .cmd = PGS_PROTO_END, .id = (*cp)->req.id, .ok = ok, .meta = mtext ? mtext : ""};
     s_send((*cp)->w, (*cp)->edge, &m);

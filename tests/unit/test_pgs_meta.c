@@ -395,6 +395,12 @@ test_reviewed_edges(void **state)
     free(text);
     pgs_meta_clear(&m);
 
+    pgs_meta_t none = {0};
+    PGS_EXPECT_INT("nothing set is empty", pgs_meta_is_empty(&none), 1);
+    PGS_EXPECT_INT("a count is not", pgs_meta_is_empty(&big), 0);
+    pgs_meta_bot(&none, "bot_x");
+    PGS_EXPECT_INT("a bot is not", pgs_meta_is_empty(&none), 0);
+
     pgs_meta_t inj = {0};
     PGS_EXPECT_INT("a line break is refused", pgs_meta_invalidate(&inj, "tok:a\nreplayed=1"), -1);
     PGS_EXPECT_INT("and nothing set", inj.invalidate == NULL, 1);
