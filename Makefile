@@ -5,7 +5,7 @@
 #   make run        scripts/run.sh
 
 CC      ?= cc
-PKGS    := libmicrohttpd libzmq hiredis sqlite3 libsodium jansson zlib
+PKGS    := libzmq hiredis sqlite3 libsodium jansson zlib
 CFLAGS  ?= -O2 -g
 WARN    := -Wall -Wextra -Wshadow -Wformat=2 -Werror
 CFLAGS  += -std=c11 -D_GNU_SOURCE -pthread $(WARN) -Icommon $(shell pkg-config --cflags $(PKGS) 2>/dev/null)

@@ -63,6 +63,15 @@ static const pgs_conf_key_t s_keys[PGS_KEY_COUNT] = {
         S_INT("edge", "keepalive_timeout_s", 60, 1, 3600, PGS_CONF_EDGE),
     [PGS_KEY_EDGE_MAX_CONNECTIONS] =
         S_INT("edge", "max_connections", 4096, 16, 1000000, PGS_CONF_EDGE),
+    [PGS_KEY_EDGE_MAX_CONNECTIONS_PER_ADDRESS] =
+        S_INT("edge", "max_connections_per_address", 64, 1, 1000000, PGS_CONF_EDGE),
+    [PGS_KEY_EDGE_BODY_TIMEOUT_S] = S_INT("edge", "body_timeout_s", 30, 1, 3600, PGS_CONF_EDGE),
+    /* Bytes per second a large body must keep up (it may take longer than
+     * body_timeout_s at this rate); 0: body_timeout_s alone. */
+    [PGS_KEY_EDGE_MIN_BODY_RATE] =
+        S_INT("edge", "min_body_rate", 32768, 0, 1073741824, PGS_CONF_EDGE),
+    [PGS_KEY_EDGE_BODY_BUFFER_BYTES] =
+        S_INT("edge", "body_buffer_bytes", 65536, 4096, 67108864, PGS_CONF_EDGE),
     [PGS_KEY_EDGE_MAX_QUEUE] = S_INT("edge", "max_queue", 1024, 1, 1000000, PGS_CONF_EDGE),
     [PGS_KEY_EDGE_DEADLINE_MS] = S_INT("edge", "deadline_ms", 10000, 100, 600000, PGS_CONF_EDGE),
     [PGS_KEY_EDGE_CACHE_TTL_MS] = S_INT("edge", "cache_ttl_ms", 2000, 0, 2000, PGS_CONF_EDGE),
@@ -127,8 +136,8 @@ static const pgs_conf_key_t s_keys[PGS_KEY_COUNT] = {
     [PGS_KEY_PLAN_MAX_BOTS] = S_INT("plan.*", "max_bots", 0, 0, 1099511627776, PGS_CONF_BOTS),
     [PGS_KEY_PLAN_MAX_DOCUMENTS_PER_BOT] =
         S_INT("plan.*", "max_documents_per_bot", 0, 0, 1099511627776, PGS_CONF_BOTS),
-    [PGS_KEY_PLAN_MAX_DOCUMENT_BYTES] =
-        S_INT("plan.*", "max_document_bytes", 1048576, 0, 1099511627776, PGS_CONF_BOTS),
+    [PGS_KEY_PLAN_MAX_DOCUMENT_BYTES] = S_INT("plan.*", "max_document_bytes", 1048576, 0,
+                                              1099511627776, PGS_CONF_BOTS | PGS_CONF_EDGE),
 
     [PGS_KEY_MODEL_PROVIDER] = {"model.*", "provider", PGS_CONF_ENUM, NULL, 0, 0, "builtin openai",
                                 PGS_CONF_AUTH | PGS_CONF_CHAT, 1},

@@ -7,7 +7,7 @@ set -euo pipefail
 
 PKGS=(
   build-essential pkg-config ca-certificates curl procps
-  libmicrohttpd-dev libzmq3-dev libhiredis-dev libsqlite3-dev libsodium-dev
+  libzmq3-dev libhiredis-dev libsqlite3-dev libsodium-dev
   libjansson-dev uthash-dev libcmocka-dev zlib1g-dev
   libxml2-dev libcmark-dev libcurl4-openssl-dev
   redis-server

@@ -2,6 +2,7 @@
  * edge_checks — see edge_checks.h.
  */
 #include "edge_checks.h"
+#include "edge_request.h"
 #include "edge_quota.h"
 #include "edge_response.h"
 #include "pgs_json.h"
@@ -22,6 +23,25 @@ s_plan(const edge_ctx_t *c, const char *name)
         if (strcmp(c->plans[i].name, name) == 0)
             return &c->plans[i];
     return NULL;
+}
+
+static int s_media_ok(const char *ct, const char *types);
+
+/* A document's body limit comes from the plan, so a body the bots service
+ * would refuse is refused before it is read (from Content-Length) or as
+ * soon as it passes the limit: the plan's max_document_bytes for a raw
+ * text body; for JSON, whose escapes make the content up to six times
+ * larger, six times that and room for the other fields. The route's own
+ * limit stays the ceiling. */
+static void
+s_document_limit(edge_req_t *r, const edge_plan_t *plan)
+{
+    size_t ceiling = edge_request_max_body(r);
+    unsigned long long limit = (unsigned long long)plan->max_document_bytes;
+    if (s_media_ok(r->content_type, "application/json"))
+        limit = limit * 6 + 65536;
+    r->max_body = limit < ceiling ? (size_t)limit : ceiling;
+    r->max_body_why = "plan";
 }
 
 static void
@@ -106,6 +126,8 @@ s_after_lookup(edge_req_t *r)
         return;
     }
     s_touch(r);
+    if (route->body == EDGE_BODY_JSON_OR_TEXT && plan->max_document_bytes > 0)
+        s_document_limit(r, plan);
     if (route->counts_message)
         edge_quota_reserve(r, plan);
 }
@@ -242,7 +264,16 @@ edge_checks_body(edge_req_t *r)
     }
     if (r->body_too_large) {
         r->close = 1;
-        edge_response_error(r, 413, "payload_too_large", "The request body is too large.");
+        char msg[160];
+        if (r->max_body_why)
+            snprintf(msg, sizeof msg,
+                     "The document is larger than this plan's max_document_bytes (%lld bytes).",
+                     (long long)s_plan(r->ctx, r->tok.plan)->max_document_bytes);
+        else
+            snprintf(msg, sizeof msg,
+                     "The request body is larger than this route accepts (%zu bytes).",
+                     edge_request_max_body(r));
+        edge_response_error(r, 413, "payload_too_large", msg);
         return -1;
     }
     if (route->counts_message && s_wants_stream(r)) {

@@ -1,13 +1,18 @@
 /*
- * edge_http — the thin layer over libmicrohttpd (external epoll mode, in
- * the edge loop). It accepts connections, enforces the HTTP-level limits
- * and the hostile-input rules libmicrohttpd lets through, collects the
- * request into an edge_req_t for edge_request, suspends the connection
- * while asynchronous work runs (the request wakes it, and writes a stream,
- * through the edge_http_ops_t it is given), and writes the response.
- * Static files of the web app are served from web_root. Nothing else in the
- * edge includes microhttpd.h, so the HTTP library could be replaced here
- * alone.
+ * edge_http — the edge's HTTP/1.1 server, on the edge loop (edge-triggered
+ * epoll, no thread). It accepts connections (capped in all and per client
+ * address), reads each request head with the strict rules of
+ * edge_http_parse, collects the request into an edge_req_t for
+ * edge_request, reads the body only after the checks passed (bounded by the
+ * route's and the plan's limit and by time; large bodies are spooled to a
+ * file), waits while asynchronous work runs (the request wakes it, and
+ * writes a stream, through the edge_http_ops_t it is given), and writes the
+ * response. Every error it answers itself is the SPEC's JSON error with an
+ * X-Request-Id. Static files of the web app are served from web_root.
+ *
+ * The edge used libmicrohttpd until its own error replies, its lenient
+ * framing and its idle-only timer could not be fixed from outside; see
+ * docs/decisions.md.
  */
 #ifndef EDGE_HTTP_H
 #define EDGE_HTTP_H
@@ -27,14 +32,18 @@ typedef struct {
     int header_timeout_s;
     int keepalive_timeout_s;
     int max_connections;
+    int max_connections_per_address; /* trusted proxies: requests in flight per client */
+    int body_timeout_s;              /* a body arrives within this ... */
+    long long min_body_rate;         /* ... or, larger, at this many bytes/s (0: no rate) */
+    size_t body_buffer_bytes;        /* larger bodies are spooled to a file */
+    const char *spool_dir;           /* created when missing */
 } edge_http_opts_t;
 
 /* Starts listening. Returns an owned handle or NULL (reason logged). */
 edge_http_t *edge_http_new(edge_loop_t *loop, edge_ctx_t *ctx, const edge_http_opts_t *opts);
 
-/* Stops the daemon (closing every connection) once no connection is
- * suspended (each is resumed first; one waiting on a worker is answered
- * 503); sets *h to NULL. */
+/* Closes every connection (what their requests hold is released) and the
+ * listening socket; sets *h to NULL. */
 void edge_http_destroy(edge_http_t **h);
 
 /* Begins a stop: no new connection is accepted; requests already taken run
@@ -51,10 +60,12 @@ int edge_http_requests(const edge_http_t *h);
  * edge_request_abort); they complete as their bytes are written. */
 void edge_http_abort(edge_http_t *h);
 
-/* Runs libmicrohttpd's pending work and the slow-header timer. */
+/* Runs the connections that were woken or have stream bytes, and every
+ * 100 ms the timers (slow heads and bodies, idle keep-alive, stalled
+ * writes, lingering closes). */
 void edge_http_tick(edge_http_t *h);
 
-/* How long the loop may sleep before libmicrohttpd needs a call (ms). */
+/* How long the loop may sleep before edge_http_tick is needed (ms). */
 int edge_http_timeout_ms(edge_http_t *h, int cap_ms);
 
 #endif

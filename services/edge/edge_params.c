@@ -2,24 +2,13 @@
  * edge_params — see edge_params.h.
  */
 #include "edge_params.h"
+#include "edge_http_parse.h"
 #include "edge_response.h"
 #include "pgs_json.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static int
-s_hex(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
 
 /* Percent-decodes s (len bytes) into a new string; '+' becomes a space
  * when plus_space. NULL when the result is not valid UTF-8. */
@@ -31,8 +20,9 @@ s_decode(const char *s, size_t len, int plus_space)
         return NULL;
     size_t n = 0;
     for (size_t i = 0; i < len; i++) {
-        if (s[i] == '%' && i + 2 < len && s_hex(s[i + 1]) >= 0 && s_hex(s[i + 2]) >= 0) {
-            out[n++] = (char)(s_hex(s[i + 1]) * 16 + s_hex(s[i + 2]));
+        if (s[i] == '%' && i + 2 < len && edge_http_hex(s[i + 1]) >= 0 &&
+            edge_http_hex(s[i + 2]) >= 0) {
+            out[n++] = (char)(edge_http_hex(s[i + 1]) * 16 + edge_http_hex(s[i + 2]));
             i += 2;
         } else if (s[i] == '+' && plus_space) {
             out[n++] = ' ';

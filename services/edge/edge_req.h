@@ -28,6 +28,7 @@ typedef struct {
     int api_access;
     long requests_per_minute;
     long messages_per_month;
+    long long max_document_bytes;
 } edge_plan_t;
 
 /* Everything the request logic needs, owned by main. */
@@ -101,7 +102,10 @@ typedef struct edge_req {
     /* body, filled by edge_http */
     char *body;
     size_t body_len, body_cap;
+    size_t body_map_len; /* a spooled body is mapped: this many bytes (edge_http's) */
     int body_too_large;
+    size_t max_body;          /* when set (after the checks), the body limit ... */
+    const char *max_body_why; /* ... and its reason ("plan": the plan's document size) */
 
     /* response */
     int status;

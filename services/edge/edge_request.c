@@ -66,6 +66,8 @@ edge_request_headers_done(edge_req_t *r)
 size_t
 edge_request_max_body(const edge_req_t *r)
 {
+    if (r->max_body)
+        return r->max_body;
     return r->route && r->route->max_body ? r->route->max_body : r->ctx->max_body;
 }
 

@@ -1,7 +1,8 @@
 /*
  * pegasus-edge — the only process that speaks HTTP, and the ZeroMQ broker
- * every worker connects to. One event loop: libmicrohttpd's epoll fd, the
- * broker's ZMQ_FD and the Redis connections, with no blocking call.
+ * every worker connects to. One event loop: the HTTP connections (the
+ * edge's own HTTP/1.1 layer, edge_http), the broker's ZMQ_FD and the Redis
+ * connections, with no blocking call.
  *
  *   pegasus-edge [-c CONFIG] [-i INSTANCE] [-n]
  *
@@ -128,6 +129,7 @@ s_plan(const char *section, const char *suffix, void *arg)
     p->requests_per_minute =
         (long)pgs_conf_int_in(c->cfg, PGS_KEY_PLAN_REQUESTS_PER_MINUTE, suffix);
     p->messages_per_month = (long)pgs_conf_int_in(c->cfg, PGS_KEY_PLAN_MESSAGES_PER_MONTH, suffix);
+    p->max_document_bytes = pgs_conf_int_in(c->cfg, PGS_KEY_PLAN_MAX_DOCUMENT_BYTES, suffix);
 }
 
 static void
@@ -265,6 +267,8 @@ main(int argc, char **argv)
                        : NULL;
     ctx.tokens = tokens;
     ctx.ratelimit = tokens ? edge_ratelimit_new(ctx.redis) : NULL;
+    char spool_dir[1100];
+    snprintf(spool_dir, sizeof spool_dir, "%s/spool", home);
     edge_http_opts_t hopts = {
         .address = pgs_conf_str(cfg, PGS_KEY_EDGE_ADDRESS),
         .port = (int)pgs_conf_int(cfg, PGS_KEY_EDGE_PORT),
@@ -274,7 +278,13 @@ main(int argc, char **argv)
         .max_uri_bytes = (size_t)pgs_conf_int(cfg, PGS_KEY_EDGE_MAX_URI_BYTES),
         .header_timeout_s = (int)pgs_conf_int(cfg, PGS_KEY_EDGE_HEADER_TIMEOUT_S),
         .keepalive_timeout_s = (int)pgs_conf_int(cfg, PGS_KEY_EDGE_KEEPALIVE_TIMEOUT_S),
-        .max_connections = (int)pgs_conf_int(cfg, PGS_KEY_EDGE_MAX_CONNECTIONS)};
+        .max_connections = (int)pgs_conf_int(cfg, PGS_KEY_EDGE_MAX_CONNECTIONS),
+        .max_connections_per_address =
+            (int)pgs_conf_int(cfg, PGS_KEY_EDGE_MAX_CONNECTIONS_PER_ADDRESS),
+        .body_timeout_s = (int)pgs_conf_int(cfg, PGS_KEY_EDGE_BODY_TIMEOUT_S),
+        .min_body_rate = (long long)pgs_conf_int(cfg, PGS_KEY_EDGE_MIN_BODY_RATE),
+        .body_buffer_bytes = (size_t)pgs_conf_int(cfg, PGS_KEY_EDGE_BODY_BUFFER_BYTES),
+        .spool_dir = spool_dir};
     edge_http_t *http = ctx.ratelimit ? edge_http_new(loop, &ctx, &hopts) : NULL;
     if (!http) {
         pgs_error("edge failed to start");

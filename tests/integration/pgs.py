@@ -323,6 +323,9 @@ class System:
             # every test client is 127.0.0.1: the per-address sign-in limit
             # is raised, and the tests of it set it (test_session.py)
             PEGASUS_AUTH_LOGIN_MAX_FAILURES_PER_ADDRESS="100000",
+            # and so is the per-address connection cap (the load and
+            # half-open tests open hundreds; test_edge_limits.py sets it)
+            PEGASUS_EDGE_MAX_CONNECTIONS_PER_ADDRESS="100000",
         )
         self.env["PEGASUS_CONFIG"] = os.path.join(ROOT, "config", "pegasus.conf")
         self.env.update({k: str(v) for k, v in (env_overrides or {}).items()})

@@ -52,8 +52,8 @@ MASTER_KILL = re.compile(r"did not stop within \d+ ms; killing it|stop signal re
 # The master's report of a child's end other than a clean exit ("edge[1]
 # pid=N stopped status=0" is one).
 NOT_STATUS_0 = re.compile(r"\] pid=\d+ stopped (?!status=0\b)")
-# An aborted edge: libmicrohttpd's panic text, or the master's report of a
-# child that died of SIGABRT.
+# An aborted edge: libmicrohttpd's panic text (the edge used it until
+# issue 10), or the master's report of a child that died of SIGABRT.
 EDGE_ABORT = re.compile(r"MHD_stop_daemon|suspended connections|Fatal error in GNU libmicrohttpd|signal=6\b")
 
 
