@@ -3,6 +3,7 @@
  */
 #include "pgs_db.h"
 #include "pgs_log.h"
+#include "pgs_space.h"
 #include "pgs_time.h"
 
 #include <errno.h>
@@ -126,6 +127,8 @@ s_open_locked(const char *path, const char *const *migrations, int nmigrations,
     pgs_db_t *db = calloc(1, sizeof *db);
     if (!db)
         return NULL;
+    if (pgs_space_install() < 0)
+        pgs_warn("SQLite refused the space-counting VFS: a full disk will answer 500, not 507");
     if (sqlite3_open_v2(path, &db->handle,
                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
                         NULL) != SQLITE_OK) {

@@ -20,6 +20,7 @@
 #include "pgs_log.h"
 #include "pgs_meta.h"
 #include "pgs_proto.h"
+#include "pgs_space.h"
 #include "pgs_time.h"
 
 #include <errno.h>
@@ -123,6 +124,7 @@ struct pgs_call {
     int partial, too_large; /* its body comes in BODY pieces */
     pgs_proto_body_t body;  /* where they are put together */
     int64_t last_piece;
+    uint64_t space_mark; /* pgs_space_refusals() when its handler began */
 };
 
 struct pgs_worker {
@@ -335,6 +337,14 @@ pgs_call_reply(pgs_call_t **cp, pgs_res_t *res)
     if (res->status < 100 || res->status > 599) {
         pgs_error("route %s answered no status", c->route);
         pgs_res_error(res, &c->req, 500, "internal_error", "Internal error.", NULL);
+    }
+    if (res->status == 500 && pgs_space_refusals() != c->space_mark) {
+        /* A write failed for lack of space while this call ran (its own,
+         * most likely): the client can retry later, and is told so. */
+        PGS_LOG(PGS_LOG_WARN, c->request_id, "no space left on the disk: 507");
+        pgs_res_clear(res);
+        pgs_res_error(res, &c->req, 507, "insufficient_storage", PGS_SPACE_MESSAGE, NULL);
+        pgs_res_header(res, "Retry-After", PGS_SPACE_RETRY_AFTER);
     }
     int rc = s_send_reply(c->w, c->edge, c->req.id, res->status, 0, res->headers, &res->meta,
                           res->body, res->body_len);
@@ -910,6 +920,7 @@ s_call_run(pgs_worker_t *w, pgs_call_t *c)
         return;
     }
     c->in_handler = 1;
+    c->space_mark = pgs_space_refusals();
     s_call_settle(c, r->fn(r->arg, &c->req, &res), &res);
 }
 

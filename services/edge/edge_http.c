@@ -36,6 +36,7 @@
 #include "pgs_id.h"
 #include "pgs_json.h"
 #include "pgs_log.h"
+#include "pgs_space.h"
 #include "pgs_time.h"
 
 #include <arpa/inet.h>
@@ -63,12 +64,13 @@
     "img-src 'self' data:; font-src 'self' data:; connect-src 'self'; object-src 'none'; "         \
     "frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
 
-#define S_STREAM_MAX ((size_t)4 << 20)     /* a stream reader this far behind is cut off */
-#define S_DISCARD_MAX ((long long)1 << 20) /* an unread body up to this is dropped to keep alive   \
-                                            */
-#define S_LINGER_IDLE_MS 5000              /* lingering close: at most this between reads */
-#define S_LINGER_TOTAL_MS 30000            /* and this in all */
-#define S_SEND_TIMEOUT_MS 60000            /* no write progress for this long: closed */
+#define S_STREAM_MAX ((size_t)4 << 20) /* a stream reader this far behind is cut off */
+#define S_DISCARD_MAX                                                                              \
+    ((long long)1 << 20)        /* an unread body up to this is dropped to keep alive              \
+                                 */
+#define S_LINGER_IDLE_MS 5000   /* lingering close: at most this between reads */
+#define S_LINGER_TOTAL_MS 30000 /* and this in all */
+#define S_SEND_TIMEOUT_MS 60000 /* no write progress for this long: closed */
 #define S_READ_CHUNK 65536
 #define S_REJECT_SLACK 256 /* connections beyond max_connections being refused */
 
@@ -707,7 +709,7 @@ s_respond_static(s_conn_t *c)
 /* An answer before (or instead of) the request: a refusal of its framing,
  * a timeout. The connection closes after it (lingering). */
 static void
-s_refuse(s_conn_t *c, int status, const char *code, const char *message)
+s_refuse(s_conn_t *c, int status, const char *code, const char *message, const char *retry_after)
 {
     if (!c->hr && !s_new_request(c)) {
         c->dead = 1;
@@ -724,6 +726,8 @@ s_refuse(s_conn_t *c, int status, const char *code, const char *message)
     r->nheaders = 0;
     r->streaming = 0;
     r->close = 1;
+    if (retry_after)
+        edge_response_header(r, "Retry-After", retry_after);
     edge_response_error(r, status, code, message);
     c->close_after = 1;
     c->linger = 1;
@@ -868,7 +872,8 @@ s_begin(s_conn_t *c, size_t head_len)
         }
         c->body_left = 0;
         s_refuse(c, err.status,
-                 err.status == 505 ? "http_version_not_supported" : "invalid_request", err.message);
+                 err.status == 505 ? "http_version_not_supported" : "invalid_request", err.message,
+                 NULL);
         return;
     }
     if (!r->path) {
@@ -948,15 +953,12 @@ s_write_all(int fd, const char *p, size_t n)
 static void
 s_body_store_failed(s_conn_t *c, int err)
 {
-    edge_req_t *r = &c->hr->req;
-    if (err == ENOSPC || err == EDQUOT) {
+    if (pgs_space_note(err)) {
         pgs_warn("no space left to spool a request body in %s", c->h->spool_dir);
-        edge_response_header(r, "Retry-After", "30");
-        s_refuse(c, 507, "insufficient_storage",
-                 "The server has no room to store this request right now. Try again later.");
+        s_refuse(c, 507, "insufficient_storage", PGS_SPACE_MESSAGE, PGS_SPACE_RETRY_AFTER);
     } else {
         pgs_error("cannot spool a request body in %s: %s", c->h->spool_dir, strerror(err));
-        s_refuse(c, 500, "internal_error", "The request body could not be stored.");
+        s_refuse(c, 500, "internal_error", "The request body could not be stored.", NULL);
     }
 }
 
@@ -998,7 +1000,7 @@ s_body_put(s_conn_t *c, const char *p, size_t n)
             cap *= 2;
         char *q = realloc(r->body, cap);
         if (!q) {
-            s_refuse(c, 500, "internal_error", "Out of memory.");
+            s_refuse(c, 500, "internal_error", "Out of memory.", NULL);
             return -1;
         }
         r->body = q;
@@ -1103,7 +1105,7 @@ s_body_take(s_conn_t *c)
             edge_http_chunked(&c->chunk, c->in + off, c->in_len - off, &used, &data, &dlen, &err);
         if (rc < 0) {
             s_consume(c, c->in_len);
-            s_refuse(c, err.status, "invalid_request", err.message);
+            s_refuse(c, err.status, "invalid_request", err.message, NULL);
             return -1;
         }
         if (dlen && s_body_put(c, data, dlen) < 0)
@@ -1212,7 +1214,7 @@ s_run(s_conn_t *c)
             if (end < 0) {
                 c->body_left = 0;
                 c->in_len = 0;
-                s_refuse(c, err.status, "invalid_request", err.message);
+                s_refuse(c, err.status, "invalid_request", err.message, NULL);
                 continue;
             }
             if (end > 0) {
@@ -1601,7 +1603,7 @@ s_timers(s_conn_t *c, int64_t now)
         if (now - c->body_t0 > s_body_deadline(c)) {
             pgs_info("a request body from %s was too slow (%zu bytes in %lld ms): 408", c->peer,
                      c->body_seen, (long long)(now - c->body_t0));
-            s_refuse(c, 408, "request_timeout", "The request body did not arrive in time.");
+            s_refuse(c, 408, "request_timeout", "The request body did not arrive in time.", NULL);
         }
         break;
     case C_DISCARD:

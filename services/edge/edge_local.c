@@ -4,11 +4,18 @@
 #include "edge_local.h"
 #include "edge_response.h"
 #include "pgs_json.h"
+#include "pgs_time.h"
 
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
+
+/* Less free space than this where the data lives: not ready (writes are
+ * about to fail, or failing). */
+#define S_MIN_FREE_BYTES ((unsigned long long)8 << 20)
+#define S_MISCONF_RECENT_MS 10000
 
 static int
 s_ready(const edge_ctx_t *c, char *why, size_t len)
@@ -26,6 +33,18 @@ s_ready(const edge_ctx_t *c, char *why, size_t len)
             snprintf(why, len, "no live %s worker", c->services[i]);
             return 0;
         }
+    }
+    struct statvfs sv;
+    if (c->home && statvfs(c->home, &sv) == 0 &&
+        (unsigned long long)sv.f_bavail * sv.f_frsize < S_MIN_FREE_BYTES) {
+        snprintf(why, len, "no space left on the disk of PEGASUS_HOME (%llu KiB free)",
+                 (unsigned long long)sv.f_bavail * sv.f_frsize / 1024);
+        return 0;
+    }
+    int64_t misconf = edge_redis_space_error_ms(c->redis);
+    if (misconf && pgs_time_mono_ms() - misconf < S_MISCONF_RECENT_MS) {
+        snprintf(why, len, "redis cannot write to its disk (MISCONF)");
+        return 0;
     }
     return 1;
 }

@@ -54,7 +54,9 @@ s_on_quota(void *arg, redisReply *reply)
 {
     edge_req_t *r = arg;
     r->pending = 0;
-    if (!reply || reply->type != REDIS_REPLY_INTEGER || reply->integer < 0) {
+    if (!reply && edge_redis_space_error(r->ctx->redis)) {
+        edge_response_no_space(r);
+    } else if (!reply || reply->type != REDIS_REPLY_INTEGER || reply->integer < 0) {
         edge_response_unavailable(r);
     } else if (reply->integer == 0) {
         int64_t now = pgs_time_now_ms() / 1000;

@@ -34,6 +34,8 @@ struct edge_redis {
     int timeout_ms;
     edge_redis_hooks_t hooks;
     s_conn_t cmd, sub;
+    int space_error;        /* the reply being handed over was MISCONF */
+    int64_t space_error_ms; /* monotonic, the last MISCONF reply (0: none) */
 };
 
 typedef struct {
@@ -205,11 +207,19 @@ s_on_reply(redisAsyncContext *ac, void *reply, void *privdata)
         c->count--;
     }
     redisReply *rr = reply;
+    c->owner->space_error = 0;
     if (rr && rr->type == REDIS_REPLY_ERROR) {
         pgs_warn("redis error: %s", rr->str);
+        /* MISCONF: Redis cannot write its append-only file (or snapshot)
+         * and refuses writes — in practice a full disk. */
+        if (strncmp(rr->str, "MISCONF", 7) == 0) {
+            c->owner->space_error = 1;
+            c->owner->space_error_ms = pgs_time_mono_ms();
+        }
         rr = NULL;
     }
     p->cb(p->arg, rr);
+    c->owner->space_error = 0;
     free(p);
 }
 
@@ -272,6 +282,18 @@ edge_redis_tick(edge_redis_t *r)
     int64_t now = pgs_time_mono_ms();
     s_conn_tick(&r->cmd, now);
     s_conn_tick(&r->sub, now);
+}
+
+int
+edge_redis_space_error(const edge_redis_t *r)
+{
+    return r->space_error;
+}
+
+int64_t
+edge_redis_space_error_ms(const edge_redis_t *r)
+{
+    return r->space_error_ms;
 }
 
 int

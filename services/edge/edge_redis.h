@@ -17,6 +17,7 @@
 
 #include <hiredis/hiredis.h>
 #include <stddef.h>
+#include <stdint.h>
 
 typedef struct edge_redis edge_redis_t;
 
@@ -45,6 +46,13 @@ int edge_redis_command(edge_redis_t *r, edge_redis_cb cb, void *arg, int argc, c
 
 /* Reconnects and enforces timeouts; call at least every 100 ms. */
 void edge_redis_tick(edge_redis_t *r);
+
+/* Inside a command's callback given a NULL reply: 1 when Redis refused it
+ * with MISCONF (it cannot persist: a full disk). */
+int edge_redis_space_error(const edge_redis_t *r);
+
+/* When Redis last refused a command with MISCONF (monotonic ms; 0: never). */
+int64_t edge_redis_space_error_ms(const edge_redis_t *r);
 
 /* 1 when the command connection is up. */
 int edge_redis_up(const edge_redis_t *r);

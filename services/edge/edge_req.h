@@ -34,6 +34,7 @@ typedef struct {
 /* Everything the request logic needs, owned by main. */
 typedef struct {
     const pgs_config_t *cfg;
+    const char *home; /* PEGASUS_HOME (its free space is in /readyz) */
     edge_broker_t *broker;
     edge_redis_t *redis;
     edge_tokens_t *tokens;

@@ -4,6 +4,7 @@
 #include "edge_response.h"
 #include "edge_usage.h"
 #include "pgs_json.h"
+#include "pgs_space.h"
 #include "pgs_time.h"
 
 #include <stdio.h>
@@ -113,6 +114,13 @@ void
 edge_response_error(edge_req_t *r, int status, const char *code, const char *message)
 {
     edge_response_error_x(r, status, code, message, NULL);
+}
+
+void
+edge_response_no_space(edge_req_t *r)
+{
+    edge_response_header(r, "Retry-After", PGS_SPACE_RETRY_AFTER);
+    edge_response_error(r, 507, "insufficient_storage", PGS_SPACE_MESSAGE);
 }
 
 void

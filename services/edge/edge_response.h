@@ -35,4 +35,8 @@ void edge_response_error(edge_req_t *r, int status, const char *code, const char
  * the workers are down: try again). */
 void edge_response_unavailable(edge_req_t *r);
 
+/* Ends r with 507 insufficient_storage and Retry-After: 30 (a write was
+ * refused for lack of disk space). */
+void edge_response_no_space(edge_req_t *r);
+
 #endif

@@ -215,6 +215,7 @@ main(int argc, char **argv)
 
     static edge_ctx_t ctx;
     ctx.cfg = cfg;
+    ctx.home = home;
     pgs_config_each_section(cfg, "plan.", s_plan, &ctx);
     pgs_config_each_section(cfg, "service.", s_service, &ctx);
     ctx.max_body = (size_t)pgs_conf_int(cfg, PGS_KEY_EDGE_MAX_BODY_BYTES);
