@@ -6,7 +6,10 @@
 # the size of Pegasus's /v1/me answer. Servers are pinned to core 0, wrk to
 # core 1 (when there are two cores). wrk: 1 thread, 50 connections, 10 s, 3
 # rounds each, authenticated GET /v1/me. Prints requests/s, p50 and p99 of
-# each, medians, and the ratio Pegasus / nginx.
+# each, medians, and the ratio Pegasus / nginx; the edge's CPU time per
+# request (utime + stime from /proc over each round) and, in one extra
+# 3-second round under strace -c, its system calls per request
+# (BENCH_SYSCALLS=0 skips that round).
 #   BENCH_DURATION (10s)  BENCH_ROUNDS (3)  BENCH_CONNECTIONS (50)
 #
 # Then the search case (BENCH_SEARCH=0 skips it): scripts/bench_search.py
@@ -51,7 +54,7 @@ trap cleanup EXIT
 echo "starting Pegasus on 127.0.0.1:$PORT (pinned to cpu $SERVER_CPU)"
 PEGASUS_HOME="$WORK/home" PEGASUS_PORT=$PORT PEGASUS_DEMO=1 PEGASUS_LOG_LEVEL=warn \
   PEGASUS_PLAN_PRO_REQUESTS_PER_MINUTE=1000000000 PEGASUS_PLAN_PRO_MAX_DOCUMENTS_PER_BOT=1000000 \
-  PEGASUS_PLAN_PRO_MESSAGES_PER_MONTH=1000000000 \
+  PEGASUS_PLAN_PRO_MESSAGES_PER_MONTH=1000000000 PEGASUS_EDGE_MAX_CONNECTIONS_PER_ADDRESS=100000 \
   taskset -c $SERVER_CPU ./scripts/run.sh >"$WORK/run.log" 2>&1 &
 run_pid=$!
 for _ in $(seq 1 300); do grep -q '^ready' "$WORK/run.log" 2>/dev/null && break; sleep 0.2; done
@@ -125,12 +128,25 @@ PY
 
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
-declare -a P_RPS P_P50 P_P99 N_RPS N_P50 N_P99
-printf '%-8s %-8s %10s %9s %9s %8s\n' target round req/s p50_ms p99_ms non2xx
+EDGE_PID=$(PEGASUS_HOME="$WORK/home" ./build/bin/pegasusctl --json status | python3 -c '
+import json, sys
+print([p["pid"] for p in json.load(sys.stdin)["processes"] if p["service"] == "edge"][0])')
+# the edge's CPU time so far, in microseconds
+edge_cpu_us() {
+  python3 -c 'import os, sys; f = open("/proc/%s/stat" % sys.argv[1]).read().rsplit(")", 1)[1].split()
+print((int(f[11]) + int(f[12])) * 1000000 // os.sysconf("SC_CLK_TCK"))' "$EDGE_PID"
+}
+requests_done() { sed -n 's/^ *\([0-9]*\) requests in.*/\1/p' "$WORK/wrk.out"; }
+
+declare -a P_RPS P_P50 P_P99 N_RPS N_P50 N_P99 P_CPU
+printf '%-8s %-8s %10s %9s %9s %8s %12s\n' target round req/s p50_ms p99_ms non2xx edge_cpu_us
 for i in $(seq 1 "$ROUNDS"); do
+  cpu0=$(edge_cpu_us)
   read -r rps p50 p99 bad < <(one_round "$URL/v1/me" -H "Authorization: Bearer $TOKEN")
-  P_RPS+=("$rps"); P_P50+=("$p50"); P_P99+=("$p99")
-  printf '%-8s %-8s %10s %9s %9s %8s\n' pegasus "$i" "$rps" "$p50" "$p99" "$bad"
+  cpu=$(python3 -c 'import sys; print("%.1f" % ((int(sys.argv[2]) - int(sys.argv[1])) / max(1, int(sys.argv[3]))))' \
+    "$cpu0" "$(edge_cpu_us)" "$(requests_done)")
+  P_RPS+=("$rps"); P_P50+=("$p50"); P_P99+=("$p99"); P_CPU+=("$cpu")
+  printf '%-8s %-8s %10s %9s %9s %8s %12s\n' pegasus "$i" "$rps" "$p50" "$p99" "$bad" "$cpu"
   read -r rps p50 p99 bad < <(one_round "http://127.0.0.1:$NGINX_PORT/me")
   N_RPS+=("$rps"); N_P50+=("$p50"); N_P99+=("$p99")
   printf '%-8s %-8s %10s %9s %9s %8s\n' nginx "$i" "$rps" "$p50" "$p99" "$bad"
@@ -142,6 +158,25 @@ echo "median of $ROUNDS x $DUR, c=$CONNS, GET /v1/me ($BODY_BYTES bytes)"
 printf 'pegasus:            %8s req/s  p50 %s ms  p99 %s ms\n' "$prps" "$pp50" "$pp99"
 printf 'nginx proxy_pass:   %8s req/s  p50 %s ms  p99 %s ms\n' "$nrps" "$np50" "$np99"
 python3 -c "import sys; print('ratio pegasus/nginx: %.2fx (target >= 1.5x, p99 <= 3 ms)' % (float(sys.argv[1]) / float(sys.argv[2])))" "$prps" "$nrps"
+printf 'edge CPU per request: %s us (median of the rounds)\n' "$(printf '%s\n' "${P_CPU[@]}" | median)"
+if [ "${BENCH_SYSCALLS:-1}" = 1 ]; then
+  # strace slows the edge: this round counts calls, it is not timed
+  strace -c -f -q -p "$EDGE_PID" -o "$WORK/strace.out" & strace_pid=$!
+  sleep 1
+  saved_dur=$DUR; DUR=3s
+  one_round "$URL/v1/me" -H "Authorization: Bearer $TOKEN" >/dev/null
+  DUR=$saved_dur
+  kill -INT "$strace_pid"; wait "$strace_pid" 2>/dev/null || true
+  python3 - "$WORK/strace.out" "$(requests_done)" <<'PY'
+import sys
+rows = [l.split() for l in open(sys.argv[1]) if l.strip() and l[0] in " 0123456789" and not l.startswith("%")]
+total = [r for r in rows if r[-1] == "total"]
+calls = {r[-1]: int(r[3]) for r in rows if r[-1] != "total" and len(r) >= 5 and r[3].isdigit()}
+n = max(1, int(sys.argv[2]))
+top = ", ".join("%s %.2f" % (k, v / n) for k, v in sorted(calls.items(), key=lambda kv: -kv[1])[:6])
+print("edge syscalls per request: %.2f (%s; %d requests under strace)" % (int(total[0][3]) / n, top, n))
+PY
+fi
 
 # ---- search (issue 3)
 if [ "${BENCH_SEARCH:-1}" = 1 ]; then
