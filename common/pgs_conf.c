@@ -70,6 +70,10 @@ static const pgs_conf_key_t s_keys[PGS_KEY_COUNT] = {
      * body_timeout_s at this rate); 0: body_timeout_s alone. */
     [PGS_KEY_EDGE_MIN_BODY_RATE] =
         S_INT("edge", "min_body_rate", 32768, 0, 1073741824, PGS_CONF_EDGE),
+    /* Usage events kept in memory while Redis does not take them; more go
+     * to $PEGASUS_HOME/spool/usage-<instance>.events (up to 256 MiB). */
+    [PGS_KEY_EDGE_USAGE_QUEUE_EVENTS] =
+        S_INT("edge", "usage_queue_events", 10000, 1, 10000000, PGS_CONF_EDGE),
     [PGS_KEY_EDGE_BODY_BUFFER_BYTES] =
         S_INT("edge", "body_buffer_bytes", 65536, 4096, 67108864, PGS_CONF_EDGE),
     [PGS_KEY_EDGE_MAX_QUEUE] = S_INT("edge", "max_queue", 1024, 1, 1000000, PGS_CONF_EDGE),
@@ -109,6 +113,9 @@ static const pgs_conf_key_t s_keys[PGS_KEY_COUNT] = {
     [PGS_KEY_CHAT_HISTORY_MESSAGES] = S_INT("chat", "history_messages", 6, 0, 100, PGS_CONF_CHAT),
     [PGS_KEY_CHAT_BOTS_TIMEOUT_MS] =
         S_INT("chat", "bots_timeout_ms", 5000, 100, 60000, PGS_CONF_CHAT),
+    [PGS_KEY_CHAT_QUOTA_RECONCILE_S] =
+        S_INT("chat", "quota_reconcile_s", 60, 1, 86400, PGS_CONF_CHAT),
+    [PGS_KEY_CHAT_QUOTA_STALE_S] = S_INT("chat", "quota_stale_s", 300, 1, 86400, PGS_CONF_CHAT),
     [PGS_KEY_USAGE_MAX_REPORTS_PER_DAY] =
         S_INT("usage", "max_reports_per_day", 50, 1, 100000, PGS_CONF_USAGE),
     [PGS_KEY_USAGE_REPORT_RETENTION_DAYS] =

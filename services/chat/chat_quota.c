@@ -8,6 +8,7 @@
 #include "pgs_time.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define S_CHECK_MS 1000
@@ -90,6 +91,129 @@ chat_quota_rebuild(chat_t *c)
     return 1;
 }
 
+#define S_RECONCILE_BATCH 500
+#define S_HELD_ALL "pgs:quota_held" /* edge_quota.h's EDGE_QUOTA_HELD_ALL */
+
+/* KEYS: the counter, the workspace's held set, the set of all; ARGV: what
+ * chat.db stored, the stale cutoff (ms), the member prefix "<ws>:<month>:",
+ * then the stale reservation ids. Forgets those still held and gives back
+ * at most that many: what the counter holds beyond the stored and the
+ * recent held. */
+static const char s_reconcile_script[] =
+    "local stale = 0\n"
+    "for i = 4, #ARGV do\n"
+    "  stale = stale + redis.call('ZREM', KEYS[2], ARGV[i])\n"
+    "  redis.call('ZREM', KEYS[3], ARGV[3] .. ARGV[i])\n"
+    "end\n"
+    "local c = tonumber(redis.call('GET', KEYS[1]) or '0')\n"
+    "local recent = redis.call('ZCOUNT', KEYS[2], '(' .. ARGV[2], '+inf')\n"
+    "local k = c - tonumber(ARGV[1]) - recent\n"
+    "if k > stale then k = stale end\n"
+    "if k > 0 then redis.call('DECRBY', KEYS[1], k) else k = 0 end\n"
+    "return k\n";
+
+/* One workspace and month: ids[0..n) are its stale reservations. */
+static int
+s_reconcile_one(chat_t *c, const char *ws, const char *month, const char *cutoff,
+                const char *const *ids, size_t n)
+{
+    long long stored = chat_store_sends_count(c->db, ws, month);
+    if (stored < 0)
+        return -1;
+    char counter[160], held[160], prefix[160], nstored[24];
+    snprintf(counter, sizeof counter, "pgs:quota:%s:%s", ws, month);
+    snprintf(held, sizeof held, "pgs:quota_held:%s:%s", ws, month);
+    snprintf(prefix, sizeof prefix, "%s:%s:", ws, month);
+    snprintf(nstored, sizeof nstored, "%lld", stored);
+    const char **argv = calloc(n + 9, sizeof *argv);
+    if (!argv)
+        return -1;
+    int k = 0;
+    argv[k++] = "EVAL";
+    argv[k++] = s_reconcile_script;
+    argv[k++] = "3";
+    argv[k++] = counter;
+    argv[k++] = held;
+    argv[k++] = S_HELD_ALL;
+    argv[k++] = nstored;
+    argv[k++] = cutoff;
+    argv[k++] = prefix;
+    for (size_t i = 0; i < n; i++)
+        argv[k++] = ids[i];
+    redisReply *r = pgs_redis_argv(c->redis, k, argv, NULL);
+    free(argv);
+    int given = r && r->type == REDIS_REPLY_INTEGER ? (int)r->integer : -1;
+    if (r && r->type == REDIS_REPLY_ERROR)
+        pgs_warn("quota reconcile: %s", r->str);
+    freeReplyObject(r);
+    if (given > 0)
+        pgs_info("quota reconciled ws=%s month=%s: %d reservation%s left by an edge given back "
+                 "(stored %lld)",
+                 ws, month, given, given == 1 ? "" : "s", stored);
+    return given;
+}
+
+int
+chat_quota_reconcile(chat_t *c)
+{
+    redisReply *r =
+        pgs_redis_command(c->redis, "SET pgs:quota_reconcile_lock %s NX PX %lld", c->instance,
+                          c->reconcile_ms > 2000 ? c->reconcile_ms - 1000 : 1000);
+    int locked = r && r->type == REDIS_REPLY_STATUS, answered = r != NULL;
+    freeReplyObject(r);
+    if (!locked)
+        return answered ? 0 : -1;
+    char cutoff[24];
+    snprintf(cutoff, sizeof cutoff, "%lld", (long long)(pgs_time_now_ms() - c->stale_ms));
+    r = pgs_redis_command(c->redis, "ZRANGEBYSCORE " S_HELD_ALL " -inf %s LIMIT 0 %d", cutoff,
+                          S_RECONCILE_BATCH);
+    if (!r || r->type != REDIS_REPLY_ARRAY) {
+        freeReplyObject(r);
+        return -1;
+    }
+    /* Members are "<ws>:<month>:<id>", grouped here by "<ws>:<month>"
+     * (the order of the set is by time, so a group's members may be
+     * apart: each is gathered in one pass over the rest). */
+    size_t n = r->elements;
+    char *done = calloc(n ? n : 1, 1);
+    const char **ids = calloc(n ? n : 1, sizeof *ids);
+    int total = 0, failed = !done || !ids;
+    for (size_t i = 0; i < n && !failed; i++) {
+        const redisReply *m = r->element[i];
+        if (done[i] || m->type != REDIS_REPLY_STRING)
+            continue;
+        char ws[PGS_ID_MAX], month[8];
+        const char *a = strchr(m->str, ':');
+        const char *b = a ? strchr(a + 1, ':') : NULL;
+        if (!a || !b || (size_t)(a - m->str) >= sizeof ws || b - a - 1 != 6) {
+            /* not a reservation: forgotten */
+            freeReplyObject(pgs_redis_command(c->redis, "ZREM " S_HELD_ALL " %s", m->str));
+            continue;
+        }
+        size_t group = (size_t)(b - m->str) + 1; /* "<ws>:<month>:" */
+        snprintf(ws, sizeof ws, "%.*s", (int)(a - m->str), m->str);
+        snprintf(month, sizeof month, "%.6s", a + 1);
+        size_t k = 0;
+        for (size_t j = i; j < n; j++) {
+            const redisReply *o = r->element[j];
+            if (!done[j] && o->type == REDIS_REPLY_STRING && o->len > group &&
+                memcmp(o->str, m->str, group) == 0) {
+                done[j] = 1;
+                ids[k++] = o->str + group;
+            }
+        }
+        int given = s_reconcile_one(c, ws, month, cutoff, ids, k);
+        if (given < 0)
+            failed = 1;
+        else
+            total += given;
+    }
+    free(done);
+    free(ids);
+    freeReplyObject(r);
+    return failed ? -1 : total;
+}
+
 void
 chat_quota_tick(chat_t *c)
 {
@@ -97,5 +221,8 @@ chat_quota_tick(chat_t *c)
     if (c->last_quota_check && now - c->last_quota_check < S_CHECK_MS)
         return;
     c->last_quota_check = now;
-    chat_quota_rebuild(c);
+    if (chat_quota_rebuild(c) == 0 && now - c->last_reconcile >= c->reconcile_ms) {
+        c->last_reconcile = now;
+        chat_quota_reconcile(c);
+    }
 }

@@ -10,6 +10,17 @@
  * after the month ends), then sets the marker. The edge answers sends 503
  * while the marker is missing, so the rebuild is one indexed query and one
  * pipeline.
+ *
+ * Reconciliation: every [chat] quota_reconcile_s, one chat process (the
+ * holder of pgs:quota_reconcile_lock) looks at the reservations the edges
+ * still hold (pgs:quota_held, by time) that are older than quota_stale_s —
+ * far past any send's deadline, so their edge crashed or lost Redis — and,
+ * per workspace and month, gives back as many as the counter holds beyond
+ * what chat.db stored and what is still recent: counter − stored − recent
+ * held is the number of reservations that cannot have led to a stored
+ * message, and the stale ones are all the candidates. So a crash never
+ * charges a workspace for a message it did not get; a stale reservation
+ * whose message was stored is only forgotten.
  */
 #ifndef CHAT_QUOTA_H
 #define CHAT_QUOTA_H
@@ -24,5 +35,9 @@ void chat_quota_tick(chat_t *c);
  * rebuilt, 0 nothing to do (marker present or another process holds the
  * lock), -1 Redis or the database failed. */
 int chat_quota_rebuild(chat_t *c);
+
+/* Reconciles now if the lock is free. Returns the reservations given back,
+ * or -1 when Redis or the database failed. */
+int chat_quota_reconcile(chat_t *c);
 
 #endif

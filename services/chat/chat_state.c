@@ -29,6 +29,8 @@ chat_state_new(pgs_worker_t *w)
     c->ping_ms = pgs_conf_int(c->cfg, PGS_KEY_CHAT_PING_INTERVAL_MS);
     c->history = pgs_conf_int(c->cfg, PGS_KEY_CHAT_HISTORY_MESSAGES);
     c->bots_timeout_ms = pgs_conf_int(c->cfg, PGS_KEY_CHAT_BOTS_TIMEOUT_MS);
+    c->reconcile_ms = pgs_conf_int(c->cfg, PGS_KEY_CHAT_QUOTA_RECONCILE_S) * 1000;
+    c->stale_ms = pgs_conf_int(c->cfg, PGS_KEY_CHAT_QUOTA_STALE_S) * 1000;
     char path[1200];
     pgs_worker_db_path(w, "chat", path, sizeof path);
     c->db = chat_store_open(path);

@@ -30,6 +30,8 @@ typedef struct {
     long long history;  /* earlier messages sent along with a question */
     long long bots_timeout_ms;
     int64_t last_quota_check;
+    int64_t last_reconcile;
+    long long reconcile_ms, stale_ms;
     int64_t last_purge;
     int64_t last_wal;
 } chat_t;

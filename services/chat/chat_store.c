@@ -49,11 +49,11 @@ chat_store_open(const char *path)
     pgs_db_t *db =
         pgs_db_open(path, s_migrations, (int)(sizeof s_migrations / sizeof *s_migrations), 1);
     /* synchronous=FULL: a message a client was told about survives an OS
-     * crash or a power loss (the cost is in docs/internals.md). Every send rewrites the same few pages (its conversation, the month's
-     * send count, the index tails). A checkpoint copies only the last copy
-     * of each page, so checkpointing every 8,000 pages rather than SQLite's
-     * 1,000 copies far fewer pages and syncs the disk an eighth as often;
-     * a larger cache keeps the recent messages' pages from being reread. */
+     * crash or a power loss (the cost is in docs/internals.md). Every send rewrites the same few
+     * pages (its conversation, the month's send count, the index tails). A checkpoint copies only
+     * the last copy of each page, so checkpointing every 8,000 pages rather than SQLite's 1,000
+     * copies far fewer pages and syncs the disk an eighth as often; a larger cache keeps the recent
+     * messages' pages from being reread. */
     if (db && pgs_db_exec(db, "PRAGMA wal_autocheckpoint = 8000; PRAGMA cache_size = -16384") < 0)
         pgs_db_destroy(&db);
     return db;
@@ -353,6 +353,22 @@ chat_store_count_send(pgs_db_t *db, const char *ws, const char *month)
     pgs_db_bind_text(st, 1, ws);
     pgs_db_bind_text(st, 2, month);
     return pgs_db_step_done(db, st, "chat.db send count");
+}
+
+long long
+chat_store_sends_count(pgs_db_t *db, const char *ws, const char *month)
+{
+    static const char sql[] = "SELECT count FROM sends WHERE month = ? AND workspace_id = ?";
+    sqlite3_stmt *st = pgs_db_stmt(db, sql);
+    if (!st)
+        return -1;
+    pgs_db_bind_text(st, 1, month);
+    pgs_db_bind_text(st, 2, ws);
+    int rc = pgs_db_step_row(db, st, "chat.db sends");
+    long long n = rc == 1 ? sqlite3_column_int64(st, 0) : rc == 0 ? 0 : -1;
+    if (rc == 1)
+        sqlite3_reset(st);
+    return n;
 }
 
 int

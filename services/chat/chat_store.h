@@ -91,6 +91,9 @@ json_t *chat_store_recent(pgs_db_t *db, const char *conv, int n);
 /* Counts one successful send for ws in month ("YYYYMM"). 0 or -1. */
 int chat_store_count_send(pgs_db_t *db, const char *ws, const char *month);
 
+/* The sends of ws in month (0 when none), or -1. */
+long long chat_store_sends_count(pgs_db_t *db, const char *ws, const char *month);
+
 /* Calls fn for every workspace with sends in month. 0 or -1. */
 int chat_store_sends_each(pgs_db_t *db, const char *month,
                           void (*fn)(const char *ws, long long count, void *arg), void *arg);

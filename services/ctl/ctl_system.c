@@ -49,10 +49,12 @@ ctl_system_status(const ctl_t *c, int argc, char **argv)
         json_decref(reply);
         return rc;
     }
-    static const char *const headers[] = {"SERVICE",  "INSTANCE", "PID", "STATE",
-                                          "UPTIME_S", "RESTARTS", NULL};
-    static const char *const fields[] = {"service",  "instance", "pid", "state",
-                                         "uptime_s", "restarts", NULL};
+    /* USAGE_WAITING: an edge's usage events waiting for Redis (shown for
+     * edges only). */
+    static const char *const headers[] = {"SERVICE",  "INSTANCE", "PID",           "STATE",
+                                          "UPTIME_S", "RESTARTS", "USAGE_WAITING", NULL};
+    static const char *const fields[] = {"service",  "instance", "pid",           "state",
+                                         "uptime_s", "restarts", "usage_waiting", NULL};
     rc = ctl_out_list(json_object_get(reply, "processes"), headers, fields);
     json_decref(reply);
     return rc;

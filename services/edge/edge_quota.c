@@ -3,6 +3,7 @@
  */
 #include "edge_quota.h"
 #include "edge_response.h"
+#include "pgs_id.h"
 #include "pgs_time.h"
 
 #include <stdio.h>
@@ -10,23 +11,50 @@
 #include <time.h>
 
 /* Reserves one message atomically; refuses while chat has not rebuilt the
- * counters (-1), or when the month's quota is used up (0). */
+ * counters (-1), or when the month's quota is used up (0). A reservation is
+ * held — in the workspace's set (KEYS[2]) and the set of all (KEYS[3]), by
+ * the time it was made — until it is spent (the message was sent) or given
+ * back, so that chat can find the ones a crashed edge left behind and give
+ * back those whose message was never stored (chat_quota.c). */
 static const char s_quota_script[] =
     "if redis.call('EXISTS', 'pgs:quota_rebuilt') == 0 then return -1 end\n"
     "local n = redis.call('INCR', KEYS[1])\n"
     "if n == 1 then redis.call('EXPIRE', KEYS[1], ARGV[2]) end\n"
     "if n > tonumber(ARGV[1]) then redis.call('DECR', KEYS[1]) return 0 end\n"
+    "redis.call('ZADD', KEYS[2], ARGV[3], ARGV[4])\n"
+    "redis.call('EXPIRE', KEYS[2], ARGV[2])\n"
+    "redis.call('ZADD', KEYS[3], ARGV[3], ARGV[5])\n"
     "return n\n";
 
+/* Spent: no longer held. */
+static const char s_spend_script[] = "redis.call('ZREM', KEYS[2], ARGV[1])\n"
+                                     "redis.call('ZREM', KEYS[3], ARGV[2])\n"
+                                     "return 1\n";
+
+/* Given back, unless chat already gave it back (then it is no longer
+ * held): the counter goes down once. */
+static const char s_release_script[] =
+    "if redis.call('ZREM', KEYS[2], ARGV[1]) == 1 then redis.call('DECR', KEYS[1]) end\n"
+    "redis.call('ZREM', KEYS[3], ARGV[2])\n"
+    "return 1\n";
+
+/* The month of a reservation is fixed when it is made: one given back
+ * after midnight at the month's end goes back to the month it came from. */
 static void
-s_quota_key(const edge_req_t *r, char *key, size_t len)
+s_quota_keys(edge_req_t *r)
 {
     char month[8];
     time_t now = (time_t)(pgs_time_now_ms() / 1000);
     struct tm tm;
     gmtime_r(&now, &tm);
     strftime(month, sizeof month, "%Y%m", &tm);
-    snprintf(key, len, "pgs:quota:%s:%s", r->tok.workspace_id, month);
+    snprintf(r->quota.counter, sizeof r->quota.counter, "pgs:quota:%s:%s", r->tok.workspace_id,
+             month);
+    snprintf(r->quota.held, sizeof r->quota.held, "pgs:quota_held:%s:%s", r->tok.workspace_id,
+             month);
+    pgs_id_new("rsv", r->quota.id);
+    snprintf(r->quota.member, sizeof r->quota.member, "%s:%s:%s", r->tok.workspace_id, month,
+             r->quota.id);
 }
 
 static void
@@ -36,17 +64,37 @@ s_ignore_reply(void *arg, redisReply *reply)
     (void)reply;
 }
 
+/* Runs a spend or release script on r's reservation. */
+static void
+s_settle(edge_req_t *r, const char *script, size_t script_len)
+{
+    const char *argv[] = {"EVAL",           script,         "3",
+                          r->quota.counter, r->quota.held,  EDGE_QUOTA_HELD_ALL,
+                          r->quota.id,      r->quota.member};
+    size_t lens[8];
+    lens[1] = script_len;
+    for (int i = 0; i < 8; i++)
+        if (i != 1)
+            lens[i] = strlen(argv[i]);
+    edge_redis_command(r->ctx->redis, s_ignore_reply, NULL, 8, argv, lens);
+}
+
+void
+edge_quota_spend(edge_req_t *r)
+{
+    if (!r->quota_reserved)
+        return;
+    r->quota_reserved = 0;
+    s_settle(r, s_spend_script, sizeof s_spend_script - 1);
+}
+
 void
 edge_quota_release(edge_req_t *r)
 {
     if (!r->quota_reserved)
         return;
     r->quota_reserved = 0;
-    char key[128];
-    s_quota_key(r, key, sizeof key);
-    const char *argv[] = {"DECR", key};
-    size_t lens[] = {4, strlen(key)};
-    edge_redis_command(r->ctx->redis, s_ignore_reply, NULL, 2, argv, lens);
+    s_settle(r, s_release_script, sizeof s_release_script - 1);
 }
 
 static void
@@ -74,15 +122,28 @@ s_on_quota(void *arg, redisReply *reply)
 void
 edge_quota_reserve(edge_req_t *r, const edge_plan_t *plan)
 {
-    char key[128], limit[24], ttl[24];
-    s_quota_key(r, key, sizeof key);
+    s_quota_keys(r);
+    char limit[24], ttl[24], now_ms[24];
     int64_t now = pgs_time_now_ms() / 1000;
     snprintf(limit, sizeof limit, "%ld", plan->messages_per_month);
     snprintf(ttl, sizeof ttl, "%lld",
              (long long)(pgs_time_next_month_start(now) - now + 40 * 86400));
-    const char *argv[] = {"EVAL", s_quota_script, "1", key, limit, ttl};
-    size_t lens[] = {4, sizeof s_quota_script - 1, 1, strlen(key), strlen(limit), strlen(ttl)};
-    if (edge_redis_command(r->ctx->redis, s_on_quota, r, 6, argv, lens) < 0) {
+    snprintf(now_ms, sizeof now_ms, "%lld", (long long)pgs_time_now_ms());
+    const char *argv[] = {"EVAL",
+                          s_quota_script,
+                          "3",
+                          r->quota.counter,
+                          r->quota.held,
+                          EDGE_QUOTA_HELD_ALL,
+                          limit,
+                          ttl,
+                          now_ms,
+                          r->quota.id,
+                          r->quota.member};
+    size_t lens[11];
+    for (int i = 0; i < 11; i++)
+        lens[i] = i == 1 ? sizeof s_quota_script - 1 : strlen(argv[i]);
+    if (edge_redis_command(r->ctx->redis, s_on_quota, r, 11, argv, lens) < 0) {
         edge_response_unavailable(r);
         return;
     }

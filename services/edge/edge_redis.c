@@ -209,7 +209,21 @@ s_on_reply(redisAsyncContext *ac, void *reply, void *privdata)
     redisReply *rr = reply;
     c->owner->space_error = 0;
     if (rr && rr->type == REDIS_REPLY_ERROR) {
-        pgs_warn("redis error: %s", rr->str);
+        /* One line every 10 s at most: a Redis that refuses writes refuses
+         * every request's. */
+        static int64_t last_warn;
+        static unsigned long quiet;
+        int64_t now = pgs_time_mono_ms();
+        if (now - last_warn >= 10000) {
+            if (quiet)
+                pgs_warn("redis error: %s (and %lu more errors since the last)", rr->str, quiet);
+            else
+                pgs_warn("redis error: %s", rr->str);
+            last_warn = now;
+            quiet = 0;
+        } else {
+            quiet++;
+        }
         /* MISCONF: Redis cannot write its append-only file (or snapshot)
          * and refuses writes — in practice a full disk. */
         if (strncmp(rr->str, "MISCONF", 7) == 0) {

@@ -47,7 +47,8 @@ s_on_reply(void *arg, edge_broker_reply_t *rep)
         r->broker_handle = 0;
         if (rep->status >= 400)
             edge_quota_release(r);
-        r->quota_reserved = 0; /* given back, or spent */
+        else
+            edge_quota_spend(r);
         if (r->stream_slot) {
             r->stream_slot = 0;
             edge_ratelimit_stream_release(r->ctx->ratelimit, r->tok.token_id);
@@ -109,7 +110,8 @@ s_end_stream(edge_req_t *r, int ok, const char *message)
     }
     if (r->stream_failed)
         edge_quota_release(r);
-    r->quota_reserved = 0; /* given back, or spent */
+    else
+        edge_quota_spend(r);
     if (r->stream_slot) {
         r->stream_slot = 0;
         edge_ratelimit_stream_release(r->ctx->ratelimit, r->tok.token_id);

@@ -15,6 +15,7 @@
 #include "edge_routes.h"
 #include "edge_tokens.h"
 #include "pgs_conf.h"
+#include "pgs_id.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -39,6 +40,7 @@ typedef struct {
     edge_redis_t *redis;
     edge_tokens_t *tokens;
     edge_ratelimit_t *ratelimit;
+    struct edge_usage *usage; /* events waiting for Redis (edge_usage.h); NULL: none kept */
     unsigned char pepper[PGS_TOKEN_PEPPER_LEN];
     edge_plan_t plans[EDGE_MAX_PLANS];
     int nplans;
@@ -88,7 +90,12 @@ typedef struct edge_req {
     int64_t rl_reset;
     uint64_t tokens_handle, broker_handle;
     int pending;
-    int quota_reserved; /* one message of the monthly quota is held */
+    int quota_reserved; /* one message of the monthly quota is held: */
+    struct {
+        char counter[96], held[96]; /* its month's keys */
+        char id[PGS_ID_MAX];        /* the reservation */
+        char member[160];           /* in pgs:quota_held */
+    } quota;
     int stream_slot;    /* one of the token's concurrent streams is held */
     int streaming;      /* the reply is an event stream */
     int stream_failed;  /* it ended with an error */

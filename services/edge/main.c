@@ -22,16 +22,19 @@
 #include "edge_redis.h"
 #include "edge_req.h"
 #include "edge_tokens.h"
+#include "edge_usage.h"
 #include "pgs_conf.h"
 #include "pgs_log.h"
 #include "pgs_time.h"
 #include "pgs_token.h"
 
+#include <errno.h>
 #include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static volatile sig_atomic_t s_stop;
@@ -59,6 +62,7 @@ s_turn(s_edge_t *e, int timeout_ms)
     edge_redis_tick(e->ctx->redis);
     edge_tokens_tick(e->tokens);
     edge_ratelimit_tick(e->ctx->ratelimit);
+    edge_usage_tick(e->ctx->usage);
     edge_broker_poll(e->ctx->broker); /* replies: resumes their connections */
     if (e->http)
         edge_http_tick(e->http); /* writes them; reads and forwards new requests */
@@ -97,7 +101,11 @@ s_stop_cleanly(s_edge_t *e, int timeout_ms)
     /* Completing a request sends its usage event: after this, every one is
      * on its way to Redis. */
     edge_http_destroy(&e->http);
-    while (edge_redis_pending(e->ctx->redis) > 0 && pgs_time_mono_ms() < deadline)
+    /* ... and the waiting ones are sent while Redis takes them (what is
+     * left stays in the spool file for the next start). */
+    while ((edge_redis_pending(e->ctx->redis) > 0 ||
+            (edge_usage_waiting(e->ctx->usage) && edge_redis_up(e->ctx->redis))) &&
+           pgs_time_mono_ms() < deadline)
         if (s_turn(e, 10) < 0)
             break;
     int unsent = edge_redis_pending(e->ctx->redis);
@@ -130,6 +138,16 @@ s_plan(const char *section, const char *suffix, void *arg)
         (long)pgs_conf_int_in(c->cfg, PGS_KEY_PLAN_REQUESTS_PER_MINUTE, suffix);
     p->messages_per_month = (long)pgs_conf_int_in(c->cfg, PGS_KEY_PLAN_MESSAGES_PER_MONTH, suffix);
     p->max_document_bytes = pgs_conf_int_in(c->cfg, PGS_KEY_PLAN_MAX_DOCUMENT_BYTES, suffix);
+}
+
+/* home/sub, created when missing. */
+static void
+s_mkdir(const char *home, const char *sub)
+{
+    char path[1200];
+    snprintf(path, sizeof path, "%s/%s", home, sub);
+    if (mkdir(path, 0700) < 0 && errno != EEXIST)
+        pgs_warn("cannot create %s: %s", path, strerror(errno));
 }
 
 static void
@@ -268,6 +286,15 @@ main(int argc, char **argv)
                        : NULL;
     ctx.tokens = tokens;
     ctx.ratelimit = tokens ? edge_ratelimit_new(ctx.redis) : NULL;
+    char usage_spool[1200], usage_status[1200];
+    snprintf(usage_spool, sizeof usage_spool, "%s/spool/usage-%s.events", home, instance);
+    snprintf(usage_status, sizeof usage_status, "%s/run/edge-%s.json", home, instance);
+    s_mkdir(home, "spool");
+    s_mkdir(home, "run");
+    ctx.usage = ctx.ratelimit ? edge_usage_new(ctx.redis, usage_spool,
+                                               (size_t)pgs_conf_int(cfg, PGS_KEY_EDGE_USAGE_QUEUE_EVENTS),
+                                               usage_status)
+                              : NULL;
     char spool_dir[1100];
     snprintf(spool_dir, sizeof spool_dir, "%s/spool", home);
     edge_http_opts_t hopts = {
@@ -286,7 +313,7 @@ main(int argc, char **argv)
         .min_body_rate = (long long)pgs_conf_int(cfg, PGS_KEY_EDGE_MIN_BODY_RATE),
         .body_buffer_bytes = (size_t)pgs_conf_int(cfg, PGS_KEY_EDGE_BODY_BUFFER_BYTES),
         .spool_dir = spool_dir};
-    edge_http_t *http = ctx.ratelimit ? edge_http_new(loop, &ctx, &hopts) : NULL;
+    edge_http_t *http = ctx.usage ? edge_http_new(loop, &ctx, &hopts) : NULL;
     if (!http) {
         pgs_error("edge failed to start");
         return 1;
@@ -300,6 +327,7 @@ main(int argc, char **argv)
     edge_http_destroy(&e.http);
     edge_redis_destroy(&ctx.redis);
     edge_broker_destroy(&ctx.broker);
+    edge_usage_destroy(&ctx.usage); /* what still waits stays in its spool file */
     edge_ratelimit_destroy(&ctx.ratelimit);
     edge_tokens_destroy(&tokens);
     edge_loop_destroy(&loop);

@@ -452,6 +452,23 @@ s_state(const s_slot_t *s, int64_t now)
     return "running";
 }
 
+/* What a running edge says about itself in home/run/edge-<n>.json: its
+ * usage events waiting for Redis (edge_usage), copied into its status. */
+static void
+s_edge_extra(const master_proc_t *p, int instance, json_t *o)
+{
+    char path[PATH_MAX + 32];
+    snprintf(path, sizeof path, "%s/run/edge-%d.json", p->home, instance);
+    json_t *j = json_load_file(path, 0, NULL);
+    static const char *const keys[] = {"usage_waiting", "usage_dropped"};
+    for (size_t i = 0; j && i < sizeof keys / sizeof keys[0]; i++) {
+        json_t *v = json_object_get(j, keys[i]);
+        if (json_is_integer(v) && json_integer_value(v) >= 0)
+            json_object_set(o, keys[i], v);
+    }
+    json_decref(j);
+}
+
 json_t *
 master_proc_status(const master_proc_t *p, int64_t now)
 {
@@ -469,6 +486,8 @@ master_proc_status(const master_proc_t *p, int64_t now)
                           "pid", (int)(s->pid > 0 ? s->pid : 0), "state", s_state(s, now),
                           "uptime_s", (json_int_t)(s->pid > 0 ? (now - s->started_ms) / 1000 : 0),
                           "restarts", (int)s->restarts);
+            if (o && s->pid > 0 && strcmp(svc->name, "edge") == 0)
+                s_edge_extra(p, j + 1, o);
             if (!o || json_array_append_new(list, o) < 0) {
                 json_decref(list);
                 return NULL;

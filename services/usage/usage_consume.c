@@ -89,7 +89,15 @@ s_event(const redisReply *entry, usage_event_t *e)
     s_copy(e->tok, sizeof e->tok, s_field(f, "tok"));
     s_copy(e->bot, sizeof e->bot, s_field(f, "bot"));
     s_copy(e->route, sizeof e->route, s_field(f, "route"));
-    e->ts_ms = strtoll(e->id, NULL, 10); /* an entry id is "<unix ms>-<seq>" */
+    /* An event sent again after a Redis outage has its own id (e) and time
+     * (t); the others are known by their entry id "<unix ms>-<seq>". */
+    const redisReply *key = s_field(f, "e");
+    if (key && key->type == REDIS_REPLY_STRING && key->len > 0 && key->len < sizeof e->key - 2)
+        snprintf(e->key, sizeof e->key, "e:%s", key->str);
+    else
+        snprintf(e->key, sizeof e->key, "%s", e->id);
+    const redisReply *t = s_field(f, "t");
+    e->ts_ms = t ? s_num(t) : strtoll(e->id, NULL, 10);
     e->err = s_num(s_field(f, "err")) != 0;
     e->msgs = s_num(s_field(f, "msgs"));
     e->in = s_num(s_field(f, "in"));

@@ -123,7 +123,7 @@ usage_store_apply(pgs_db_t *db, const usage_event_t *ev, int n, int64_t now_ms)
     int nagg = 0, fresh = 0;
     for (int i = 0; i < n; i++) {
         const usage_event_t *e = &ev[i];
-        pgs_db_bind_text(seen, 1, e->id);
+        pgs_db_bind_text(seen, 1, e->key[0] ? e->key : e->id);
         sqlite3_bind_int64(seen, 2, now_ms);
         if (pgs_db_step_done(db, seen, "usage.db seen") < 0)
             goto fail;

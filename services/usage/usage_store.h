@@ -21,7 +21,8 @@
 
 /* One event of the pgs:usage stream. */
 typedef struct {
-    char id[48]; /* the stream entry id */
+    char id[48];  /* the stream entry id */
+    char key[48]; /* what it is counted once by: the edge's event id, else id */
     int64_t ts_ms;
     char ws[PGS_ID_MAX], user[PGS_ID_MAX], tok[PGS_ID_MAX], bot[PGS_ID_MAX];
     char route[96];
