@@ -217,6 +217,10 @@ s_model_each(const char *section, const char *suffix, void *arg)
     json_t *o = json_object();
     json_object_set_new(o, "id", json_string(suffix));
     json_object_set_new(o, "object", json_string("model"));
+    /* OpenAI's fields: a configured model has no creation date (0); the
+     * platform serves it. */
+    json_object_set_new(o, "created", json_integer(0));
+    json_object_set_new(o, "owned_by", json_string("pegasus"));
     const char *name = pgs_conf_str_in(m->a->cfg, PGS_KEY_MODEL_NAME, suffix);
     json_object_set_new(o, "name", json_string(name ? name : suffix));
     json_object_set_new(o, "description",

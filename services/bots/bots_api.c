@@ -137,6 +137,77 @@ bots_api_list(void *arg, const pgs_req_t *req, pgs_res_t *res)
     return PGS_DONE;
 }
 
+#define S_OPENAI_MODELS_MAX 1000 /* OpenAI's model list has no pages */
+
+/* A bot as OpenAI describes a model. */
+static json_t *
+s_openai_model(sqlite3_stmt *st, const char *id)
+{
+    return json_pack("{s:s,s:s,s:I,s:s}", "id", id, "object", "model", "created",
+                     (json_int_t)(sqlite3_column_int64(st, 10) / 1000), "owned_by", "pegasus");
+}
+
+pgs_handled_t
+bots_api_openai_models(void *arg, const pgs_req_t *req, pgs_res_t *res)
+{
+    bots_t *b = arg;
+    const char *ws = pgs_req_ctx(req, "workspace_id");
+    sqlite3_stmt *st = pgs_db_stmt(b->db, S_SQL_LIST);
+    if (!ws || !st) {
+        pgs_idem_fail_db(b->db, req, res);
+        return PGS_DONE;
+    }
+    pgs_db_bind_text(st, 1, ws);
+    sqlite3_bind_int64(st, 2, INT64_MAX);
+    pgs_db_bind_text(st, 3, "");
+    sqlite3_bind_int(st, 4, S_OPENAI_MODELS_MAX);
+    json_t *data = json_array();
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        json_array_append_new(data, s_openai_model(st, pgs_db_col_text(st, 1)));
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE) {
+        json_decref(data);
+        pgs_idem_fail_db(b->db, req, res);
+        return PGS_DONE;
+    }
+    pgs_res_json(res, 200, json_pack("{s:s,s:o}", "object", "list", "data", data));
+    return PGS_DONE;
+}
+
+pgs_handled_t
+bots_api_openai_model(void *arg, const pgs_req_t *req, pgs_res_t *res)
+{
+    bots_t *b = arg;
+    static const char sql[] = "SELECT " BOTS_STORE_BOT_COLS " FROM bots WHERE workspace_id = ?1 "
+                              "AND id = ?2 AND deleted_at IS NULL";
+    sqlite3_stmt *st = pgs_db_stmt(b->db, sql);
+    const char *ws = pgs_req_ctx(req, "workspace_id");
+    const char *id = bots_req_get(req, "path", "bot_id");
+    if (!st || !ws) {
+        pgs_idem_fail_db(b->db, req, res);
+        return PGS_DONE;
+    }
+    pgs_db_bind_text(st, 1, ws);
+    pgs_db_bind_text(st, 2, id ? id : "");
+    int rc = pgs_db_step_row(b->db, st, "bots.db openai model");
+    if (rc < 0) {
+        pgs_idem_fail_db(b->db, req, res);
+        return PGS_DONE;
+    }
+    if (rc == 0) {
+        pgs_res_error(res, req, 404, "model_not_found",
+                      "No such model: a model here is the id of one of the workspace's bots "
+                      "(see GET /openai/v1/models).",
+                      "model");
+        return PGS_DONE;
+    }
+    json_t *o = s_openai_model(st, pgs_db_col_text(st, 1));
+    sqlite3_reset(st);
+    pgs_res_json(res, 200, o);
+    return PGS_DONE;
+}
+
 pgs_handled_t
 bots_api_create(void *arg, const pgs_req_t *req, pgs_res_t *res)
 {

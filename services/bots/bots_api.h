@@ -37,4 +37,10 @@ pgs_handled_t bots_api_get(void *arg, const pgs_req_t *req, pgs_res_t *res);
  * {"bots":{id:name}}, deleted bots included, other workspaces' left out. */
 pgs_handled_t bots_api_labels(void *arg, const pgs_req_t *req, pgs_res_t *res);
 
+/* openai.models.list and openai.models.show (/openai/v1/models): the
+ * workspace's bots as OpenAI models ({id, object: "model", created,
+ * owned_by}), newest first, at most 1000. */
+pgs_handled_t bots_api_openai_models(void *arg, const pgs_req_t *req, pgs_res_t *res);
+pgs_handled_t bots_api_openai_model(void *arg, const pgs_req_t *req, pgs_res_t *res);
+
 #endif

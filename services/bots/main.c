@@ -24,6 +24,9 @@ static const pgs_route_t s_routes[] = {
     {"documents.show", bots_docs_show},
     {"documents.delete", bots_docs_delete},
     {"bots.search", bots_docs_search},
+    /* /openai/v1: a bot is a model */
+    {"openai.models.list", bots_api_openai_models},
+    {"openai.models.show", bots_api_openai_model},
     /* internal: chat */
     {"bots.get", bots_api_get},
     {"bots.retrieve", bots_docs_retrieve},

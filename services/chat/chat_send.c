@@ -10,6 +10,7 @@
  */
 #include "chat_send.h"
 #include "chat_answer.h"
+#include "chat_openai.h"
 #include "chat_req.h"
 #include "chat_store.h"
 #include "chat_text.h"
@@ -27,6 +28,9 @@
 #define S_DELTA_BYTES 48
 #define S_MAX_PASSAGES 64
 #define S_EARLIER_TURNS 2
+/* A send's stream: none, Pegasus events, or OpenAI chunks (then with the
+ * usage chunk or not). */
+enum { S_NO_STREAM = 0, S_STREAM, S_OPENAI_STREAM, S_OPENAI_STREAM_USAGE };
 
 struct chat_job {
     chat_job_t *next, *prev;
@@ -44,6 +48,9 @@ struct chat_job {
     char *content;
     size_t len, cap;
     int oom;
+    int openai;            /* an /openai/v1 completion: its shapes, nothing stored but the count */
+    char cmpl[PGS_ID_MAX]; /* its id */
+    int64_t created_s;
 };
 
 /* ---- event stream ---- */
@@ -131,11 +138,74 @@ s_deltas(pgs_call_t *d, const char *s, size_t len)
     }
 }
 
-/* Streams a finished message through *callp (then NULL): deltas, then
- * message.completed; res->meta has what the send counted. */
+/* One OpenAI chunk (see chat_openai_chunk) sent. */
 static void
-s_stream_message(pgs_call_t **callp, pgs_res_t *res, json_t *msg, int replayed)
+s_chunk(pgs_call_t *d, const char *id, int64_t created, const char *bot, int role,
+        const char *content, size_t len, const char *finish, json_t *usage)
 {
+    char *ev = chat_openai_chunk(id, created, bot, role, content, len, finish, usage);
+    if (ev)
+        pgs_call_stream_chunk(d, ev, strlen(ev));
+    free(ev);
+}
+
+/* The end of an OpenAI stream: the finish, the usage when asked, [DONE]. */
+static void
+s_chunks_end(pgs_call_t *d, const char *id, int64_t created, const char *bot, int usage_chunk,
+             long long in, long long out)
+{
+    s_chunk(d, id, created, bot, 0, NULL, 0, "stop", NULL);
+    if (usage_chunk) {
+        json_t *u = json_pack("{s:I,s:I,s:I}", "prompt_tokens", (json_int_t)in, "completion_tokens",
+                              (json_int_t)out, "total_tokens", (json_int_t)(in + out));
+        s_chunk(d, id, created, bot, 0, NULL, 0, NULL, u);
+        json_decref(u);
+    }
+    pgs_call_stream_chunk(d, CHAT_OPENAI_DONE, sizeof CHAT_OPENAI_DONE - 1);
+}
+
+/* A finished completion as OpenAI's stream: the role, the content in
+ * pieces cut after a space, the end. */
+static void
+s_stream_completion(pgs_call_t **callp, pgs_res_t *res, json_t *cmpl, int replayed, int usage_chunk)
+{
+    pgs_call_t *d = *callp;
+    s_stream_begin(d, res->meta.bot, replayed);
+    const char *id = json_string_value(json_object_get(cmpl, "id"));
+    const char *bot = json_string_value(json_object_get(cmpl, "model"));
+    int64_t created = json_integer_value(json_object_get(cmpl, "created"));
+    json_t *msg = json_object_get(json_array_get(json_object_get(cmpl, "choices"), 0), "message");
+    json_t *content = json_object_get(msg, "content");
+    json_t *usage = json_object_get(cmpl, "usage");
+    id = id ? id : "";
+    bot = bot ? bot : "";
+    s_chunk(d, id, created, bot, 1, "", 0, NULL, NULL);
+    const char *t = json_string_value(content);
+    size_t len = json_string_length(content), i = 0;
+    while (t && i < len) {
+        size_t end = i + S_DELTA_BYTES < len ? i + S_DELTA_BYTES : len;
+        while (end < len && t[end - 1] != ' ')
+            end++;
+        s_chunk(d, id, created, bot, 0, t + i, end - i, NULL, NULL);
+        i = end;
+    }
+    s_chunks_end(d, id, created, bot, usage_chunk,
+                 json_integer_value(json_object_get(usage, "prompt_tokens")),
+                 json_integer_value(json_object_get(usage, "completion_tokens")));
+    pgs_call_stream_end(callp, 1, &res->meta);
+}
+
+/* Streams a finished message through *callp (then NULL): deltas, then
+ * message.completed; res->meta has what the send counted. An OpenAI
+ * completion goes as OpenAI's chunks. */
+static void
+s_stream_message(pgs_call_t **callp, pgs_res_t *res, json_t *msg, int replayed, int stream)
+{
+    const char *object = json_string_value(json_object_get(msg, "object"));
+    if (object && strcmp(object, "chat.completion") == 0) {
+        s_stream_completion(callp, res, msg, replayed, stream == S_OPENAI_STREAM_USAGE);
+        return;
+    }
     pgs_call_t *d = *callp;
     s_stream_begin(d, res->meta.bot, replayed);
     json_t *content = json_object_get(msg, "content");
@@ -159,7 +229,7 @@ s_replay(pgs_call_t **callp, pgs_res_t *res, int stream)
         return;
     json_t *msg = json_loadb(res->body, res->body_len, 0, NULL);
     if (json_is_object(msg))
-        s_stream_message(callp, res, msg, 1);
+        s_stream_message(callp, res, msg, 1, stream);
     json_decref(msg);
 }
 
@@ -171,6 +241,8 @@ typedef struct {
     const char *answer;
     const char *citations;
     long long in, out;
+    const char *cmpl; /* an OpenAI completion's id: no conversation, only the count */
+    int64_t created_s;
 } s_answer_t;
 
 /* Stores the answer (and the question) with the send's count and the
@@ -206,12 +278,21 @@ s_store(chat_t *c, const pgs_req_t *req, const pgs_idem_t *idem, const s_answer_
                      .created_ms = now};
     pgs_id_new("msg", um.id);
     pgs_id_new("msg", am.id);
-    if ((a->question && chat_store_msg_insert(c->db, &um) < 0) ||
-        chat_store_msg_insert(c->db, &am) < 0 || chat_store_count_send(c->db, a->ws, month) < 0) {
+    if ((!a->cmpl && a->question && chat_store_msg_insert(c->db, &um) < 0) ||
+        (!a->cmpl && chat_store_msg_insert(c->db, &am) < 0) ||
+        chat_store_count_send(c->db, a->ws, month) < 0) {
         chat_req_fail_db(c->db, req, res);
         return -1;
     }
-    json_t *m = chat_store_msg_json(&am);
+    json_t *m;
+    if (a->cmpl) {
+        json_t *cites = json_loads(a->citations ? a->citations : "[]", 0, NULL);
+        m = chat_openai_completion(a->cmpl, a->created_s, a->bot, a->model, a->answer, cites, a->in,
+                                   a->out);
+        json_decref(cites);
+    } else {
+        m = chat_store_msg_json(&am);
+    }
     pgs_res_json(res, 200, json_incref(m));
     pgs_res_usage_bot(res, a->bot);
     res->meta.messages = 1;
@@ -237,12 +318,17 @@ s_store(chat_t *c, const pgs_req_t *req, const pgs_idem_t *idem, const s_answer_
  * object, or NULL with res filled: 409 bot_deleted when the bot is gone,
  * else 503. */
 static json_t *
-s_retrieved(const pgs_req_t *req, pgs_res_t *res, const pgs_res_t *out)
+s_retrieved(const pgs_req_t *req, pgs_res_t *res, const pgs_res_t *out, int openai)
 {
     json_t *body = NULL;
     if (out->status == 200)
         body = out->body ? json_loadb(out->body, out->body_len, 0, NULL) : NULL;
-    if (out->status == 404 || out->status == 410) {
+    if (openai && (out->status == 404 || out->status == 410)) {
+        pgs_res_error(res, req, 404, "model_not_found",
+                      "No such model: a model here is the id of one of the workspace's bots "
+                      "(see GET /openai/v1/models).",
+                      "model");
+    } else if (out->status == 404 || out->status == 410) {
         pgs_res_error(res, req, 409, "bot_deleted",
                       "The bot of this conversation was deleted; the conversation is read-only.",
                       NULL);
@@ -254,6 +340,12 @@ s_retrieved(const pgs_req_t *req, pgs_res_t *res, const pgs_res_t *out)
     }
     return body;
 }
+
+/* What an /openai/v1 completion adds to a send (NULL for a Pegasus one). */
+typedef struct {
+    const char *system; /* its system messages, after the bot's instructions */
+    json_t *sampling;   /* passed on to an upstream model */
+} s_openai_t;
 
 /* ---- upstream sends ---- */
 
@@ -284,6 +376,8 @@ s_on_start(void *arg)
     if (!j->stream || j->began)
         return;
     s_stream_begin(j->d, j->bot, 0);
+    if (j->openai)
+        s_chunk(j->d, j->cmpl, j->created_s, j->bot, 1, "", 0, NULL, NULL);
     j->began = 1;
     j->last_chunk = pgs_time_mono_ms();
 }
@@ -307,7 +401,10 @@ s_on_delta(void *arg, const char *text, size_t len)
     memcpy(j->content + j->len, text, len);
     j->len += len;
     j->content[j->len] = '\0';
-    if (j->stream && j->began) {
+    if (j->stream && j->began && j->openai) {
+        s_chunk(j->d, j->cmpl, j->created_s, j->bot, 0, text, len, NULL, NULL);
+        j->last_chunk = pgs_time_mono_ms();
+    } else if (j->stream && j->began) {
         json_t *o = json_object();
         json_object_set_new(o, "delta", json_stringn(text, len));
         s_event(j->d, "message.delta", o);
@@ -331,7 +428,14 @@ s_job_fail(chat_job_t *j, int status, const char *code, const char *message)
             pgs_db_commit(c->db) < 0)
             pgs_db_rollback(c->db);
     }
-    if (j->began) {
+    if (j->began && j->openai) {
+        char *ev = chat_openai_error_event(status, code, message, j->request_id);
+        if (ev)
+            pgs_call_stream_chunk(j->d, ev, strlen(ev));
+        free(ev);
+        pgs_call_stream_end(&j->d, 0, NULL);
+        pgs_res_clear(&res);
+    } else if (j->began) {
         s_event_error(j->d, j->request_id, code, message);
         pgs_call_stream_end(&j->d, 0, NULL);
         pgs_res_clear(&res);
@@ -382,7 +486,9 @@ s_on_done(void *arg, const chat_call_result_t *r)
                     .citations = j->citations,
                     .in = r->prompt_tokens >= 0 ? r->prompt_tokens : j->input_est,
                     .out = r->completion_tokens >= 0 ? r->completion_tokens
-                                                     : chat_text_tokens(answer, j->len)};
+                                                     : chat_text_tokens(answer, j->len),
+                    .cmpl = j->openai ? j->cmpl : NULL,
+                    .created_s = j->created_s};
     pgs_req_t fr = {.request_id = j->request_id};
     pgs_res_t res = {0};
     json_t *m = NULL;
@@ -394,10 +500,28 @@ s_on_done(void *arg, const chat_call_result_t *r)
             /* No byte came before the end (an empty answer). */
             s_on_start(j);
         }
-        if (j->len == 0)
-            s_event_text(j->d, "message.delta", "{\"delta\":\"\"}");
-        s_event(j->d, "message.completed", m);
+        if (j->openai) {
+            s_chunks_end(j->d, j->cmpl, j->created_s, j->bot, j->stream == S_OPENAI_STREAM_USAGE,
+                         a.in, a.out);
+        } else {
+            if (j->len == 0)
+                s_event_text(j->d, "message.delta", "{\"delta\":\"\"}");
+            s_event(j->d, "message.completed", m);
+        }
         pgs_call_stream_end(&j->d, 1, &res.meta);
+        pgs_res_clear(&res);
+    } else if (j->began && j->openai) {
+        json_t *o = res.body ? json_loadb(res.body, res.body_len, 0, NULL) : NULL;
+        json_t *e = json_object_get(o, "error");
+        const char *code = json_string_value(json_object_get(e, "code"));
+        const char *msg2 = json_string_value(json_object_get(e, "message"));
+        char *ev = chat_openai_error_event(res.status, code ? code : "internal_error",
+                                           msg2 ? msg2 : "Internal error.", j->request_id);
+        if (ev)
+            pgs_call_stream_chunk(j->d, ev, strlen(ev));
+        free(ev);
+        json_decref(o);
+        pgs_call_stream_end(&j->d, 0, NULL);
         pgs_res_clear(&res);
     } else if (j->began) {
         s_event_error_res(j->d, j->request_id, &res);
@@ -416,7 +540,7 @@ static const chat_call_cb_t s_callbacks = {s_on_start, s_on_delta, s_on_done};
  * passages as the system message, the recent turns, the question. */
 static char *
 s_upstream_body(const chat_model_t *m, json_t *bot, json_t *passages, json_t *hist,
-                const char *question, long long *tokens)
+                const char *question, const char *extra, json_t *sampling, long long *tokens)
 {
     const char *instructions = json_string_value(json_object_get(bot, "instructions"));
     const char *name = json_string_value(json_object_get(bot, "name"));
@@ -452,6 +576,10 @@ s_upstream_body(const chat_model_t *m, json_t *bot, json_t *passages, json_t *hi
     S_APPEND(".\n", 2);
     if (instructions && *instructions) {
         S_APPEND(instructions, strlen(instructions));
+        S_APPEND("\n", 1);
+    }
+    if (extra && *extra) {
+        S_APPEND(extra, strlen(extra));
         S_APPEND("\n", 1);
     }
     if (json_array_size(passages)) {
@@ -493,6 +621,8 @@ s_upstream_body(const chat_model_t *m, json_t *bot, json_t *passages, json_t *hi
     json_array_append_new(msgs, json_pack("{s:s,s:s}", "role", "user", "content", question));
     json_t *body = json_pack("{s:s,s:b,s:{s:b},s:o}", "model", m->upstream_model, "stream", 1,
                              "stream_options", "include_usage", 1, "messages", msgs);
+    if (body && sampling)
+        json_object_update_missing(body, sampling); /* the client's, where it gave them */
     char *text = body ? pgs_json_dump(body) : NULL;
     json_decref(body);
     return text;
@@ -533,7 +663,8 @@ s_passage_citations(json_t *passages)
 static void
 s_upstream(chat_t *c, pgs_call_t **callp, const pgs_req_t *req, pgs_res_t *res,
            const chat_conv_t *conv, const chat_model_t *m, json_t *bot, json_t *passages,
-           json_t *hist, const char *question, int stream, const pgs_idem_t *idem)
+           json_t *hist, const char *question, int stream, const pgs_idem_t *idem,
+           const s_openai_t *oa)
 {
     chat_job_t *j = calloc(1, sizeof *j);
     if (!j) {
@@ -550,7 +681,13 @@ s_upstream(chat_t *c, pgs_call_t **callp, const pgs_req_t *req, pgs_res_t *res,
     snprintf(j->model, sizeof j->model, "%s", m->id);
     j->question = strdup(question);
     j->citations = s_passage_citations(passages);
-    char *body = s_upstream_body(m, bot, passages, hist, question, &j->input_est);
+    if (oa) {
+        j->openai = 1;
+        pgs_id_new("chatcmpl", j->cmpl);
+        j->created_s = pgs_time_now_ms() / 1000;
+    }
+    char *body = s_upstream_body(m, bot, passages, hist, question, oa ? oa->system : NULL,
+                                 oa ? oa->sampling : NULL, &j->input_est);
     const char *key = m->api_key_env && *m->api_key_env ? getenv(m->api_key_env) : NULL;
     if (j->question && j->citations && body)
         j->call = chat_upstream_start(c->up, m->base_url, key, body, (long)m->timeout_ms,
@@ -576,9 +713,8 @@ s_upstream(chat_t *c, pgs_call_t **callp, const pgs_req_t *req, pgs_res_t *res,
                              .content = question,
                              .created_ms = now};
             pgs_id_new("msg", um.id);
-            if ((stream && chat_store_msg_insert(c->db, &um) < 0) ||
-                pgs_idem_save(c->db, idem, now / 1000, NULL) < 0 ||
-                pgs_db_commit(c->db) < 0)
+            if ((stream && !oa && chat_store_msg_insert(c->db, &um) < 0) ||
+                pgs_idem_save(c->db, idem, now / 1000, NULL) < 0 || pgs_db_commit(c->db) < 0)
                 rc = -1, chat_req_fail_db(c->db, req, res);
         }
         if (rc != 0) {
@@ -600,9 +736,10 @@ s_upstream(chat_t *c, pgs_call_t **callp, const pgs_req_t *req, pgs_res_t *res,
 /* ---- built-in models ---- */
 
 static void
-s_builtin(chat_t *c, pgs_call_t **callp, const pgs_req_t *req, pgs_res_t *res, const chat_conv_t *conv,
-          const chat_model_t *m, json_t *bot, json_t *passages, json_t *hist, const char *question,
-          const char *earlier, int stream, const pgs_idem_t *idem)
+s_builtin(chat_t *c, pgs_call_t **callp, const pgs_req_t *req, pgs_res_t *res,
+          const chat_conv_t *conv, const chat_model_t *m, json_t *bot, json_t *passages,
+          json_t *hist, const char *question, const char *earlier, int stream,
+          const pgs_idem_t *idem, const s_openai_t *oa)
 {
     chat_passage_t ps[S_MAX_PASSAGES];
     size_t n = 0, i;
@@ -647,6 +784,12 @@ s_builtin(chat_t *c, pgs_call_t **callp, const pgs_req_t *req, pgs_res_t *res, c
                     .citations = cites,
                     .in = in,
                     .out = chat_text_tokens(ans.content, strlen(ans.content))};
+    char cmpl[PGS_ID_MAX];
+    if (oa) {
+        pgs_id_new("chatcmpl", cmpl);
+        a.cmpl = cmpl;
+        a.created_s = pgs_time_now_ms() / 1000;
+    }
     json_t *msg = NULL;
     int rc = cites ? s_store(c, req, idem, &a, res, &msg) : -1;
     if (!cites)
@@ -654,7 +797,7 @@ s_builtin(chat_t *c, pgs_call_t **callp, const pgs_req_t *req, pgs_res_t *res, c
     free(cites);
     chat_answer_clear(&ans);
     if (rc == 0 && stream)
-        s_stream_message(callp, res, msg, 0);
+        s_stream_message(callp, res, msg, 0, stream);
     else if (rc == 1)
         s_replay(callp, res, stream);
     json_decref(msg);
@@ -707,6 +850,9 @@ typedef struct {
     pgs_idem_t idem;
     json_t *hist;
     char *earlier;
+    int openai;             /* an /openai/v1 completion: */
+    chat_openai_req_t oreq; /* its request (question, hist and body are its) */
+    s_openai_t oa;
 } s_send_t;
 
 static void
@@ -715,6 +861,8 @@ s_send_free(s_send_t *st)
     json_decref(st->body);
     json_decref(st->hist);
     free(st->earlier);
+    if (st->openai)
+        chat_openai_req_clear(&st->oreq);
     free(st);
 }
 
@@ -724,7 +872,7 @@ s_send_answer(s_send_t *st, pgs_call_t **callp, const pgs_req_t *req, pgs_res_t 
               const pgs_res_t *reply)
 {
     chat_t *c = st->c;
-    json_t *found = s_retrieved(req, res, reply);
+    json_t *found = s_retrieved(req, res, reply, st->openai);
     if (!found)
         return;
     json_t *bot = json_incref(json_object_get(found, "bot"));
@@ -760,10 +908,10 @@ s_send_answer(s_send_t *st, pgs_call_t **callp, const pgs_req_t *req, pgs_res_t 
     }
     if (m.provider == CHAT_MODEL_PROVIDER_BUILTIN)
         s_builtin(c, callp, req, res, &st->conv, &m, bot, passages, st->hist, st->question,
-                  st->earlier, st->stream, &st->idem);
+                  st->earlier, st->stream, &st->idem, st->openai ? &st->oa : NULL);
     else
         s_upstream(c, callp, req, res, &st->conv, &m, bot, passages, st->hist, st->question,
-                   st->stream, &st->idem);
+                   st->stream, &st->idem, st->openai ? &st->oa : NULL);
 out:
     json_decref(bot);
     json_decref(passages);
@@ -777,6 +925,59 @@ s_on_retrieved(void *arg, const pgs_req_t *req, pgs_res_t *res, pgs_res_t *reply
     s_send_answer(st, &call, req, res, reply);
     s_send_free(st);
     return call ? PGS_DONE : PGS_LATER; /* NULL: streamed, or a job's now */
+}
+
+/* The Idempotency-Key, if any, looked up before any work: 0 to go on, -1
+ * when res is the answer (a replay, a conflict, an error). */
+static int
+s_idem_lookup(s_send_t *st, const pgs_req_t *req, pgs_res_t *res)
+{
+    chat_t *c = st->c;
+    if (pgs_idem_init(&st->idem, req, res) < 0)
+        return -1;
+    if (!st->idem.active)
+        return 0;
+    int rc = pgs_idem_begin(c->db, &st->idem, req, res);
+    if (rc != 0) {
+        if (rc == 1) {
+            pgs_call_t *call = req->call;
+            s_replay(&call, res, st->stream);
+        }
+        return -1;
+    }
+    pgs_db_rollback(c->db); /* looked up only: the work comes first */
+    return 0;
+}
+
+/* Asks bots for the bot and its best passages for st's question (with
+ * the earlier user turns of st->hist). 0: the answer comes later
+ * (s_on_retrieved), -1: res is the error. */
+static int
+s_retrieve(s_send_t *st, const pgs_req_t *req, pgs_res_t *res)
+{
+    chat_t *c = st->c;
+    st->earlier = st->hist ? s_earlier(st->hist) : NULL;
+    char *query = st->earlier ? chat_answer_query(st->question, st->earlier) : NULL;
+    if (!query) {
+        chat_req_fail_db(c->db, req, res);
+        return -1;
+    }
+    /* One round trip to bots gives the bot and its best passages: as many
+     * as the hungriest model wants, cut to this bot's model when they come
+     * (the order is the ranking, so the cut keeps the same best ones). */
+    long long k = chat_state_max_passages(c);
+    json_t *params = json_pack("{s:s,s:s,s:s,s:I}", "workspace_id", st->conv.workspace_id, "bot_id",
+                               st->conv.bot_id, "query", query, "k", (json_int_t)(k > 0 ? k : 1));
+    free(query);
+    int rc = params ? pgs_call_request(req->call, "bots", "bots.retrieve", req->ctx, params, NULL,
+                                       0, (int)c->bots_timeout_ms, s_on_retrieved, st)
+                    : -1;
+    json_decref(params);
+    if (rc < 0) {
+        pgs_res_error(res, req, 500, "internal_error", "Internal error.", NULL);
+        return -1;
+    }
+    return 0;
 }
 
 pgs_handled_t
@@ -796,7 +997,7 @@ chat_send_create(void *arg, const pgs_req_t *req, pgs_res_t *res)
         goto done;
     json_t *jc = json_object_get(st->body, "content");
     const char *question = st->question = json_string_value(jc);
-    int stream = st->stream = json_is_true(json_object_get(st->body, "stream"));
+    st->stream = json_is_true(json_object_get(st->body, "stream"));
     long cp = pgs_json_utf8_length(question, json_string_length(jc));
     if (cp < 0) {
         pgs_res_error(res, req, 400, "invalid_request", "'content' must be valid UTF-8 text.",
@@ -814,44 +1015,44 @@ chat_send_create(void *arg, const pgs_req_t *req, pgs_res_t *res)
     }
     if (!chat_req_conversation(c, req, res, &st->conv))
         goto done;
-    if (pgs_idem_init(&st->idem, req, res) < 0)
+    if (s_idem_lookup(st, req, res) < 0)
         goto done;
-    if (st->idem.active) {
-        int rc = pgs_idem_begin(c->db, &st->idem, req, res);
-        if (rc != 0) {
-            if (rc == 1) {
-                pgs_call_t *call = req->call;
-                s_replay(&call, res, stream);
-            }
-            goto done;
-        }
-        pgs_db_rollback(c->db); /* looked up only: the work comes first */
-    }
 
     st->hist = chat_store_recent(c->db, st->conv.id, (int)c->history);
-    st->earlier = st->hist ? s_earlier(st->hist) : NULL;
-    char *query = st->earlier ? chat_answer_query(question, st->earlier) : NULL;
-    if (!query) {
-        chat_req_fail_db(c->db, req, res);
-        goto done;
-    }
-    /* One round trip to bots gives the bot and its best passages: as many
-     * as the hungriest model wants, cut to this bot's model when they come
-     * (the order is the ranking, so the cut keeps the same best ones). */
-    long long k = chat_state_max_passages(c);
-    json_t *params = json_pack("{s:s,s:s,s:s,s:I}", "workspace_id", st->conv.workspace_id,
-                               "bot_id", st->conv.bot_id, "query", query, "k",
-                               (json_int_t)(k > 0 ? k : 1));
-    free(query);
-    int rc = params ? pgs_call_request(req->call, "bots", "bots.retrieve", req->ctx, params, NULL,
-                                       0, (int)c->bots_timeout_ms, s_on_retrieved, st)
-                    : -1;
-    json_decref(params);
-    if (rc < 0) {
+    if (s_retrieve(st, req, res) == 0)
+        return PGS_LATER;
+done:
+    s_send_free(st);
+    return PGS_DONE;
+}
+
+pgs_handled_t
+chat_send_openai(void *arg, const pgs_req_t *req, pgs_res_t *res)
+{
+    chat_t *c = arg;
+    s_send_t *st = calloc(1, sizeof *st);
+    if (!st) {
         pgs_res_error(res, req, 500, "internal_error", "Internal error.", NULL);
-        goto done;
+        return PGS_DONE;
     }
-    return PGS_LATER;
+    st->c = c;
+    st->openai = 1;
+    if (chat_openai_parse(req, res, c->history, &st->oreq) < 0)
+        goto done;
+    st->question = st->oreq.question;
+    st->stream = !st->oreq.stream         ? S_NO_STREAM
+                 : st->oreq.include_usage ? S_OPENAI_STREAM_USAGE
+                                          : S_OPENAI_STREAM;
+    st->oa = (s_openai_t){st->oreq.system, st->oreq.sampling};
+    /* No conversation: the workspace's bot, named by the model. */
+    const char *ws = pgs_req_ctx(req, "workspace_id");
+    snprintf(st->conv.workspace_id, sizeof st->conv.workspace_id, "%s", ws ? ws : "");
+    snprintf(st->conv.bot_id, sizeof st->conv.bot_id, "%s", st->oreq.model);
+    if (s_idem_lookup(st, req, res) < 0)
+        goto done;
+    st->hist = json_incref(st->oreq.hist);
+    if (s_retrieve(st, req, res) == 0)
+        return PGS_LATER;
 done:
     s_send_free(st);
     return PGS_DONE;

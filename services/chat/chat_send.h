@@ -27,6 +27,12 @@
 /* The messages.create handler. */
 pgs_handled_t chat_send_create(void *arg, const pgs_req_t *req, pgs_res_t *res);
 
+/* The openai.chat handler (POST /openai/v1/chat/completions): the same
+ * send without a conversation, in OpenAI's shapes (chat_openai.h). The
+ * reply is a chat.completion, or a stream of chat.completion.chunk data
+ * lines ending with data: [DONE]; only the send's count is stored. */
+pgs_handled_t chat_send_openai(void *arg, const pgs_req_t *req, pgs_res_t *res);
+
 /* Sends ": ping" on every stream silent for [chat] ping_interval_ms; a
  * timer of the worker (arg: the chat_t). */
 void chat_send_ping(void *arg);

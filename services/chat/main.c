@@ -20,6 +20,7 @@ static const pgs_route_t s_routes[] = {
     {"conversations.delete", chat_api_conv_delete},
     {"messages.list", chat_api_msg_list},
     {"messages.create", chat_send_create},
+    {"openai.chat", chat_send_openai},
     {NULL, NULL},
 };
 

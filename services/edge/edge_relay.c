@@ -2,6 +2,7 @@
  * edge_relay — see edge_relay.h.
  */
 #include "edge_relay.h"
+#include "edge_openai.h"
 #include "edge_quota.h"
 #include "edge_response.h"
 #include "edge_usage.h"
@@ -80,8 +81,17 @@ s_on_reply(void *arg, edge_broker_reply_t *rep)
             copy[rep->body_len] = '\0';
         }
     }
+    size_t copy_len = copy ? rep->body_len : 0;
+    if (copy && rep->status >= 400 && edge_openai_path(r->path)) {
+        char *o = edge_openai_error_body(rep->status, copy, copy_len);
+        if (o) {
+            free(copy);
+            copy = o;
+            copy_len = strlen(o);
+        }
+    }
     edge_response_set(r, rep->status, copy, content_type);
-    r->resp_len = copy ? rep->body_len : 0;
+    r->resp_len = copy_len;
     json_decref(h);
     r->ops->wake(r->http);
 }
@@ -101,8 +111,16 @@ s_end_stream(edge_req_t *r, int ok, const char *message)
     r->broker_handle = 0;
     if (!ok) {
         char *err = pgs_json_error_body("service_unavailable", message, r->request_id, NULL, NULL);
+        int openai = edge_openai_path(r->path);
+        if (err && openai) {
+            /* OpenAI's streams carry an error as a data line of its shape */
+            char *o = edge_openai_error_body(503, err, strlen(err));
+            free(err);
+            err = o;
+        }
         char event[1024];
-        int n = snprintf(event, sizeof event, "event: error\ndata: %s\n\n", err ? err : "{}");
+        int n = snprintf(event, sizeof event,
+                         openai ? "data: %s\n\n" : "event: error\ndata: %s\n\n", err ? err : "{}");
         free(err);
         if (n > 0 && (size_t)n < sizeof event)
             r->ops->stream_push(r->http, event, (size_t)n);

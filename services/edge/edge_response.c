@@ -2,6 +2,7 @@
  * edge_response — see edge_response.h.
  */
 #include "edge_response.h"
+#include "edge_openai.h"
 #include "edge_usage.h"
 #include "pgs_json.h"
 #include "pgs_space.h"
@@ -104,6 +105,13 @@ edge_response_error_x(edge_req_t *r, int status, const char *code, const char *m
                       json_t *extra)
 {
     char *body = pgs_json_error_body(code, message, r->request_id, NULL, extra);
+    if (body && edge_openai_path(r->path)) {
+        char *o = edge_openai_error_body(status, body, strlen(body));
+        if (o) {
+            free(body);
+            body = o;
+        }
+    }
     if (status == 401)
         edge_response_header(r, "WWW-Authenticate",
                              "Bearer realm=\"pegasus\", error=\"invalid_token\"");

@@ -40,6 +40,11 @@ static const edge_route_t s_routes[] = {
     {"GET", "/v1/conversations/{conversation_id}/messages", "chat", "messages.list", "conversations:read", 0, EDGE_AUTH_TOKEN, EDGE_BODY_NONE, 0, 0, 0, 0},
     {"POST", "/v1/conversations/{conversation_id}/messages", "chat", "messages.create", "chat:send", 1, EDGE_AUTH_TOKEN, EDGE_BODY_JSON, 0, 120000, 256 * KB, 1},
 
+    /* the OpenAI-compatible surface (docs/openai.md): a bot is a model */
+    {"GET", "/openai/v1/models", "bots", "openai.models.list", "chat:send", 0, EDGE_AUTH_TOKEN, EDGE_BODY_NONE, 0, 0, 0, 0},
+    {"GET", "/openai/v1/models/{bot_id}", "bots", "openai.models.show", "chat:send", 0, EDGE_AUTH_TOKEN, EDGE_BODY_NONE, 0, 0, 0, 0},
+    {"POST", "/openai/v1/chat/completions", "chat", "openai.chat", "chat:send", 1, EDGE_AUTH_TOKEN, EDGE_BODY_JSON, 0, 120000, 1024 * KB, 1},
+
     /* usage analytics (SPEC §5); creating a report only reads, so it is no write route */
     {"GET", "/v1/usage", "usage", "usage.query", "usage:read", 0, EDGE_AUTH_TOKEN, EDGE_BODY_NONE, 0, 0, 0, 0},
     {"GET", "/v1/usage/reports", "usage", "reports.list", "usage:read", 0, EDGE_AUTH_TOKEN, EDGE_BODY_NONE, 0, 0, 0, 0},
@@ -122,5 +127,6 @@ edge_routes_is_api_path(const char *path)
 {
     return strncmp(path, "/v1/", 4) == 0 || strcmp(path, "/v1") == 0 ||
            strncmp(path, "/app/api/", 9) == 0 || strcmp(path, "/app/api") == 0 ||
-           strcmp(path, "/healthz") == 0 || strcmp(path, "/readyz") == 0;
+           strncmp(path, "/openai/", 8) == 0 || strcmp(path, "/healthz") == 0 ||
+           strcmp(path, "/readyz") == 0;
 }

@@ -289,3 +289,70 @@ def test_kill_chat_worker_mid_stream(system):
 
     poll(restarted, timeout=30, desc="chat workers restarted")
     poll(lambda: a.send(conv["id"], "Back? ").status_code == 200, timeout=20, desc="sends work again")
+
+
+# ---- the OpenAI-compatible surface (/openai/v1) with an upstream model
+
+
+def openai_completion(system, a, body, **kw):
+    return requests.post(system.url + "/openai/v1/chat/completions", json=body,
+                         headers={"Authorization": "Bearer " + a.tok}, timeout=HTTP_TIMEOUT, **kw)
+
+
+def test_openai_completion_through_an_upstream_model(system):
+    a, bot = setup_chat(system)
+    body = {"model": bot["id"], "temperature": 0.3, "top_p": 0.9, "max_tokens": 64,
+            "stop": ["\n\n"], "seed": 7, "metadata": {"k": "v"},
+            "messages": [{"role": "system", "content": "Answer in French."},
+                         {"role": "user", "content": "Hi"},
+                         {"role": "assistant", "content": "Ahoy."},
+                         {"role": "user", "content": "Where is the office?"}]}
+    r = openai_completion(system, a, body)
+    assert r.status_code == 200, r.text
+    c = r.json()
+    assert c["object"] == "chat.completion"
+    assert c["choices"][0]["message"]["content"] == "Hello from the fake model."
+    assert c["usage"] == {"prompt_tokens": 120, "completion_tokens": 7, "total_tokens": 127}
+    assert c["pegasus"]["model"] == "fake-gpt"
+    _, up = RECEIVED[-1]
+    # the sampling fields passed on, the system message after the bot's instructions
+    for k in ("temperature", "top_p", "max_tokens", "stop", "seed"):
+        assert up[k] == body[k], (k, up)
+    assert "metadata" not in up
+    sys_msg = up["messages"][0]["content"]
+    assert "Speak like a pirate." in sys_msg and "Answer in French." in sys_msg
+    assert [m["role"] for m in up["messages"]] == ["system", "user", "assistant", "user"]
+    assert up["messages"][-1]["content"] == "Where is the office?"
+    # nothing stored as a conversation
+    assert a.req("GET", "/v1/conversations").json()["data"] == []
+
+
+def test_openai_stream_through_an_upstream_model(system):
+    a, bot = setup_chat(system)
+    r = openai_completion(system, a, {"model": bot["id"], "stream": True,
+                                      "messages": [{"role": "user", "content": "Where is the office?"}]},
+                          stream=True)
+    assert r.status_code == 200 and r.headers["Content-Type"].startswith("text/event-stream")
+    chunks, done = [], False
+    for line in r.iter_lines():
+        if line == b"data: [DONE]":
+            done = True
+        elif line.startswith(b"data: "):
+            chunks.append(json.loads(line[6:]))
+    assert done
+    assert chunks[0]["choices"][0]["delta"].get("role") == "assistant"
+    text = "".join(ch["choices"][0]["delta"].get("content") or "" for ch in chunks if ch["choices"])
+    assert text == "Hello from the fake model."
+    assert chunks[-1]["choices"][0]["finish_reason"] == "stop"
+    assert not any("usage" in ch for ch in chunks), "no usage chunk unless asked"
+    assert len({ch["id"] for ch in chunks}) == 1
+
+
+def test_openai_upstream_error_in_openai_shape(system):
+    a, bot = setup_chat(system)
+    r = openai_completion(system, a, {"model": bot["id"],
+                                      "messages": [{"role": "user", "content": "#error please"}]})
+    assert r.status_code == 502, r.text
+    e = r.json()["error"]
+    assert (e["type"], e["code"]) == ("api_error", "upstream_error"), e
+    assert API_KEY not in r.text
