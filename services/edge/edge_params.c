@@ -40,6 +40,26 @@ s_decode(const char *s, size_t len, int plus_space)
 
 #define S_MAX_QUERY_PARAMS 64
 
+/* 1 when route takes the query parameter name: every one on the web app's
+ * routes (their pages send what they send), the listed ones on token
+ * routes. */
+static int
+s_takes(const edge_route_t *route, const char *name)
+{
+    if (route->auth != EDGE_AUTH_TOKEN)
+        return 1;
+    size_t n = strlen(name);
+    for (const char *p = route->query; p && *p;) {
+        while (*p == ' ')
+            p++;
+        size_t len = strcspn(p, " ");
+        if (len == n && memcmp(p, name, n) == 0)
+            return 1;
+        p += len;
+    }
+    return 0;
+}
+
 /* By hand: a jansson tree per request costs more than the rest of the
  * edge's work. */
 char *
@@ -68,6 +88,23 @@ edge_params_build(edge_req_t *r)
         char *k = s_decode(q, klen, 1);
         char *v = eq ? s_decode(eq + 1, len - klen - 1, 1) : strdup("");
         bad = !k || !v;
+        if (!bad && *k && !s_takes(r->route, k)) {
+            /* A misspelt parameter would be ignored silently: refused, named
+             * (cut to 64 bytes; the JSON escapes it). */
+            char name[65];
+            snprintf(name, sizeof name, "%s", k);
+            free(k);
+            free(v);
+            for (int i = 0; i < nseen; i++)
+                free(seen[i]);
+            free(pgs_jbuf_take(&b));
+            char msg[200];
+            snprintf(msg, sizeof msg, "This route takes no such query parameter%s%s.",
+                     r->route->query ? "; it takes: " : " (it takes none)",
+                     r->route->query ? r->route->query : "");
+            edge_response_error_param(r, 400, "invalid_request", msg, name);
+            return NULL;
+        }
         int dup = 0;
         for (int i = 0; !bad && i < nseen && !dup; i++)
             dup = strcmp(seen[i], k) == 0;

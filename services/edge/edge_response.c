@@ -100,11 +100,11 @@ edge_response_set(edge_req_t *r, int status, char *body, const char *content_typ
         edge_usage_emit(r, status); /* a stream's outcome is known at its end */
 }
 
-void
-edge_response_error_x(edge_req_t *r, int status, const char *code, const char *message,
-                      json_t *extra)
+static void
+s_error(edge_req_t *r, int status, const char *code, const char *message, const char *param,
+        json_t *extra)
 {
-    char *body = pgs_json_error_body(code, message, r->request_id, NULL, extra);
+    char *body = pgs_json_error_body(code, message, r->request_id, param, extra);
     if (body && edge_openai_path(r->path)) {
         char *o = edge_openai_error_body(status, body, strlen(body));
         if (o) {
@@ -116,6 +116,20 @@ edge_response_error_x(edge_req_t *r, int status, const char *code, const char *m
         edge_response_header(r, "WWW-Authenticate",
                              "Bearer realm=\"pegasus\", error=\"invalid_token\"");
     edge_response_set(r, status, body, "application/json");
+}
+
+void
+edge_response_error_x(edge_req_t *r, int status, const char *code, const char *message,
+                      json_t *extra)
+{
+    s_error(r, status, code, message, NULL, extra);
+}
+
+void
+edge_response_error_param(edge_req_t *r, int status, const char *code, const char *message,
+                          const char *param)
+{
+    s_error(r, status, code, message, param, NULL);
 }
 
 void

@@ -28,6 +28,10 @@ void edge_response_set(edge_req_t *r, int status, char *body, const char *conten
 void edge_response_error_x(edge_req_t *r, int status, const char *code, const char *message,
                            json_t *extra);
 
+/* The same naming the field at fault (error.param) instead. */
+void edge_response_error_param(edge_req_t *r, int status, const char *code, const char *message,
+                               const char *param);
+
 /* The same without extra members. */
 void edge_response_error(edge_req_t *r, int status, const char *code, const char *message);
 

@@ -42,6 +42,8 @@ typedef struct {
     int deadline_ms;     /* 0: the config default */
     size_t max_body;     /* 0: the config default */
     int counts_message;  /* check 11: reserves one message of the quota */
+    const char *query;   /* the query parameters it takes, space separated (NULL: none);
+                            another is a 400 on token routes */
 } edge_route_t;
 
 #define EDGE_ROUTES_MAX_PARAMS 4

@@ -152,10 +152,13 @@ def test_error_envelope(system):
     assert j["error"]["request_id"] == "env-check-1"
 
 
-def test_unknown_query_params_ignored(system, pro):
+def test_unknown_query_params_are_refused(system, pro):
+    # issue 11: a misspelt parameter must not be ignored silently
     _, s = pro
     tok = s.create_token(preset="read_only")
-    assert system.api(tok, "GET", "/v1/me?foo=bar&x=1&limit=7").status_code == 200
+    e = assert_error(system.api(tok, "GET", "/v1/me?foo=bar&x=1"), 400, "invalid_request")
+    assert e["param"] == "foo"
+    assert system.api(tok, "GET", "/v1/me").status_code == 200
 
 
 def test_percent_encoded_path_is_not_normalised_into_a_route(system, pro):
