@@ -38,11 +38,15 @@ const char PGS_IDEM_MIGRATION_META[] =
     "                        '$.\"x-pgs-invalidate\"')"
     "  WHERE json_valid(headers) AND headers LIKE '%x-pgs-%';";
 
-static const char S_SQL_GET[] = "SELECT hash, status, headers, body, meta FROM idempotency_keys "
-                                "WHERE token_id = ?1 AND key = ?2 AND created_at > ?3";
+const char PGS_IDEM_MIGRATION_ROUTE[] =
+    "ALTER TABLE idempotency_keys ADD COLUMN route TEXT NOT NULL DEFAULT '';";
+
+static const char S_SQL_GET[] =
+    "SELECT hash, status, headers, body, meta, route FROM idempotency_keys "
+    "WHERE token_id = ?1 AND key = ?2 AND created_at > ?3";
 static const char S_SQL_PUT[] =
     "INSERT OR REPLACE INTO idempotency_keys (token_id, key, hash, status, headers, body, "
-    "created_at, meta) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
+    "created_at, meta, route) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
 static const char S_SQL_PURGE[] =
     "DELETE FROM idempotency_keys WHERE (token_id, key) IN "
     "(SELECT token_id, key FROM idempotency_keys WHERE created_at <= ?1 LIMIT ?2)";
@@ -81,6 +85,8 @@ pgs_idem_init(pgs_idem_t *idem, const pgs_req_t *req, pgs_res_t *res)
     json_t *headers = json_object_get(req->params, "headers");
     const char *key = json_string_value(json_object_get(headers, "idempotency-key"));
     const char *tok = pgs_req_ctx(req, "token_id");
+    const char *ws = pgs_req_ctx(req, "workspace_id");
+    const char *user = pgs_req_ctx(req, "user_id");
     if (!key)
         return 0;
     size_t n = strlen(key);
@@ -94,11 +100,13 @@ pgs_idem_init(pgs_idem_t *idem, const pgs_req_t *req, pgs_res_t *res)
                       NULL);
         return -1;
     }
-    if (!tok || !*tok || strlen(tok) >= PGS_IDEM_TOKEN_MAX)
+    if (!tok || !*tok || !ws || !*ws || !user || !*user ||
+        strlen(ws) + strlen(user) + 2 > PGS_IDEM_TOKEN_MAX)
         return 0; /* no token (an internal call): nothing to scope the key to */
     idem->active = 1;
     snprintf(idem->key, sizeof idem->key, "%s", key);
-    snprintf(idem->token_id, sizeof idem->token_id, "%s", tok);
+    snprintf(idem->token_id, sizeof idem->token_id, "%s:%s", ws, user);
+    snprintf(idem->route, sizeof idem->route, "%s", req->route);
     crypto_generichash_state st;
     crypto_generichash_init(&st, NULL, 0, sizeof idem->hash);
     s_hash_field(&st, req->route, strlen(req->route));
@@ -106,7 +114,16 @@ pgs_idem_init(pgs_idem_t *idem, const pgs_req_t *req, pgs_res_t *res)
     s_hash_json(&st, json_object_get(req->params, "path"));
     s_hash_json(&st, json_object_get(req->params, "query"));
     s_hash_json(&st, json_object_get(headers, "content-type"));
-    s_hash_field(&st, req->body, req->body ? req->body_len : 0);
+    /* A JSON body as canonical JSON (keys sorted, no white space); any
+     * other body as its bytes. */
+    json_t *jb = req->body && req->body_len
+                     ? json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, NULL)
+                     : NULL;
+    if (jb)
+        s_hash_json(&st, jb);
+    else
+        s_hash_field(&st, req->body, req->body ? req->body_len : 0);
+    json_decref(jb);
     crypto_generichash_final(&st, idem->hash, sizeof idem->hash);
     return 0;
 }
@@ -138,7 +155,8 @@ pgs_idem_lookup(pgs_db_t *db, const pgs_idem_t *idem, int64_t now_s, pgs_res_t *
     int hlen = sqlite3_column_bytes(st, 0);
     pgs_idem_state_t out;
     if (hlen != PGS_IDEM_HASH_LEN || !hash || sodium_memcmp(hash, idem->hash, hlen) != 0) {
-        out = PGS_IDEM_MISMATCH;
+        const char *route = pgs_db_col_text(st, 5);
+        out = *route && strcmp(route, idem->route) != 0 ? PGS_IDEM_OTHER_ROUTE : PGS_IDEM_MISMATCH;
     } else if (sqlite3_column_int(st, 1) == 0) {
         out = PGS_IDEM_PENDING;
     } else {
@@ -202,6 +220,7 @@ pgs_idem_save(pgs_db_t *db, const pgs_idem_t *idem, int64_t now_s, const pgs_res
         sqlite3_bind_null(st, 6);
     sqlite3_bind_int64(st, 7, now_s);
     pgs_db_bind_text(st, 8, mtext ? mtext : "");
+    pgs_db_bind_text(st, 9, idem->route);
     int rc = sqlite3_step(st);
     sqlite3_reset(st);
     free(htext);
@@ -235,7 +254,8 @@ pgs_idem_begin(pgs_db_t *db, const pgs_idem_t *idem, const pgs_req_t *req, pgs_r
         return -1;
     }
     pgs_res_t stored;
-    switch (pgs_idem_lookup(db, idem, s_now(), &stored)) {
+    pgs_idem_state_t state = pgs_idem_lookup(db, idem, s_now(), &stored);
+    switch (state) {
     case PGS_IDEM_NEW:
         return 0;
     case PGS_IDEM_REPLAY:
@@ -246,9 +266,13 @@ pgs_idem_begin(pgs_db_t *db, const pgs_idem_t *idem, const pgs_req_t *req, pgs_r
         pgs_res_header(res, "Idempotent-Replayed", "true");
         return 1;
     case PGS_IDEM_MISMATCH:
+    case PGS_IDEM_OTHER_ROUTE:
         pgs_db_rollback(db);
         pgs_res_error(res, req, 409, "idempotency_key_reused",
-                      "This Idempotency-Key was already used with a different request.", NULL);
+                      state == PGS_IDEM_OTHER_ROUTE
+                          ? "This Idempotency-Key was already used on another route."
+                          : "This Idempotency-Key was already used with a different request.",
+                      NULL);
         return 1;
     case PGS_IDEM_PENDING:
         pgs_db_rollback(db);
@@ -265,8 +289,7 @@ pgs_idem_begin(pgs_db_t *db, const pgs_idem_t *idem, const pgs_req_t *req, pgs_r
 int
 pgs_idem_commit(pgs_db_t *db, const pgs_idem_t *idem, const pgs_req_t *req, pgs_res_t *res)
 {
-    if (pgs_idem_save(db, idem, s_now(), res) < 0 ||
-        pgs_db_commit(db) < 0) {
+    if (pgs_idem_save(db, idem, s_now(), res) < 0 || pgs_db_commit(db) < 0) {
         pgs_idem_fail_db(db, req, res);
         return -1;
     }

@@ -4,12 +4,17 @@
  * The service that does the write stores the key in its own database, in
  * the same SQLite transaction as the write, so a retry after any crash (of
  * the worker, the edge or the client) does no work twice. A key is scoped to
- * the calling token: (token_id, key). Stored with it: a hash of the request
- * (route, method, path and query parameters, content type and body) and the
- * first response (status, headers, body). For 24 hours (PGS_IDEM_TTL_S):
+ * the caller — the token's workspace and user ("<ws>:<user>", kept in the
+ * token_id column), as Stripe scopes keys to an account — across every
+ * route. Stored with it: the route, a hash of the request (route, method,
+ * path and query parameters, content type, and the body — as canonical JSON
+ * when it is JSON, so the same object with its keys in another order is the
+ * same request) and the first response (status, headers, body). For 24
+ * hours (PGS_IDEM_TTL_S):
  *   - the same key with the same request replays the stored response, with
  *     the header `Idempotent-Replayed: true`, and does nothing else;
- *   - the same key with a different request is 409 idempotency_key_reused;
+ *   - the same key with a different request is 409 idempotency_key_reused
+ *     (saying so when it was another route);
  *   - a key whose first request is still being worked on (status 0, saved by
  *     a service whose reply outlives one transaction) is 409 conflict.
  * After 24 hours the key is free again; pgs_idem_purge removes old rows.
@@ -40,8 +45,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define PGS_IDEM_KEY_MAX 256 /* a key is 1..255 printable ASCII characters */
-#define PGS_IDEM_TOKEN_MAX 64
+#define PGS_IDEM_KEY_MAX 256   /* a key is 1..255 printable ASCII characters */
+#define PGS_IDEM_TOKEN_MAX 160 /* "<workspace id>:<user id>" */
 #define PGS_IDEM_HASH_LEN 32
 #define PGS_IDEM_TTL_S 86400
 
@@ -51,6 +56,8 @@ extern const char PGS_IDEM_MIGRATION[];
 /* The second one (protocol v2: the response's meta gets its own column);
  * include it after the first. */
 extern const char PGS_IDEM_MIGRATION_META[];
+/* The third: the route a key was used on; include it after the second. */
+extern const char PGS_IDEM_MIGRATION_ROUTE[];
 
 /* One request's idempotency identity. active is 0 when the request carried
  * no Idempotency-Key (or has no token: internal calls); every function
@@ -59,15 +66,17 @@ typedef struct {
     int active;
     char token_id[PGS_IDEM_TOKEN_MAX];
     char key[PGS_IDEM_KEY_MAX];
+    char route[64];
     unsigned char hash[PGS_IDEM_HASH_LEN];
 } pgs_idem_t;
 
 typedef enum {
-    PGS_IDEM_ERROR = -1,   /* storage failed (logged) */
-    PGS_IDEM_NEW = 0,      /* no live key: do the work */
-    PGS_IDEM_REPLAY = 1,   /* same key, same request: the stored response */
-    PGS_IDEM_MISMATCH = 2, /* same key, another request */
-    PGS_IDEM_PENDING = 3,  /* same key, same request, first one still in progress */
+    PGS_IDEM_ERROR = -1,      /* storage failed (logged) */
+    PGS_IDEM_NEW = 0,         /* no live key: do the work */
+    PGS_IDEM_REPLAY = 1,      /* same key, same request: the stored response */
+    PGS_IDEM_MISMATCH = 2,    /* same key, another request */
+    PGS_IDEM_PENDING = 3,     /* same key, same request, first one still in progress */
+    PGS_IDEM_OTHER_ROUTE = 4, /* same key, used on another route */
 } pgs_idem_state_t;
 
 /* Reads the idempotency-key header of req (params.headers) and the token

@@ -47,8 +47,8 @@ static const char S_M1[] =
     "  text, doc_id UNINDEXED, tokenize = 'unicode61 remove_diacritics 2'"
     ");";
 
-static const char *const S_MIGRATIONS[] = {S_M1, PGS_IDEM_MIGRATION,
-                                           PGS_IDEM_MIGRATION_META};
+static const char *const S_MIGRATIONS[] = {S_M1, PGS_IDEM_MIGRATION, PGS_IDEM_MIGRATION_META,
+                                           PGS_IDEM_MIGRATION_ROUTE};
 
 pgs_db_t *
 bots_store_open(const char *path)

@@ -41,6 +41,7 @@ static const char *const s_migrations[] = {
     "  PRIMARY KEY (month, workspace_id)) WITHOUT ROWID;",
     PGS_IDEM_MIGRATION,
     PGS_IDEM_MIGRATION_META,
+    PGS_IDEM_MIGRATION_ROUTE,
 };
 
 pgs_db_t *

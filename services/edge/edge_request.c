@@ -11,6 +11,8 @@
 #include "edge_usage.h"
 #include "pgs_time.h"
 
+#include <sodium.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -77,11 +79,10 @@ edge_request_wants_body(const edge_req_t *r)
     return r->route && r->route->body != EDGE_BODY_NONE;
 }
 
-void
-edge_request_body_done(edge_req_t *r)
+/* Forwards r to its worker. */
+static void
+s_forward(edge_req_t *r)
 {
-    if (edge_checks_body(r) < 0)
-        return;
     char *params = edge_params_build(r);
     if (!params)
         return;
@@ -89,6 +90,60 @@ edge_request_body_done(edge_req_t *r)
     edge_relay_forward(r, params, context ? context : "{}");
     free(params);
     free(context);
+}
+
+/* An Idempotency-Key is the caller's across every route, and the routes'
+ * services each keep their own keys: the edge records which route a key
+ * was first used on (pgs:idem:<ws>:<user>:<hash of the key>, 24 h), so the
+ * same key on another service's route is refused here. The exact replay
+ * stays the service's. Best effort: without Redis, or after a flush, the
+ * request goes on. */
+static const char s_idem_script[] =
+    "local v = redis.call('GET', KEYS[1])\n"
+    "if not v then redis.call('SET', KEYS[1], ARGV[1], 'EX', 86400) return 1 end\n"
+    "if v == ARGV[1] then return 1 end\n"
+    "return 0\n";
+
+static void
+s_on_idem(void *arg, redisReply *reply)
+{
+    edge_req_t *r = arg;
+    r->pending = 0;
+    if (reply && reply->type == REDIS_REPLY_INTEGER && reply->integer == 0)
+        edge_response_error(r, 409, "idempotency_key_reused",
+                            "This Idempotency-Key was already used on another route.");
+    else
+        s_forward(r);
+    r->ops->wake(r->http);
+}
+
+/* 1 when the key's check was started (r answers later), else 0. */
+static int
+s_idem_check(edge_req_t *r)
+{
+    const char *k = r->idempotency_key;
+    if (!k || !*k || r->route->auth != EDGE_AUTH_TOKEN || strcmp(r->method, "GET") == 0)
+        return 0;
+    unsigned char h[16];
+    crypto_generichash(h, sizeof h, (const unsigned char *)k, strlen(k), NULL, 0);
+    char hex[33], key[256];
+    sodium_bin2hex(hex, sizeof hex, h, sizeof h);
+    snprintf(key, sizeof key, "pgs:idem:%s:%s:%s", r->tok.workspace_id, r->tok.user_id, hex);
+    const char *argv[] = {"EVAL", s_idem_script, "1", key, r->route->route};
+    size_t lens[] = {4, sizeof s_idem_script - 1, 1, strlen(key), strlen(r->route->route)};
+    if (edge_redis_command(r->ctx->redis, s_on_idem, r, 5, argv, lens) < 0)
+        return 0;
+    r->pending = 1;
+    return 1;
+}
+
+void
+edge_request_body_done(edge_req_t *r)
+{
+    if (edge_checks_body(r) < 0)
+        return;
+    if (!s_idem_check(r))
+        s_forward(r);
 }
 
 int

@@ -50,6 +50,7 @@ static const char *const s_migrations[] = {
     "  WHERE kind = 'monthly';",
     PGS_IDEM_MIGRATION,
     PGS_IDEM_MIGRATION_META,
+    PGS_IDEM_MIGRATION_ROUTE,
 };
 
 pgs_db_t *

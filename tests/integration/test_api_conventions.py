@@ -59,3 +59,25 @@ def test_every_body_has_a_content_type(system, tok):
         assert r.content, (r.status_code, r.url)
         assert r.headers.get("Content-Type"), (r.status_code, r.url, dict(r.headers))
         assert r.headers.get("X-Content-Type-Options") == "nosniff", (r.status_code, r.url)
+
+
+def test_an_idempotency_key_is_the_callers_across_services(system):
+    """A key first used to create a bot (bots) is refused on a conversation
+    create (chat) — the services keep their keys apart, the edge knows
+    both — and still replays on its own route."""
+    s = system.login(system.user("pro"))
+    tok = s.create_token(scopes=["bots:read", "bots:write", "conversations:read",
+                                 "conversations:write"])
+    key = {"Idempotency-Key": uniq("k-")}
+    b = system.api(tok, "POST", "/v1/bots", json={"name": uniq("b"), "model": "pegasus-lite"},
+                   headers=key)
+    assert b.status_code == 201, b.text
+    r = system.api(tok, "POST", "/v1/conversations", json={"bot_id": b.json()["id"]}, headers=key)
+    e = assert_error(r, 409, "idempotency_key_reused")
+    assert "another route" in e["message"], e
+    again = system.api(tok, "POST", "/v1/bots", json={"name": "x", "model": "pegasus-lite"},
+                       headers=key)
+    assert_error(again, 409, "idempotency_key_reused")  # same route, another body
+    r = system.api(tok, "POST", "/v1/conversations", json={"bot_id": b.json()["id"]},
+                   headers={"Idempotency-Key": uniq("k-")})
+    assert r.status_code == 201, r.text

@@ -510,12 +510,21 @@ def test_idempotent_bot_create(system):
     # same key, another body
     r3 = system.api(t1, "POST", "/v1/bots", json={"name": "other", "model": "pegasus-lite"}, headers={"Idempotency-Key": key})
     assert_error(r3, 409, "idempotency_key_reused")
-    # same key, another route
+    # same key, another route: said so
     r = add_doc(system, t1, r1.json()["id"], "x", headers={"Idempotency-Key": key})
-    assert_error(r, 409, "idempotency_key_reused")
-    # keys belong to a token
+    e = assert_error(r, 409, "idempotency_key_reused")
+    assert "another route" in e["message"], e
+    # keys belong to the user in its workspace, across its tokens (issue 11) ...
     r4 = system.api(t2, "POST", "/v1/bots", json=body, headers={"Idempotency-Key": key})
-    assert r4.status_code == 201 and r4.json()["id"] != r1.json()["id"] and "Idempotent-Replayed" not in r4.headers
+    assert r4.status_code == 201 and r4.json() == r1.json() and r4.headers.get("Idempotent-Replayed") == "true"
+    # ... the same JSON with its keys in another order is the same request ...
+    r5 = system.api(t1, "POST", "/v1/bots", data=b'{ "model": "pegasus-lite", "name": "idem" }',
+                    headers={"Idempotency-Key": key, "Content-Type": "application/json"})
+    assert r5.status_code == 201 and r5.headers.get("Idempotent-Replayed") == "true"
+    # ... and another user has keys of its own
+    t3 = system.login(system.user("ultra")).create_token(preset="bot_management")
+    r6 = system.api(t3, "POST", "/v1/bots", json=body, headers={"Idempotency-Key": key})
+    assert r6.status_code == 201 and r6.json()["id"] != r1.json()["id"] and "Idempotent-Replayed" not in r6.headers
     # a refused request stores nothing: the same key works once the body is valid
     key2 = str(uuid.uuid4())
     r = system.api(t1, "POST", "/v1/bots", json={"name": "x"}, headers={"Idempotency-Key": key2})

@@ -925,10 +925,15 @@ def test_report_bodies_and_idempotency(system):
                  409, "idempotency_key_reused")
     j = system.api(t.secret, "GET", "/v1/usage/reports").json()
     assert [x["id"] for x in j["data"]] == [a.json()["id"]], j
-    # the key belongs to the token: another token of the same user makes its own report
-    # (of another range: the same one, pending, would be answered as it is)
+    # the key belongs to the user in its workspace, across its tokens (issue 11):
+    # another token of the same user with another body is a reuse
     t2 = Tok(s, scopes=["usage:read"])
     c = system.api(t2.secret, "POST", "/v1/usage/reports", json={"start": "2026-11-02", "end": d}, headers=key)
+    assert_error(c, 409, "idempotency_key_reused")
+    # and another user has keys of its own
+    _, s_other = pro_account(system)
+    t3 = Tok(s_other, scopes=["usage:read"])
+    c = system.api(t3.secret, "POST", "/v1/usage/reports", json={"start": "2026-11-02", "end": d}, headers=key)
     assert c.status_code == 202 and "Idempotent-Replayed" not in c.headers and c.json()["id"] != a.json()["id"]
 
 

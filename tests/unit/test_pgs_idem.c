@@ -13,6 +13,7 @@
 #include "pgs_test.h"
 
 #include <sodium.h>
+#include <time.h>
 
 typedef struct {
     char dir[64];
@@ -27,8 +28,9 @@ s_setup(void **state)
         return -1;
     char path[128];
     snprintf(path, sizeof path, "%s/t.db", fx.dir);
-    const char *const migrations[] = {PGS_IDEM_MIGRATION, PGS_IDEM_MIGRATION_META};
-    fx.db = pgs_db_open(path, migrations, 2, 0);
+    const char *const migrations[] = {PGS_IDEM_MIGRATION, PGS_IDEM_MIGRATION_META,
+                                      PGS_IDEM_MIGRATION_ROUTE};
+    fx.db = pgs_db_open(path, migrations, 3, 0);
     *state = &fx;
     return fx.db ? 0 : -1;
 }
@@ -42,20 +44,28 @@ s_teardown(void **state)
     return 0;
 }
 
-/* A request with a key and a body. */
+/* A request with a key and a body, by a token of user usr_A in ws_A on
+ * route (NULL: bots.create). */
 static void
-s_req(pgs_req_t *req, json_t **ctx, json_t **params, const char *key, const char *body)
+s_req_by(pgs_req_t *req, json_t **ctx, json_t **params, const char *key, const char *body,
+         const char *token, const char *user, const char *route)
 {
-    *ctx = json_pack("{s:s}", "token_id", "tok_A");
-    *params = json_pack("{s:s,s:{},s:{},s:{s:s,s:s}}", "method", "POST", "path", "query",
-                        "headers", "idempotency-key", key, "content-type", "application/json");
+    *ctx = json_pack("{s:s,s:s,s:s}", "token_id", token, "workspace_id", "ws_A", "user_id", user);
+    *params = json_pack("{s:s,s:{},s:{},s:{s:s,s:s}}", "method", "POST", "path", "query", "headers",
+                        "idempotency-key", key, "content-type", "application/json");
     memset(req, 0, sizeof *req);
-    req->route = "bots.create";
+    req->route = route ? route : "bots.create";
     req->ctx = *ctx;
     req->params = *params;
     req->body = body;
     req->body_len = strlen(body);
     req->request_id = "r1";
+}
+
+static void
+s_req(pgs_req_t *req, json_t **ctx, json_t **params, const char *key, const char *body)
+{
+    s_req_by(req, ctx, params, key, body, "tok_A", "usr_A", NULL);
 }
 
 static void
@@ -155,9 +165,9 @@ test_upgrade(void **state)
     pgs_idem_t a;
     s_req(&req, &ctx, &params, "old", "{}");
     assert_int_equal(pgs_idem_init(&a, &req, &res), 0);
-    sqlite3_stmt *st = pgs_db_stmt(
-        db, "INSERT INTO idempotency_keys (token_id, key, hash, status, headers, body, "
-            "created_at) VALUES (?1, ?2, ?3, 200, ?4, '{}', strftime('%s','now'))");
+    sqlite3_stmt *st =
+        pgs_db_stmt(db, "INSERT INTO idempotency_keys (token_id, key, hash, status, headers, body, "
+                        "created_at) VALUES (?1, ?2, ?3, 200, ?4, '{}', strftime('%s','now'))");
     pgs_db_bind_text(st, 1, a.token_id);
     pgs_db_bind_text(st, 2, a.key);
     sqlite3_bind_blob(st, 3, a.hash, sizeof a.hash, SQLITE_STATIC);
@@ -168,8 +178,9 @@ test_upgrade(void **state)
     sqlite3_reset(st);
     pgs_db_destroy(&db);
 
-    const char *const v2[] = {PGS_IDEM_MIGRATION, PGS_IDEM_MIGRATION_META};
-    db = pgs_db_open(path, v2, 2, 0);
+    const char *const v3[] = {PGS_IDEM_MIGRATION, PGS_IDEM_MIGRATION_META,
+                              PGS_IDEM_MIGRATION_ROUTE};
+    db = pgs_db_open(path, v3, 3, 0);
     assert_non_null(db);
     PGS_EXPECT_INT("replay", pgs_idem_begin(db, &a, &req, &res), 1);
     PGS_EXPECT_STR("bot moved to meta", res.meta.bot, "bot_old1");
@@ -184,12 +195,64 @@ test_upgrade(void **state)
     pgs_test_rmtree(dir);
 }
 
+/* Keys are the caller's — its workspace and user, across its tokens and
+ * every route — and JSON bodies compare as canonical JSON. */
+static void
+test_scope_and_canonical_json(void **state)
+{
+    s_fx_t *fx = *state;
+    pgs_req_t req;
+    json_t *ctx, *params;
+    pgs_res_t res = {0};
+    pgs_idem_t a, b;
+    s_req(&req, &ctx, &params, "k2", "{\"name\":\"x\",\"model\":\"m\"}");
+    assert_int_equal(pgs_idem_init(&a, &req, &res), 0);
+    PGS_EXPECT_STR("scope", a.token_id, "ws_A:usr_A");
+    assert_int_equal(pgs_idem_begin(fx->db, &a, &req, &res), 0);
+    pgs_res_json(&res, 201, json_pack("{s:s}", "id", "bot_2"));
+    assert_int_equal(pgs_idem_commit(fx->db, &a, &req, &res), 0);
+    pgs_res_clear(&res);
+    json_decref(ctx);
+    json_decref(params);
+
+    /* another token of the same user, the keys in another order, spaces */
+    s_req_by(&req, &ctx, &params, "k2", "{ \"model\": \"m\", \"name\": \"x\" }", "tok_B", "usr_A",
+             NULL);
+    pgs_idem_init(&b, &req, &res);
+    PGS_EXPECT_INT("canonical replay", pgs_idem_begin(fx->db, &b, &req, &res), 1);
+    PGS_EXPECT_INT("replayed status", res.status, 201);
+    pgs_res_clear(&res);
+    json_decref(ctx);
+    json_decref(params);
+
+    /* the same key on another route */
+    s_req_by(&req, &ctx, &params, "k2", "{\"content\":\"hi\"}", "tok_A", "usr_A",
+             "conversations.create");
+    pgs_idem_init(&b, &req, &res);
+    PGS_EXPECT_INT("other route", pgs_idem_lookup(fx->db, &b, time(NULL), NULL),
+                   PGS_IDEM_OTHER_ROUTE);
+    PGS_EXPECT_INT("other route begins", pgs_idem_begin(fx->db, &b, &req, &res), 1);
+    PGS_EXPECT_INT("other route status", res.status, 409);
+    assert_non_null(strstr(res.body, "another route"));
+    pgs_res_clear(&res);
+    json_decref(ctx);
+    json_decref(params);
+
+    /* another user of the workspace has keys of its own */
+    s_req_by(&req, &ctx, &params, "k2", "{\"name\":\"x\",\"model\":\"m\"}", "tok_C", "usr_B", NULL);
+    pgs_idem_init(&b, &req, &res);
+    PGS_EXPECT_INT("another user", pgs_idem_lookup(fx->db, &b, time(NULL), NULL), PGS_IDEM_NEW);
+    json_decref(ctx);
+    json_decref(params);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_flow),
         cmocka_unit_test(test_headers),
+        cmocka_unit_test(test_scope_and_canonical_json),
         cmocka_unit_test(test_upgrade),
     };
     return cmocka_run_group_tests(tests, s_setup, s_teardown);
