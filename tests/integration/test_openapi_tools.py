@@ -14,6 +14,9 @@ import pytest
 
 from pgs import ROOT, running_system
 
+# every response checked against the served OpenAPI description (conftest)
+OPENAPI_VALIDATE = True
+
 # A trusted proxy in front (the tests are it): X-Forwarded-Proto counts.
 PEGASUS_ENV = {"PEGASUS_EDGE_TRUSTED_PROXIES": "127.0.0.1"}
 CHECK = os.path.join(ROOT, "scripts", "openapi-check.sh")
@@ -191,3 +194,115 @@ def test_typed_client_reports_the_api_error(system, tmp_path):
     assert p.returncode == 1 and p.stdout == ""
     assert "createBot: HTTP 403 insufficient_scope" in p.stderr, p.stderr
     assert token not in p.stderr
+
+
+def test_response_validator_flags_what_the_description_does_not_allow(system):
+    """The check every OPENAPI_VALIDATE module runs can fail: against a copy
+    of the description missing what the server sends, the same responses are
+    flagged (an undocumented status, an undeclared header, a body field the
+    schema requires but the server does not send, a body where none is)."""
+    import copy
+
+    import openapi_validate
+
+    good = openapi_validate.for_system(system)
+    before = good.checked
+    doc = copy.deepcopy(good.doc)
+    bad = openapi_validate.Validator(doc, good.netloc)
+    create = doc["paths"]["/v1/bots"]["post"]["responses"]
+    del create["415"]
+    me_200 = doc["paths"]["/v1/me"]["get"]["responses"]["200"]
+    me_200["headers"].pop("X-RateLimit-Limit")
+    doc["components"]["schemas"]["Me"]["required"].append("nickname")
+    del doc["paths"]["/v1/token"]["delete"]["responses"]["405"]
+    del doc["paths"]["/v1/token"]["get"]["responses"]["405"]
+
+    token = system.login(system.user("pro")).create_token(scopes=["profile:read", "bots:write"])
+    got = [
+        system.api(token, "POST", "/v1/bots", data="name=x", headers={"Content-Type": "text/plain"}),
+        system.api(token, "GET", "/v1/me"),
+        system.api(token, "PUT", "/v1/token"),
+        system.api(token, "GET", "/v1/no-such-thing"),
+    ]
+    assert [r.status_code for r in got] == [415, 200, 405, 404]
+    assert [good.check(r) for r in got] == [[], [], [], []]
+    flagged = [bad.check(r) for r in got]
+    assert "status not in the description" in " ".join(flagged[0]), flagged[0]
+    text = " ".join(flagged[1])
+    assert "header x-ratelimit-limit sent but not declared" in text, text
+    assert "'nickname' is a required property" in text, text
+    assert "without a declared 405" in " ".join(flagged[2]), flagged[2]
+    assert flagged[3] == []
+    assert good.checked >= before + 4  # this module's responses are watched too
+    # and a response body is checked against its schema
+    r = system.api(token, "GET", "/v1/me")
+    doc["components"]["schemas"]["Me"]["properties"]["email"] = {"type": "integer"}
+    assert any("is not of type 'integer'" in p for p in bad.check(r)), bad.check(r)
+
+
+def test_flows_answer_only_what_the_description_allows(system):
+    """Flows whose answers the other validated modules see less of, each
+    checked by this module's validator (OPENAPI_VALIDATE): an idempotent
+    replay, a raw document, search, a stream read whole (its events against
+    their schemas), a report as JSON and CSV, refusals (413, 415, 405 on
+    HEAD/PUT/OPTIONS, 404) and deletes."""
+    import time
+    import uuid
+
+    import openapi_validate
+
+    v = openapi_validate.for_system(system)
+    before = v.checked
+    token = system.login(system.user("pro")).create_token(
+        scopes=["bots:read", "bots:write", "conversations:read", "conversations:write",
+                "chat:send", "usage:read"])
+
+    def api(method, path, expect, **kw):
+        r = system.api(token, method, path, **kw)
+        assert r.status_code == expect, (method, path, r.status_code, r.text[:300])
+        return r
+
+    key = {"Idempotency-Key": str(uuid.uuid4())}
+    body = {"name": "Validated", "model": "pegasus-lite"}
+    bot = api("POST", "/v1/bots", 201, json=body, headers=key).json()
+    again = api("POST", "/v1/bots", 201, json=body, headers=key)
+    assert again.headers.get("Idempotent-Replayed") == "true" and again.json()["id"] == bot["id"]
+    api("POST", "/v1/bots", 409, json=dict(body, name="Other"), headers=key)
+    api("POST", "/v1/bots", 415, data="{}", headers={"Content-Type": "text/plain"})
+    api("POST", "/v1/bots", 413, data="x" * (70 * 1024), headers={"Content-Type": "application/json"})
+    api("PATCH", "/v1/bots/" + bot["id"], 200, json={"description": "checked"})
+    b = "/v1/bots/" + bot["id"]
+    doc = api("POST", b + "/documents?title=Guide", 201, data="# Guide\n\nReturns take 5 days.",
+              headers={"Content-Type": "text/markdown"}).json()
+    api("GET", b + "/documents/%s?include=content" % doc["id"], 200)
+    api("GET", b + "/documents?limit=1", 200)
+    api("GET", b + "/search?q=returns", 200)
+    api("GET", b + "/search", 400)
+    api("GET", "/v1/bots/bot_nope", 404)
+    conv = api("POST", "/v1/conversations", 201, json={"bot_id": bot["id"]}).json()
+    c = "/v1/conversations/" + conv["id"]
+    s = api("POST", c + "/messages", 200, json={"content": "How long do returns take?",
+                                                 "stream": True})
+    assert s.headers["Content-Type"].startswith("text/event-stream")
+    assert "event: message.completed" in s.text
+    api("GET", c + "/messages", 200)
+    api("GET", "/v1/conversations?bot_id=" + bot["id"], 200)
+    today = time.strftime("%Y-%m-%d", time.gmtime())
+    rep = api("POST", "/v1/usage/reports", 202, json={"start": today, "end": today}).json()
+    deadline = time.monotonic() + 20
+    while api("GET", "/v1/usage/reports/" + rep["id"], 200).json()["status"] != "ready":
+        assert time.monotonic() < deadline, "the report was not ready in time"
+        time.sleep(0.2)
+    csv = api("GET", "/v1/usage/reports/" + rep["id"], 200, headers={"Accept": "text/csv"})
+    assert csv.headers["Content-Disposition"].startswith("attachment")
+    api("GET", "/v1/usage/reports", 200)
+    api("GET", "/v1/usage?group_by=route", 200)
+    for method in ("HEAD", "PUT", "OPTIONS"):
+        r = api(method, "/v1/bots", 405)
+        assert "GET" in r.headers["Allow"] and "POST" in r.headers["Allow"]
+    api("DELETE", c, 204)
+    api("DELETE", b + "/documents/" + doc["id"], 204)
+    api("DELETE", b, 204)
+    api("DELETE", "/v1/token", 204)
+    api("GET", "/v1/token", 401)
+    assert v.checked >= before + 30
