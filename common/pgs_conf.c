@@ -44,7 +44,7 @@ static const pgs_conf_key_t s_keys[PGS_KEY_COUNT] = {
 
     [PGS_KEY_EDGE_ADDRESS] = S_STR("edge", "address", "127.0.0.1", S_NO_LIMIT, PGS_CONF_EDGE),
     [PGS_KEY_EDGE_PORT] = S_INT("edge", "port", 8080, 1, 65535, PGS_CONF_EDGE),
-    [PGS_KEY_EDGE_PUBLIC_URL] = S_STR("edge", "public_url", "", S_NO_LIMIT, PGS_CONF_AUTH),
+    [PGS_KEY_EDGE_PUBLIC_URL] = S_URL("edge", "public_url", PGS_CONF_EDGE | PGS_CONF_AUTH),
     [PGS_KEY_EDGE_WEB_ROOT] = S_STR("edge", "web_root", "web", S_NO_LIMIT, PGS_CONF_EDGE),
     [PGS_KEY_EDGE_OPENAPI] =
         S_STR("edge", "openapi", "config/openapi.json", S_NO_LIMIT, PGS_CONF_EDGE),

@@ -11,7 +11,7 @@ PKGS=(
   libjansson-dev uthash-dev libcmocka-dev zlib1g-dev
   libxml2-dev libcmark-dev libcurl4-openssl-dev
   redis-server
-  python3 python3-pytest python3-requests
+  python3 python3-pytest python3-requests python3-jsonschema
   chromium fonts-dejavu-core
 )
 # The JavaScript steps run on the project's own Node (scripts/node.sh), which

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # test.sh — install what is missing, build, and run every test:
 #   1. C unit tests (cmocka) under AddressSanitizer + UndefinedBehaviorSanitizer
-#   2. integration tests (pytest) against the real processes, real Redis
+#   2. integration tests (pytest) against the real processes, real Redis, and
+#      the API description checked with real tools (scripts/openapi-check.sh)
 #   3. browser tests of the web app (node --test, headless chromium)
 # Extra arguments go to pytest (e.g. -k revoke). PEGASUS_WEB_TESTS=0 skips 3.
 set -euo pipefail
@@ -21,6 +22,10 @@ for t in build/san/tests/test_*; do
   "$t" || unit_failed=1
 done
 [ "$unit_failed" = 0 ] || { echo "unit tests failed" >&2; exit 1; }
+
+# The OpenAPI tools the integration tests run (tools/openapi, pinned; npm ci
+# from its lock when it is missing or changed).
+./scripts/openapi-check.sh install
 
 py_rc=0
 /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/integration "$@" || py_rc=$?

@@ -764,7 +764,7 @@ s_session_cookie(edge_req_t *r, const char *v, size_t n)
 
 typedef struct {
     s_http_req_t *hr;
-    char *xff;
+    char *xff, *xfp;
     char *request_id;
 } s_fields_t;
 
@@ -800,6 +800,10 @@ s_on_field(void *arg, const char *name, size_t nn, const char *v, size_t vn)
         s_keep(&f->request_id, v, vn);
     } else if (s_is(name, nn, "x-forwarded-for")) {
         s_keep(&f->xff, v, vn);
+    } else if (s_is(name, nn, "x-forwarded-proto")) {
+        s_keep(&f->xfp, v, vn);
+    } else if (s_is(name, nn, "host")) {
+        s_keep(&r->host, v, vn);
     }
 }
 
@@ -832,6 +836,18 @@ s_client_ip(edge_req_t *r, const char *xff)
     free(list);
 }
 
+/* 1 when the first entry of an X-Forwarded-Proto value is https. */
+static int
+s_proto_https(const char *xfp)
+{
+    if (!xfp)
+        return 0;
+    while (*xfp == ' ' || *xfp == '\t')
+        xfp++;
+    size_t n = strcspn(xfp, ", \t");
+    return n == 5 && strncasecmp(xfp, "https", 5) == 0;
+}
+
 /* A complete head of head_len bytes is at the start of c->in. */
 static void
 s_begin(s_conn_t *c, size_t head_len)
@@ -845,7 +861,7 @@ s_begin(s_conn_t *c, size_t head_len)
     edge_req_t *r = &hr->req;
     edge_http_head_t head;
     edge_http_err_t err = {0};
-    s_fields_t f = {hr, NULL, NULL};
+    s_fields_t f = {hr, NULL, NULL, NULL};
     int rc =
         edge_http_parse_head(c->in, head_len, h->opts.max_headers, s_on_field, &f, &head, &err);
     if (f.request_id && pgs_id_request_id_valid(f.request_id))
@@ -860,8 +876,10 @@ s_begin(s_conn_t *c, size_t head_len)
         r->query = head.query ? s_dup_n(head.query, head.query_len) : NULL;
         r->content_length = head.content_length;
         s_client_ip(r, f.xff);
+        r->forwarded_https = c->trusted && s_proto_https(f.xfp);
     }
     free(f.xff);
+    free(f.xfp);
     s_consume(c, head_len);
     c->scan = (edge_http_scan_t){0};
     c->head_t0 = 0;

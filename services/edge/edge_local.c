@@ -4,6 +4,7 @@
 #include "edge_local.h"
 #include "edge_response.h"
 #include "pgs_json.h"
+#include "pgs_log.h"
 #include "pgs_time.h"
 
 #include <jansson.h>
@@ -49,6 +50,76 @@ s_ready(const edge_ctx_t *c, char *why, size_t len)
     return 1;
 }
 
+int
+edge_local_openapi_load(edge_ctx_t *c, const char *text, size_t len)
+{
+    json_error_t e;
+    json_t *doc = json_loadb(text, len, 0, &e);
+    if (!json_is_object(doc)) {
+        pgs_error("the OpenAPI document is not a JSON object (line %d: %s)", e.line, e.text);
+        json_decref(doc);
+        return -1;
+    }
+    json_object_del(doc, "servers"); /* set for each request */
+    char *dump = json_dumps(doc, JSON_COMPACT);
+    json_decref(doc);
+    if (!dump)
+        return -1;
+    free(c->openapi);
+    c->openapi_len = strlen(dump) - 1;
+    c->openapi = malloc(c->openapi_len + 1);
+    if (c->openapi)
+        memcpy(c->openapi, dump + 1, c->openapi_len + 1); /* what follows the '{' */
+    free(dump);
+    return c->openapi ? 0 : -1;
+}
+
+/* A Host header that can stand in a URL as it is: a name or an address,
+ * with an optional port. */
+static int
+s_host_ok(const char *h)
+{
+    size_t n = h ? strlen(h) : 0;
+    if (n == 0 || n > 255)
+        return 0;
+    return strspn(h, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_:[]") == n;
+}
+
+/* The document with servers set to this server's URL: [edge] public_url,
+ * else the origin the client sent the request to (https when it came
+ * through a trusted proxy that says so), else "/" (a request with no
+ * usable Host). */
+static void
+s_openapi(edge_req_t *r)
+{
+    const edge_ctx_t *c = r->ctx;
+    char url[600];
+    int from_request = !c->public_url[0];
+    if (!from_request)
+        snprintf(url, sizeof url, "%s", c->public_url);
+    else if (s_host_ok(r->host))
+        snprintf(url, sizeof url, "%s://%s", r->forwarded_https ? "https" : "http", r->host);
+    else
+        snprintf(url, sizeof url, "/");
+    json_t *servers = json_pack("[{s:s}]", "url", url);
+    char *head = servers ? json_dumps(servers, JSON_COMPACT) : NULL;
+    json_decref(servers);
+    size_t hn = head ? strlen(head) : 0;
+    char *body = head && c->openapi ? malloc(hn + c->openapi_len + 16) : NULL;
+    if (!body) {
+        free(head);
+        edge_response_error(r, 500, "internal_error", "Out of memory.");
+        return;
+    }
+    int empty = c->openapi[0] == '}';
+    snprintf(body, hn + c->openapi_len + 16, "{\"servers\":%s%s%s", head, empty ? "" : ",",
+             c->openapi);
+    free(head);
+    if (from_request)
+        edge_response_header(r, "Vary", "Host, X-Forwarded-Proto");
+    edge_response_set(r, 200, body, "application/json");
+}
+
 void
 edge_local_respond(edge_req_t *r)
 {
@@ -67,15 +138,9 @@ edge_local_respond(edge_req_t *r)
         edge_response_set(r, ok ? 200 : 503, body, "application/json");
         return;
     }
-    case EDGE_LOCAL_OPENAPI: {
-        char *copy = malloc(r->ctx->openapi_len + 1);
-        if (copy) {
-            memcpy(copy, r->ctx->openapi, r->ctx->openapi_len);
-            copy[r->ctx->openapi_len] = '\0';
-        }
-        edge_response_set(r, 200, copy, "application/json");
+    case EDGE_LOCAL_OPENAPI:
+        s_openapi(r);
         return;
-    }
     default:
         edge_response_error(r, 404, "not_found", "No such route.");
         return;

@@ -48,8 +48,10 @@ typedef struct {
     int nservices;
     size_t max_body;
     int deadline_ms;
-    char *openapi; /* the OpenAPI document, loaded at start */
+    char *openapi; /* the OpenAPI document without its servers, from after its
+                    * opening brace (edge_local_openapi_load) */
     size_t openapi_len;
+    char public_url[512]; /* [edge] public_url, no trailing slash; "" when unset */
     char cors_origins[1024];
     char trusted_proxies[1024];
     int touch_interval_ms;
@@ -76,6 +78,8 @@ typedef struct edge_req {
     char *content_type;
     long long content_length; /* -1 when absent */
     char *accept, *idempotency_key, *csrf, *user_agent, *session_cookie, *origin;
+    char *host;          /* the Host header as sent, or NULL */
+    int forwarded_https; /* from a trusted proxy with X-Forwarded-Proto: https */
     char request_id[72];
     char client_ip[64];
 

@@ -186,6 +186,7 @@ edge_request_release(edge_req_t *r)
     free(r->user_agent);
     free(r->session_cookie);
     free(r->origin);
+    free(r->host);
     free(r->body);
     for (int i = 0; i < r->nheaders; i++) {
         free(r->headers[i].name);

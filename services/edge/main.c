@@ -17,6 +17,7 @@
  */
 #include "edge_broker.h"
 #include "edge_http.h"
+#include "edge_local.h"
 #include "edge_loop.h"
 #include "edge_ratelimit.h"
 #include "edge_redis.h"
@@ -246,11 +247,22 @@ main(int argc, char **argv)
     snprintf(ctx.trusted_proxies, sizeof ctx.trusted_proxies, "%s",
              pgs_conf_str(cfg, PGS_KEY_EDGE_TRUSTED_PROXIES));
     const char *openapi_path = pgs_conf_str(cfg, PGS_KEY_EDGE_OPENAPI);
-    ctx.openapi = s_read_file(openapi_path, &ctx.openapi_len);
-    if (!ctx.openapi) {
+    size_t openapi_len = 0;
+    char *openapi = s_read_file(openapi_path, &openapi_len);
+    if (!openapi) {
         pgs_error("cannot read the OpenAPI document %s", openapi_path);
         return 1;
     }
+    int openapi_rc = edge_local_openapi_load(&ctx, openapi, openapi_len);
+    free(openapi);
+    if (openapi_rc < 0) {
+        pgs_error("cannot serve the OpenAPI document %s", openapi_path);
+        return 1;
+    }
+    snprintf(ctx.public_url, sizeof ctx.public_url, "%s",
+             pgs_conf_str(cfg, PGS_KEY_EDGE_PUBLIC_URL));
+    for (size_t n = strlen(ctx.public_url); n && ctx.public_url[n - 1] == '/'; n--)
+        ctx.public_url[n - 1] = '\0'; /* paths follow the server URL */
     if (check_only) {
         pgs_info("config %s is valid", pgs_conf_path(config_path));
         return 0;

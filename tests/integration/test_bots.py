@@ -9,6 +9,9 @@ import pytest
 
 from pgs import assert_error, err, uniq
 
+# every response checked against the served OpenAPI description (conftest)
+OPENAPI_VALIDATE = True
+
 PEGASUS_ENV = {
     "PEGASUS_PLAN_PRO_MAX_BOTS": "3",
     "PEGASUS_PLAN_PRO_MAX_DOCUMENTS_PER_BOT": "3",

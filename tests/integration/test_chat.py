@@ -16,6 +16,9 @@ import requests
 
 from pgs import HTTP_TIMEOUT, assert_error, err, poll, uniq
 
+# every response checked against the served OpenAPI description (conftest)
+OPENAPI_VALIDATE = True
+
 CHAT_SCOPES = ["conversations:read", "conversations:write", "chat:send", "bots:read", "bots:write"]
 
 DOCS = {

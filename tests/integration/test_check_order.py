@@ -14,6 +14,9 @@ import pytest
 
 from pgs import (WWW_AUTH, assert_error, break_checksum, err, make_token, uniq)
 
+# every response checked against the served OpenAPI description (conftest)
+OPENAPI_VALIDATE = True
+
 WRITE_BODY = {"name": "bot", "model": "pegasus-lite"}
 
 

@@ -120,6 +120,23 @@ def test_openapi_served_and_parses(system):
     for p in ["/v1/token", "/v1/me", "/v1/subscription", "/v1/models"]:
         assert p in paths, sorted(paths)
     assert "delete" in paths["/v1/token"] and "get" in paths["/v1/token"]
+    assert not any(p.startswith("/app/api/") for p in paths), sorted(paths)
+
+
+def test_openapi_server_url_is_the_request_origin(system):
+    """[edge] public_url is empty here: the server URL is the origin the
+    client sent the request to, absolute (a generated client needs one)."""
+    doc = system.get("/v1/openapi.json").json()
+    assert doc["servers"] == [{"url": system.url}], doc["servers"]
+    r = system.get("/v1/openapi.json", headers={"Host": "api.example.test:8443"})
+    assert r.json()["servers"] == [{"url": "http://api.example.test:8443"}]
+    assert "Host" in r.headers.get("Vary", "")
+    # X-Forwarded-Proto counts only from a trusted proxy (none here)
+    r = system.get("/v1/openapi.json", headers={"X-Forwarded-Proto": "https"})
+    assert r.json()["servers"] == [{"url": system.url}]
+    # a Host that could not stand in a URL as it is: no origin from it
+    r = system.get("/v1/openapi.json", headers={"Host": "evil.example/\"x"})
+    assert r.status_code == 200 and r.json()["servers"] == [{"url": "/"}], r.text[:200]
 
 
 def test_no_cors_headers_by_default(system):

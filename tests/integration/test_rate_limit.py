@@ -7,6 +7,9 @@ import pytest
 
 from pgs import assert_error, poll
 
+# every response checked against the served OpenAPI description (conftest)
+OPENAPI_VALIDATE = True
+
 LIMIT = 5
 PEGASUS_ENV = {"PEGASUS_PLAN_PRO_REQUESTS_PER_MINUTE": str(LIMIT)}
 

@@ -30,6 +30,9 @@ import requests
 from pgs import HTTP_TIMEOUT, assert_error, break_checksum, err, make_token, poll, running_system, uniq
 from test_chat import DOCS, check_stream, sse_events
 
+# every response checked against the served OpenAPI description (conftest)
+OPENAPI_VALIDATE = True
+
 PEGASUS_ENV = {
     # the traffic tests send more than the default 600 requests a minute
     "PEGASUS_PLAN_PRO_REQUESTS_PER_MINUTE": "100000",
