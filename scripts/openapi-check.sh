@@ -12,7 +12,9 @@
 #                                            redocly lint, the recommended rules
 #                                            (redocly.yaml); exits 1 on an error
 #   scripts/openapi-check.sh types DOC OUT   openapi-typescript: DOC (a file) → OUT (.d.ts)
-#   scripts/openapi-check.sh client DOC DIR  types from DOC, then tests/openapi/client.ts
+#   scripts/openapi-check.sh client DOC DIR [SRC]
+#                                            types from DOC, then SRC (default
+#                                            tests/openapi/client.ts)
 #                                            compiled with tsc --strict into DIR
 #                                            (run it: scripts/node.sh node DIR/client.js)
 #
@@ -21,28 +23,11 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 DIR="$ROOT/tools/openapi"
-STAMP="$DIR/node_modules/.pegasus-lock.sha256"
 NODE="$ROOT/scripts/node.sh"
 export REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true REDOCLY_SUPPRESS_NOTIFICATIONS=true
 
-installed() {
-  [ -f "$DIR/node_modules/@redocly/cli/bin/cli.js" ] &&
-    [ "$(cat "$STAMP" 2>/dev/null || true)" = "$(sha256sum "$DIR/package-lock.json" | cut -d' ' -f1)" ]
-}
-
 install() {
-  installed && return 0
-  # One installation at a time (test modules may start at once).
-  mkdir -p "$ROOT/build"
-  exec 7>"$ROOT/build/.openapi-tools.lock"
-  flock 7
-  if ! installed; then
-    echo "openapi-check.sh: installing the OpenAPI tools (tools/openapi)" >&2
-    # --ignore-scripts: none of these packages needs an install script.
-    "$NODE" npm ci --prefix "$DIR" --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null
-    sha256sum "$DIR/package-lock.json" | cut -d' ' -f1 >"$STAMP"
-  fi
-  exec 7>&-
+  "$ROOT/scripts/tool-install.sh" openapi
 }
 
 lint() {
@@ -60,12 +45,12 @@ types() {
 # client DOC DIR: DIR gets api.d.ts (from DOC), client.ts, a tsconfig and,
 # compiled, client.js; its node_modules is the tools' own.
 client() {
-  local doc=$1 out=$2
+  local doc=$1 out=$2 src=${3:-$ROOT/tests/openapi/client.ts}
   mkdir -p "$out"
   out=$(cd "$out" && pwd)
   ln -sfn "$DIR/node_modules" "$out/node_modules"
   types "$doc" "$out/api.d.ts"
-  cp "$ROOT/tests/openapi/client.ts" "$out/client.ts"
+  cp "$src" "$out/client.ts"
   printf '{"type": "module"}\n' >"$out/package.json"
   cat >"$out/tsconfig.json" <<'EOF'
 {

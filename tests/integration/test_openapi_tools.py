@@ -306,3 +306,26 @@ def test_flows_answer_only_what_the_description_allows(system):
     api("DELETE", "/v1/token", 204)
     api("GET", "/v1/token", 401)
     assert v.checked >= before + 30
+
+
+def test_the_readme_client_example_compiles_and_runs(system, tmp_path):
+    """README "Use it from your code": the generated-client example, verbatim."""
+    with open(os.path.join(ROOT, "README.md")) as f:
+        readme = f.read()
+    marker = "<!-- example: typescript-client -->\n```ts\n"
+    assert marker in readme
+    src = tmp_path / "readme-client.ts"
+    src.write_text(readme.split(marker, 1)[1].split("\n```", 1)[0] + "\n")
+    s = system.login(system.user("pro"))
+    token = s.create_token(scopes=["bots:read", "bots:write"])
+    r = system.api(token, "POST", "/v1/bots", json={"name": "Readme bot", "model": "pegasus-lite"})
+    assert r.status_code == 201, r.text
+    path, doc = served(system, tmp_path)
+    out = tmp_path / "readme"
+    p = run(CHECK, "client", str(path), str(out), str(src))
+    assert p.returncode == 0, (p.stdout + p.stderr)[-4000:]
+    env = dict(os.environ, PEGASUS_URL=doc["servers"][0]["url"], PEGASUS_TOKEN=token)
+    p = run(NODE, "node", str(out / "client.js"), env=env, timeout=120)
+    assert p.returncode == 0, (p.stdout + p.stderr)[-3000:]
+    assert p.stdout.split() == [r.json()["id"], "Readme", "bot", "0"], p.stdout
+    assert token not in p.stdout and token not in p.stderr
