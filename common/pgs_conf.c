@@ -41,6 +41,11 @@
 static const pgs_conf_key_t s_keys[PGS_KEY_COUNT] = {
     [PGS_KEY_LOG_LEVEL] = {"log", "level", PGS_CONF_ENUM, "info", 0, 0, "debug info warn error",
                            S_ALL, 0},
+    /* The CPU scheduling policy of the supervisor and, inherited, of every
+     * process it starts: batch (SCHED_BATCH: a woken process does not
+     * preempt the one that woke it) or other (the kernel's default). */
+    [PGS_KEY_MASTER_SCHEDULER] = {"master", "scheduler", PGS_CONF_ENUM, "batch", 0, 0,
+                                  "batch other", PGS_CONF_MASTER, 0},
 
     [PGS_KEY_EDGE_ADDRESS] = S_STR("edge", "address", "127.0.0.1", S_NO_LIMIT, PGS_CONF_EDGE),
     [PGS_KEY_EDGE_PORT] = S_INT("edge", "port", 8080, 1, 65535, PGS_CONF_EDGE),

@@ -47,6 +47,7 @@ typedef enum {
 /* Every key. The handle of a key is its index in the table. */
 typedef enum {
     PGS_KEY_LOG_LEVEL,
+    PGS_KEY_MASTER_SCHEDULER,
     PGS_KEY_EDGE_ADDRESS,
     PGS_KEY_EDGE_PORT,
     PGS_KEY_EDGE_PUBLIC_URL,

@@ -56,7 +56,13 @@ stop() {
 trap 'stop; exit 0' INT TERM
 trap stop EXIT
 
-redis-server --port 0 --unixsocket "$REDIS_SOCK" --unixsocketperm 700 \
+# Redis runs under the processes' scheduling policy too ([master] scheduler;
+# for Redis, which run.sh starts, PEGASUS_MASTER_SCHEDULER: batch or other).
+SCHED=()
+if [ "${PEGASUS_MASTER_SCHEDULER:-batch}" = batch ] && command -v chrt >/dev/null 2>&1; then
+  SCHED=(chrt --batch 0)
+fi
+"${SCHED[@]}" redis-server --port 0 --unixsocket "$REDIS_SOCK" --unixsocketperm 700 \
   --dir "$PEGASUS_HOME/redis" --appendonly yes --save "" \
   --logfile "$PEGASUS_HOME/log/redis.log" --daemonize no &
 redis_pid=$!

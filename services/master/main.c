@@ -32,6 +32,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -178,6 +179,12 @@ main(int argc, char **argv)
         master_proc_destroy(&procs);
         pgs_config_destroy(&cfg);
         return 0;
+    }
+    /* Before ZeroMQ's threads and the children exist: all inherit it. */
+    if (strcmp(pgs_conf_str(cfg, PGS_KEY_MASTER_SCHEDULER), "batch") == 0) {
+        struct sched_param sp = {.sched_priority = 0};
+        if (sched_setscheduler(0, SCHED_BATCH, &sp) < 0)
+            pgs_warn("cannot set SCHED_BATCH: %s (the default policy stays)", strerror(errno));
     }
     pgs_config_destroy(&cfg);
     if (setenv("PEGASUS_HOME", home, 1) < 0 || setenv("PEGASUS_CONFIG", config_path, 1) < 0) {
