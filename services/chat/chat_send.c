@@ -120,21 +120,27 @@ s_event_error_res(pgs_call_t *d, const char *request_id, const pgs_res_t *res)
     json_decref(o);
 }
 
-/* The answer's text as message.delta events of about S_DELTA_BYTES, cut
- * after a space so that every piece is valid UTF-8. */
+/* Where the piece of s[0..len) that starts at i ends: about S_DELTA_BYTES
+ * on, after a space, so that every piece is valid UTF-8. */
+static size_t
+s_piece_end(const char *s, size_t i, size_t len)
+{
+    size_t end = i + S_DELTA_BYTES < len ? i + S_DELTA_BYTES : len;
+    while (end < len && s[end - 1] != ' ')
+        end++;
+    return end;
+}
+
+/* The answer's text as message.delta events, in pieces (s_piece_end). */
 static void
 s_deltas(pgs_call_t *d, const char *s, size_t len)
 {
-    size_t i = 0;
-    while (i < len) {
-        size_t end = i + S_DELTA_BYTES < len ? i + S_DELTA_BYTES : len;
-        while (end < len && s[end - 1] != ' ')
-            end++;
+    for (size_t i = 0, end; i < len; i = end) {
+        end = s_piece_end(s, i, len);
         json_t *o = json_object();
         json_object_set_new(o, "delta", json_stringn(s + i, end - i));
         s_event(d, "message.delta", o);
         json_decref(o);
-        i = end;
     }
 }
 
@@ -181,13 +187,10 @@ s_stream_completion(pgs_call_t **callp, pgs_res_t *res, json_t *cmpl, int replay
     bot = bot ? bot : "";
     s_chunk(d, id, created, bot, 1, "", 0, NULL, NULL);
     const char *t = json_string_value(content);
-    size_t len = json_string_length(content), i = 0;
-    while (t && i < len) {
-        size_t end = i + S_DELTA_BYTES < len ? i + S_DELTA_BYTES : len;
-        while (end < len && t[end - 1] != ' ')
-            end++;
+    size_t len = t ? json_string_length(content) : 0;
+    for (size_t i = 0, end; i < len; i = end) {
+        end = s_piece_end(t, i, len);
         s_chunk(d, id, created, bot, 0, t + i, end - i, NULL, NULL);
-        i = end;
     }
     s_chunks_end(d, id, created, bot, usage_chunk,
                  json_integer_value(json_object_get(usage, "prompt_tokens")),

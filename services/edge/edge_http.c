@@ -471,6 +471,22 @@ s_consume(s_conn_t *c, size_t n)
     c->in_len -= n;
 }
 
+/* A write that failed (errno): 0 when the socket is full (writable
+ * cleared), 1 to try again (EINTR), -1 when the connection is gone (dead
+ * set). */
+static int
+s_write_error(s_conn_t *c)
+{
+    if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        c->writable = 0;
+        return 0;
+    }
+    if (errno == EINTR)
+        return 1;
+    c->dead = 1;
+    return -1;
+}
+
 /* Writes what is queued: the head and small bodies in c->out, a handed-over
  * body, a file. Returns 1 when everything is out, 0 when the socket is full,
  * -1 on an error (dead set). */
@@ -490,14 +506,10 @@ s_flush(s_conn_t *c)
         struct msghdr mh = {.msg_iov = iov, .msg_iovlen = (size_t)n};
         ssize_t w = sendmsg(c->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
         if (w < 0) {
-            if (errno == EAGAIN || errno == EWOULDBLOCK) {
-                c->writable = 0;
-                return 0;
-            }
-            if (errno == EINTR)
+            int rc = s_write_error(c);
+            if (rc > 0)
                 continue;
-            c->dead = 1;
-            return -1;
+            return rc;
         }
         c->write_t = pgs_time_mono_ms();
         size_t left = (size_t)w;
@@ -521,14 +533,10 @@ s_flush(s_conn_t *c)
             return 0;
         ssize_t w = sendfile(c->fd, c->file_fd, &c->file_off, c->file_left);
         if (w < 0) {
-            if (errno == EAGAIN || errno == EWOULDBLOCK) {
-                c->writable = 0;
-                return 0;
-            }
-            if (errno == EINTR)
+            int rc = s_write_error(c);
+            if (rc > 0)
                 continue;
-            c->dead = 1;
-            return -1;
+            return rc;
         }
         if (w == 0) { /* the file shrank: the length sent cannot be kept */
             c->dead = 1;
