@@ -79,6 +79,10 @@ static const pgs_conf_key_t s_keys[PGS_KEY_COUNT] = {
      * to $PEGASUS_HOME/spool/usage-<instance>.events (up to 256 MiB). */
     [PGS_KEY_EDGE_USAGE_QUEUE_EVENTS] =
         S_INT("edge", "usage_queue_events", 10000, 1, 10000000, PGS_CONF_EDGE),
+    /* How long usage counts are summed in the edge before they are written
+     * (one stream entry per token, route, bot and day); what a killed edge
+     * can lose. */
+    [PGS_KEY_EDGE_USAGE_FLUSH_MS] = S_INT("edge", "usage_flush_ms", 100, 1, 1000, PGS_CONF_EDGE),
     [PGS_KEY_EDGE_BODY_BUFFER_BYTES] =
         S_INT("edge", "body_buffer_bytes", 65536, 4096, 67108864, PGS_CONF_EDGE),
     [PGS_KEY_EDGE_MAX_QUEUE] = S_INT("edge", "max_queue", 1024, 1, 1000000, PGS_CONF_EDGE),

@@ -105,7 +105,7 @@ typedef struct edge_req {
     int stream_failed;  /* it ended with an error */
     int64_t started_ms; /* monotonic, when the headers were in */
     struct {
-        char bot[48];       /* the bot the request concerned, if any */
+        char bot[PGS_ID_MAX];     /* the bot the request concerned, if any */
         long msgs, in, out; /* messages counted, input and output tokens */
         int replayed;       /* an idempotent replay: no work, nothing counted */
         int sent;           /* the event is out */

@@ -3,6 +3,7 @@
  */
 #include "edge_usage.h"
 #include "edge_usage_queue.h"
+#include "edge_usage_sum.h"
 #include "pgs_id.h"
 #include "pgs_log.h"
 #include "pgs_time.h"
@@ -45,10 +46,14 @@ edge_usage_note_meta(edge_req_t *r, const pgs_meta_t *m)
 #define S_BATCH 256
 #define S_RETRY_MS 1000
 #define S_STATUS_EVERY_MS 1000
+#define S_SUM_ROWS 4096 /* keys summed between two flushes (more: flushed early) */
 
 struct edge_usage {
     edge_redis_t *redis;
     edge_usage_queue_t *queue;
+    edge_usage_sum_t *sum;
+    int flush_ms;
+    int64_t flush_at; /* monotonic ms of the next flush while sum holds rows */
     char *status_path;
     char boot[12]; /* this process's prefix of event ids */
     unsigned long long seq;
@@ -216,12 +221,57 @@ s_pump(edge_usage_t *u)
     }
 }
 
+/* A row as a stream entry: field and value pairs separated by tabs (no
+ * value holds a tab or a newline); fields that are empty or 0 are left out
+ * (the usage service reads them as such). e is the entry's own id, which
+ * lets the usage service count an entry sent twice (after a lost reply)
+ * once; t is the time of the row's first request (its day is the row's). */
+static int
+s_format_row(edge_usage_t *u, const edge_usage_row_t *row, char *line, size_t size)
+{
+    int n = snprintf(line, size, "ws\t%s\tuser\t%s\ttok\t%s\troute\t%s %s\tn\t%lld", row->ws,
+                     row->user, row->tok, row->method, row->pattern, row->requests);
+    if (row->bot[0])
+        n += snprintf(line + n, size - (size_t)n, "\tbot\t%s", row->bot);
+    if (row->errors)
+        n += snprintf(line + n, size - (size_t)n, "\terr\t%lld", row->errors);
+    if (row->msgs)
+        n += snprintf(line + n, size - (size_t)n, "\tmsgs\t%lld", row->msgs);
+    if (row->in)
+        n += snprintf(line + n, size - (size_t)n, "\tin\t%lld", row->in);
+    if (row->out)
+        n += snprintf(line + n, size - (size_t)n, "\tout\t%lld", row->out);
+    n += snprintf(line + n, size - (size_t)n, "\tt\t%lld\te\t%s.%llu", (long long)row->first_ms,
+                  u->boot, ++u->seq);
+    return n > 0 && (size_t)n < size ? 0 : -1;
+}
+
+/* drain callbacks: a row sent to Redis (queued when Redis does not take
+ * it), or queued at once (Redis is gone: the last flush of a stop). */
+static void
+s_send_row(const edge_usage_row_t *row, void *arg)
+{
+    edge_usage_t *u = arg;
+    char line[600];
+    if (s_format_row(u, row, line, sizeof line) == 0)
+        s_send(u->redis, u, line, row->first_ms);
+}
+
+static void
+s_queue_row(const edge_usage_row_t *row, void *arg)
+{
+    edge_usage_t *u = arg;
+    char line[600];
+    if (s_format_row(u, row, line, sizeof line) == 0)
+        edge_usage_queue_push(u->queue, line);
+}
+
 /* The status file pegasusctl status shows: written when what it says
  * changed, at most every second. */
 static void
 s_status(edge_usage_t *u, int force)
 {
-    size_t waiting = edge_usage_queue_len(u->queue);
+    size_t waiting = (size_t)edge_usage_queue_weight(u->queue);
     unsigned long long dropped = edge_usage_queue_dropped(u->queue);
     int64_t now = pgs_time_mono_ms();
     if (!u->status_path ||
@@ -242,20 +292,38 @@ s_status(edge_usage_t *u, int force)
     u->status_at = now;
 }
 
+/* The requests an entry counts: its n (1 when it has none, as the events
+ * of one request each that an older edge spooled). */
+static size_t
+s_line_requests(const char *line, size_t len)
+{
+    for (size_t i = 0; i + 3 < len; i++) {
+        if (line[i] == '\t' && line[i + 1] == 'n' && line[i + 2] == '\t') {
+            size_t v = 0;
+            for (size_t j = i + 3; j < len && line[j] >= '0' && line[j] <= '9'; j++)
+                v = v * 10 + (size_t)(line[j] - '0');
+            return v;
+        }
+    }
+    return 1;
+}
+
 edge_usage_t *
-edge_usage_new(edge_redis_t *redis, const char *spool_path, size_t max_memory,
+edge_usage_new(edge_redis_t *redis, const char *spool_path, size_t max_memory, int flush_ms,
                const char *status_path)
 {
     edge_usage_t *u = calloc(1, sizeof *u);
     if (!u)
         return NULL;
     u->redis = redis;
-    u->queue = edge_usage_queue_new(spool_path, max_memory, S_QUEUE_FILE_BYTES);
+    u->flush_ms = flush_ms > 0 ? flush_ms : 100;
+    u->sum = edge_usage_sum_new(S_SUM_ROWS);
+    u->queue = edge_usage_queue_new(spool_path, max_memory, S_QUEUE_FILE_BYTES, s_line_requests);
     u->status_path = status_path ? strdup(status_path) : NULL;
     static const char b62[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
     for (int i = 0; i < 8; i++)
         u->boot[i] = b62[randombytes_uniform(62)];
-    if (!u->queue || (status_path && !u->status_path)) {
+    if (!u->sum || !u->queue || (status_path && !u->status_path)) {
         edge_usage_destroy(&u);
         return NULL;
     }
@@ -269,6 +337,9 @@ edge_usage_destroy(edge_usage_t **up)
     if (!up || !*up)
         return;
     edge_usage_t *u = *up;
+    if (u->sum && u->queue)
+        edge_usage_sum_drain(u->sum, s_queue_row, u); /* Redis is gone by now */
+    edge_usage_sum_destroy(&u->sum);
     edge_usage_queue_destroy(&u->queue); /* what waits is kept in its file */
     if (u->status_path)
         unlink(u->status_path);
@@ -282,14 +353,34 @@ edge_usage_tick(edge_usage_t *u)
 {
     if (!u)
         return;
+    if (edge_usage_sum_len(u->sum) && pgs_time_mono_ms() >= u->flush_at)
+        edge_usage_flush(u);
     s_pump(u);
     s_status(u, 0);
+}
+
+void
+edge_usage_flush(edge_usage_t *u)
+{
+    if (u)
+        edge_usage_sum_drain(u->sum, s_send_row, u);
+}
+
+int
+edge_usage_timeout_ms(const edge_usage_t *u, int timeout_ms)
+{
+    if (!u || !edge_usage_sum_len(u->sum))
+        return timeout_ms;
+    int64_t left = u->flush_at - pgs_time_mono_ms();
+    if (left < 0)
+        left = 0;
+    return left < timeout_ms ? (int)left : timeout_ms;
 }
 
 size_t
 edge_usage_waiting(const edge_usage_t *u)
 {
-    return u ? edge_usage_queue_len(u->queue) : 0;
+    return u ? (size_t)edge_usage_queue_weight(u->queue) : 0;
 }
 
 int
@@ -315,30 +406,26 @@ edge_usage_emit(edge_req_t *r, int status)
     long msgs = r->usage.msgs, in = r->usage.in, out = r->usage.out;
     if (err || r->usage.replayed)
         msgs = in = out = 0; /* nothing was done, or it was done before */
-
-    /* The line: field and value pairs separated by tabs (no value holds a
-     * tab or a newline); fields that are empty or 0 are left out (the
-     * usage service reads them as such): the event is on every request's
-     * path, so it is kept small. e is the event's own id, which lets the
-     * usage service count an event sent twice (after a lost reply) once. */
-    char line[512];
-    long long latency = r->started_ms ? (long long)(pgs_time_mono_ms() - r->started_ms) : 0;
-    int n =
-        snprintf(line, sizeof line, "ws\t%s\tuser\t%s\ttok\t%s\troute\t%s %s\tstatus\t%d\tms\t%lld",
-                 r->tok.workspace_id, r->tok.user_id, r->tok.token_id, r->route->method,
-                 r->route->pattern, status, latency < 0 ? 0 : latency);
-    if (r->usage.bot[0])
-        n += snprintf(line + n, sizeof line - (size_t)n, "\tbot\t%s", r->usage.bot);
-    if (err)
-        n += snprintf(line + n, sizeof line - (size_t)n, "\terr\t1");
-    if (msgs)
-        n += snprintf(line + n, sizeof line - (size_t)n, "\tmsgs\t%ld", msgs);
-    if (in)
-        n += snprintf(line + n, sizeof line - (size_t)n, "\tin\t%ld", in);
-    if (out)
-        n += snprintf(line + n, sizeof line - (size_t)n, "\tout\t%ld", out);
     edge_usage_t *u = r->ctx->usage;
-    if (u)
-        snprintf(line + n, sizeof line - (size_t)n, "\te\t%s.%llu", u->boot, ++u->seq);
-    s_send(r->ctx->redis, u, line, pgs_time_now_ms());
+    if (!u)
+        return;
+    edge_usage_row_t one = {.method = r->route->method,
+                            .pattern = r->route->pattern,
+                            .first_ms = pgs_time_now_ms(),
+                            .requests = 1,
+                            .errors = err,
+                            .msgs = msgs,
+                            .in = in,
+                            .out = out};
+    memcpy(one.ws, r->tok.workspace_id, sizeof one.ws);
+    memcpy(one.user, r->tok.user_id, sizeof one.user);
+    memcpy(one.tok, r->tok.token_id, sizeof one.tok);
+    memcpy(one.bot, r->usage.bot, sizeof one.bot);
+    if (!edge_usage_sum_len(u->sum))
+        u->flush_at = pgs_time_mono_ms() + u->flush_ms;
+    if (edge_usage_sum_add(u->sum, &one) < 0) {
+        edge_usage_flush(u); /* every row is taken: out they go, early */
+        u->flush_at = pgs_time_mono_ms() + u->flush_ms;
+        edge_usage_sum_add(u->sum, &one);
+    }
 }

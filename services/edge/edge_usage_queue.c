@@ -35,7 +35,15 @@ struct edge_usage_queue {
     long long max_file;
     unsigned long long dropped;
     int64_t last_warn;
+    edge_usage_queue_weight_fn weight;
+    unsigned long long weight_mem, weight_file; /* of the ring's lines, of the file's unread */
 };
+
+static size_t
+s_weight(const edge_usage_queue_t *q, const char *line, size_t len)
+{
+    return q->weight ? q->weight(line, len) : 1;
+}
 
 static int
 s_open(edge_usage_queue_t *q)
@@ -47,22 +55,45 @@ s_open(edge_usage_queue_t *q)
 }
 
 /* An earlier process's file: its complete lines are the queue (a last line
- * cut short by a crash is dropped). */
+ * cut short by a crash is dropped). A line is weighed whole: one that
+ * straddles two reads is put together in carry first (one longer than the
+ * load chunk is not one of ours: s_load drops it, and it weighs nothing). */
 static void
 s_adopt(edge_usage_queue_t *q)
 {
     struct stat st;
     if (stat(q->path, &st) < 0 || st.st_size == 0 || s_open(q) < 0)
         return;
-    char buf[S_LOAD_CHUNK];
+    static char buf[S_LOAD_CHUNK], carry[S_LOAD_CHUNK];
+    size_t ncarry = 0;
+    int overlong = 0;
     long long off = 0, last_nl = -1;
     ssize_t n;
     while ((n = pread(q->fd, buf, sizeof buf, off)) > 0) {
-        for (ssize_t i = 0; i < n; i++)
-            if (buf[i] == '\n') {
-                q->file_lines++;
-                last_nl = off + i;
+        ssize_t start = 0;
+        for (ssize_t i = 0; i < n; i++) {
+            if (buf[i] != '\n')
+                continue;
+            q->file_lines++;
+            last_nl = off + i;
+            size_t len = (size_t)(i - start);
+            if (ncarry && !overlong && ncarry + len <= sizeof carry) {
+                memcpy(carry + ncarry, buf + start, len);
+                q->weight_file += s_weight(q, carry, ncarry + len);
+            } else if (!ncarry && !overlong) {
+                q->weight_file += s_weight(q, buf + start, len);
             }
+            ncarry = 0;
+            overlong = 0;
+            start = i + 1;
+        }
+        size_t rest = (size_t)(n - start);
+        if (ncarry + rest <= sizeof carry) {
+            memcpy(carry + ncarry, buf + start, rest);
+            ncarry += rest;
+        } else {
+            overlong = 1;
+        }
         off += n;
     }
     q->file_size = last_nl + 1;
@@ -73,7 +104,8 @@ s_adopt(edge_usage_queue_t *q)
 }
 
 edge_usage_queue_t *
-edge_usage_queue_new(const char *path, size_t max_memory, long long max_file_bytes)
+edge_usage_queue_new(const char *path, size_t max_memory, long long max_file_bytes,
+                     edge_usage_queue_weight_fn weight)
 {
     edge_usage_queue_t *q = calloc(1, sizeof *q);
     if (!q || !(q->path = strdup(path))) {
@@ -83,6 +115,7 @@ edge_usage_queue_new(const char *path, size_t max_memory, long long max_file_byt
     q->fd = -1;
     q->max_memory = max_memory ? max_memory : 1;
     q->max_file = max_file_bytes;
+    q->weight = weight;
     s_adopt(q);
     return q;
 }
@@ -126,8 +159,10 @@ edge_usage_queue_push(edge_usage_queue_t *q, const char *line)
     size_t n = strlen(line);
     if (q->file_lines == 0 && q->count < q->max_memory) {
         char *copy = strdup(line);
-        if (copy && s_ring_push(q, copy) == 0)
+        if (copy && s_ring_push(q, copy) == 0) {
+            q->weight_mem += s_weight(q, line, n);
             return 0;
+        }
         free(copy);
     }
     if (q->file_size + (long long)n + 1 > q->max_file) {
@@ -148,6 +183,7 @@ edge_usage_queue_push(edge_usage_queue_t *q, const char *line)
     }
     q->file_size += w;
     q->file_lines++;
+    q->weight_file += s_weight(q, line, n);
     return 0;
 }
 
@@ -155,6 +191,12 @@ size_t
 edge_usage_queue_len(const edge_usage_queue_t *q)
 {
     return q->count + q->file_lines;
+}
+
+unsigned long long
+edge_usage_queue_weight(const edge_usage_queue_t *q)
+{
+    return q->weight_mem + q->weight_file;
 }
 
 unsigned long long
@@ -190,6 +232,9 @@ s_load(edge_usage_queue_t *q)
             }
             memcpy(line, buf + start, (size_t)(i - start));
             line[i - start] = '\0';
+            size_t w = s_weight(q, line, (size_t)(i - start));
+            q->weight_mem += w;
+            q->weight_file -= w < q->weight_file ? w : q->weight_file;
             q->file_lines--;
             start = i + 1;
         }
@@ -216,6 +261,9 @@ void
 edge_usage_queue_pop(edge_usage_queue_t *q, size_t n)
 {
     for (size_t i = 0; i < n && q->count; i++) {
+        const char *line = q->ring[q->head];
+        size_t w = s_weight(q, line, strlen(line));
+        q->weight_mem -= w < q->weight_mem ? w : q->weight_mem;
         free(q->ring[q->head]);
         q->head = (q->head + 1) % q->cap;
         q->count--;
@@ -225,6 +273,7 @@ edge_usage_queue_pop(edge_usage_queue_t *q, size_t n)
         if (ftruncate(q->fd, 0) < 0)
             pgs_warn("usage spool %s: %s", q->path, strerror(errno));
         q->file_size = q->read_off = 0;
+        q->weight_file = 0;
     }
 }
 

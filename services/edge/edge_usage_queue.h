@@ -9,6 +9,10 @@
  *
  * An event is one line of text without '\n' (edge_usage's format). The
  * queue does no I/O but on its file, and none when it stays in memory.
+ *
+ * Each line has a weight — the requests it counts, as the weight function
+ * given to edge_usage_queue_new reads it off the line (NULL: 1 per line) —
+ * so that what waits can be told in requests, whichever part holds it.
  */
 #ifndef EDGE_USAGE_QUEUE_H
 #define EDGE_USAGE_QUEUE_H
@@ -17,10 +21,14 @@
 
 typedef struct edge_usage_queue edge_usage_queue_t;
 
+/* The weight of one line (len bytes, not NUL-terminated). */
+typedef size_t (*edge_usage_queue_weight_fn)(const char *line, size_t len);
+
 /* A queue spooling to path (created when needed, mode 0600). NULL when out
  * of memory. An existing file's events come first. */
 edge_usage_queue_t *edge_usage_queue_new(const char *path, size_t max_memory,
-                                         long long max_file_bytes);
+                                         long long max_file_bytes,
+                                         edge_usage_queue_weight_fn weight);
 
 /* Writes the events in memory (then the file's unread ones) to the file,
  * or removes the file when nothing waits; frees; sets *q to NULL. */
@@ -32,6 +40,9 @@ int edge_usage_queue_push(edge_usage_queue_t *q, const char *line);
 
 /* Events waiting, in memory and in the file. */
 size_t edge_usage_queue_len(const edge_usage_queue_t *q);
+
+/* The sum of their weights. */
+unsigned long long edge_usage_queue_weight(const edge_usage_queue_t *q);
 
 /* Events dropped since the queue was made. */
 unsigned long long edge_usage_queue_dropped(const edge_usage_queue_t *q);

@@ -56,6 +56,7 @@ s_turn(s_edge_t *e, int timeout_ms)
         timeout_ms = 0;
     else if (e->http)
         timeout_ms = edge_http_timeout_ms(e->http, timeout_ms);
+    timeout_ms = edge_usage_timeout_ms(e->ctx->usage, timeout_ms);
     if (edge_loop_run_once(e->loop, timeout_ms) < 0) {
         pgs_error("event loop failed");
         return -1;
@@ -99,9 +100,10 @@ s_stop_cleanly(s_edge_t *e, int timeout_ms)
     int left = edge_http_requests(e->http);
     if (left)
         pgs_warn("stopping: %d request%s not finished in time", left, left == 1 ? "" : "s");
-    /* Completing a request sends its usage event: after this, every one is
-     * on its way to Redis. */
+    /* Completing a request counts it; the flush puts every count on its
+     * way to Redis. */
     edge_http_destroy(&e->http);
+    edge_usage_flush(e->ctx->usage);
     /* ... and the waiting ones are sent while Redis takes them (what is
      * left stays in the spool file for the next start). */
     while ((edge_redis_pending(e->ctx->redis) > 0 ||
@@ -305,6 +307,7 @@ main(int argc, char **argv)
     s_mkdir(home, "run");
     ctx.usage = ctx.ratelimit ? edge_usage_new(ctx.redis, usage_spool,
                                                (size_t)pgs_conf_int(cfg, PGS_KEY_EDGE_USAGE_QUEUE_EVENTS),
+                                               (int)pgs_conf_int(cfg, PGS_KEY_EDGE_USAGE_FLUSH_MS),
                                                usage_status)
                               : NULL;
     char spool_dir[1100];

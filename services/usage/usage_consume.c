@@ -98,11 +98,19 @@ s_event(const redisReply *entry, usage_event_t *e)
         snprintf(e->key, sizeof e->key, "%s", e->id);
     const redisReply *t = s_field(f, "t");
     e->ts_ms = t ? s_num(t) : strtoll(e->id, NULL, 10);
-    e->err = s_num(s_field(f, "err")) != 0;
+    /* n: the requests the entry sums (1 for an older edge's event of one
+     * request); err: how many of them failed (at most n). */
+    const redisReply *n = s_field(f, "n");
+    e->requests = n ? s_num(n) : 1;
+    e->errors = s_num(s_field(f, "err"));
+    if (e->errors > e->requests)
+        e->errors = e->requests;
     e->msgs = s_num(s_field(f, "msgs"));
     e->in = s_num(s_field(f, "in"));
     e->out = s_num(s_field(f, "out"));
-    return e->ws[0] && e->user[0] && e->tok[0] && e->route[0] && e->ts_ms > 0 ? 0 : -1;
+    return e->ws[0] && e->user[0] && e->tok[0] && e->route[0] && e->ts_ms > 0 && e->requests > 0
+               ? 0
+               : -1;
 }
 
 /* Counts the entries (an array of [id, fields]) and acknowledges them.
@@ -209,7 +217,8 @@ s_claim(usage_t *u)
 
 /* Drops the entries every consumer is done with (older than both the
  * group's last delivered entry and its oldest pending one), so the stream
- * holds only what is still to count; the edges' MAXLEN caps it while no
+ * holds only what is still to count — exactly (MINID without ~): the
+ * edges' entries are few, one per key per flush; the edges' MAXLEN caps it while no
  * usage process runs. */
 static void
 s_trim(usage_t *u)
@@ -242,7 +251,7 @@ s_trim(usage_t *u)
     freeReplyObject(p);
     if (!ok)
         return;
-    redisReply *t = pgs_redis_command(u->redis, "XTRIM " S_STREAM " MINID ~ %s", min_id);
+    redisReply *t = pgs_redis_command(u->redis, "XTRIM " S_STREAM " MINID %s", min_id);
     freeReplyObject(t);
 }
 
@@ -253,22 +262,28 @@ usage_consume_timer(void *arg)
     int64_t now = pgs_time_mono_ms();
     if (s_ensure_group(u) < 0)
         return;
+    int counted = 0;
     if (now >= u->next_claim) {
         u->next_claim = now + S_CLAIM_EVERY_MS;
         s_claim(u);
-        s_trim(u);
+        counted = 1;
     }
     for (int i = 0; i < S_MAX_BATCHES; i++) {
         int own = u->own_pending;
         int n = s_read(u, own ? "0" : ">");
         if (n < 0)
-            return;
+            break;
+        counted |= n > 0;
         if (own && n == 0)
             u->own_pending = 0; /* none left: on to new entries */
         else if (!own && n < S_BATCH)
             break;
         pgs_worker_keepalive(u->w);
     }
+    /* What every consumer is done with leaves Redis at once, not in the
+     * next claim round. */
+    if (counted)
+        s_trim(u);
     if (now >= u->next_prune) {
         u->next_prune = now + 60000;
         usage_store_prune_seen(u->db, pgs_time_now_ms() - S_SEEN_KEEP_MS, 5000);

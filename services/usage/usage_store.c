@@ -148,11 +148,11 @@ usage_store_apply(pgs_db_t *db, const usage_event_t *ev, int n, int64_t now_ms)
             nagg++;
         }
         usage_counts_t *c = &agg[k].c;
-        c->requests++;
+        c->requests += e->requests;
         c->messages += e->msgs;
         c->input_tokens += e->in;
         c->output_tokens += e->out;
-        c->errors += e->err ? 1 : 0;
+        c->errors += e->errors;
     }
     for (int k = 0; k < nagg; k++)
         if (s_agg_write(db, add, &agg[k]) < 0)

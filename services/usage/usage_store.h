@@ -19,15 +19,15 @@
 
 #define USAGE_DAY_LEN 11 /* "2026-11-28" + NUL */
 
-/* One event of the pgs:usage stream. */
+/* One entry of the pgs:usage stream: the sums of `requests` requests of
+ * one token, route and bot on one day. */
 typedef struct {
     char id[48];  /* the stream entry id */
     char key[48]; /* what it is counted once by: the edge's event id, else id */
     int64_t ts_ms;
     char ws[PGS_ID_MAX], user[PGS_ID_MAX], tok[PGS_ID_MAX], bot[PGS_ID_MAX];
     char route[96];
-    int err;
-    long long msgs, in, out;
+    long long requests, errors, msgs, in, out;
 } usage_event_t;
 
 typedef struct {

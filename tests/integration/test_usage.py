@@ -1111,6 +1111,62 @@ def test_client_that_hangs_up_is_counted_once(system):
     assert me_row()["requests"] == 2
 
 
+def stream_entries_added(system):
+    """Entries ever added to the usage stream (XINFO STREAM entries-added)."""
+    out = system.redis("XINFO", "STREAM", "pgs:usage").splitlines()
+    return int(out[out.index("entries-added") + 1])
+
+
+def test_counts_are_summed_into_few_stream_entries(system):
+    """The edge sums a token's requests per route and bot and writes one
+    stream entry per key every 100 ms, not one per request: 300 requests
+    make a handful of entries, each counted exactly, and once counted the
+    stream holds no more than the group's last entry."""
+    u, s = pro_account(system)
+    t = Tok(s, scopes=["profile:read"])
+    tr = Traffic(system)
+    before = stream_entries_added(system)
+    start = time.monotonic()
+    for i in range(300):
+        r = tr.call(t, "GET", "/v1/models" if i % 3 == 2 else "/v1/me")
+        assert r.status_code in (200, 403), r.text
+    elapsed = time.monotonic() - start
+    app_converge(s, tr, "route", desc="300 requests counted")
+    added = stream_entries_added(system) - before
+    # two keys (two routes), at most one entry each per 100 ms flush
+    assert added <= 2 * (elapsed / 0.1 + 2), (added, elapsed)
+    assert added < 100, "one entry per request or so: %d for 300" % added
+    poll(lambda: int(system.redis("XLEN", "pgs:usage")) <= 1, timeout=10, interval=0.2,
+         desc="the counted entries trimmed from the stream (XLEN %s)" % system.redis("XLEN", "pgs:usage"))
+    exact_and_stays(s, tr, "every request once")
+
+
+def edge_replaced(system, old_pid):
+    return poll(lambda: [p for p in system.running("edge") if p["pid"] != old_pid], timeout=30,
+                interval=0.2, desc="a new edge")
+
+
+def test_edge_stops_lose_no_counts(system):
+    """A clean stop (SIGTERM) right after requests writes what it summed; a
+    kill -9 loses at most the last 100 ms, so requests answered half a
+    second before it are all counted."""
+    u, s = pro_account(system)
+    t = Tok(s, scopes=["profile:read"])
+    tr = Traffic(system)
+    for _ in range(40):
+        assert tr.call(t, "GET", "/v1/me").status_code == 200
+    edge = system.running("edge")[0]["pid"]
+    system.signal(edge, signal.SIGTERM)
+    edge = edge_replaced(system, edge)[0]["pid"]
+    app_converge(s, tr, "token", desc="the requests before a clean stop")
+    for _ in range(40):
+        assert tr.call(t, "GET", "/v1/me").status_code == 200
+    time.sleep(0.5)
+    system.signal(edge, signal.SIGKILL)
+    edge_replaced(system, edge)
+    exact_and_stays(s, tr, "the requests before a kill -9, half a second on")
+
+
 def test_reports_are_bounded(request):
     """Issue 10, deliverable 3: an identical pending or ready report is returned (200) instead of
     a new one; at most [usage] max_reports_per_day new ones per workspace per UTC day (429

@@ -1,9 +1,9 @@
 """No usage lost to a Redis outage (issue 10, deliverable 9). Redis is killed
 (SIGKILL) under traffic and started again 5 s later with its own command
 line; every request that passed checks 1–4 is counted exactly once — the
-edge kept the events it could not send (in memory, then its spool file:
-the memory part is made small here so both are used), showed how many in
-pegasusctl status, and sent them in order once Redis was back. Redis that
+edge kept the counts it could not send (in memory, then its spool file:
+the memory part is made small, and counts are flushed every millisecond, so
+both are used), showed how many requests wait in pegasusctl status, and sent them in order once Redis was back. Redis that
 refuses writes (as on a full disk) while token lookups go on makes every
 event wait: they are all counted, once, when it takes writes again — also
 after an edge restart in between (they wait in its spool file)."""
@@ -21,6 +21,8 @@ from pgs import poll, uniq
 PEGASUS_ENV = {
     "PEGASUS_PLAN_PRO_REQUESTS_PER_MINUTE": "1000000",
     "PEGASUS_EDGE_USAGE_QUEUE_EVENTS": "50",
+    # a stream entry per request or so, so that 300 requests need the file
+    "PEGASUS_EDGE_USAGE_FLUSH_MS": "1",
 }
 
 

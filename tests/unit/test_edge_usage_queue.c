@@ -7,7 +7,9 @@
  * through destroy and a new queue on the same path (the exact file contents,
  * the file removed when nothing waits), adoption of a file whose last line
  * was cut short, peeked lines staying valid while the ring grows, and a file
- * holding a line longer than the 64 KiB load chunk.
+ * holding a line longer than the 64 KiB load chunk, and the weights of
+ * lines (the requests they count) through memory, the file, a line that
+ * straddles two of adoption's 64 KiB reads, and a restart.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -158,7 +160,7 @@ static void
 test_fifo_memory_and_file(void **state)
 {
     s_fixture_t *f = *state;
-    edge_usage_queue_t *q = edge_usage_queue_new(f->path, 3, 1 << 20);
+    edge_usage_queue_t *q = edge_usage_queue_new(f->path, 3, 1 << 20, NULL);
     assert_non_null(q);
     PGS_EXPECT_INT("len of a new queue", edge_usage_queue_len(q), 0);
     PGS_EXPECT_INT("dropped of a new queue", edge_usage_queue_dropped(q), 0);
@@ -197,7 +199,7 @@ static void
 test_push_behind_file(void **state)
 {
     s_fixture_t *f = *state;
-    edge_usage_queue_t *q = edge_usage_queue_new(f->path, 2, 1 << 20);
+    edge_usage_queue_t *q = edge_usage_queue_new(f->path, 2, 1 << 20, NULL);
     assert_non_null(q);
     s_push_range(q, 1, 5);
     const char *lines[4];
@@ -224,7 +226,7 @@ test_peek_pop_bounds(void **state)
     for (size_t i = 0; i < 12; i++)
         lines[i] = sentinel;
 
-    edge_usage_queue_t *q = edge_usage_queue_new(f->path, 4, 1 << 20);
+    edge_usage_queue_t *q = edge_usage_queue_new(f->path, 4, 1 << 20, NULL);
     assert_non_null(q);
     PGS_EXPECT_INT("peek(10) on an empty queue", edge_usage_queue_peek(q, lines, 10), 0);
     PGS_EXPECT_STR("lines[0] after a peek returning 0", lines[0], sentinel);
@@ -280,7 +282,7 @@ static void
 test_max_file_bytes(void **state)
 {
     s_fixture_t *f = *state;
-    edge_usage_queue_t *q = edge_usage_queue_new(f->path, 1, 30);
+    edge_usage_queue_t *q = edge_usage_queue_new(f->path, 1, 30, NULL);
     assert_non_null(q);
     s_push_range(q, 1, 4); /* 1 in memory, 2..4 in the file: 24 bytes */
     for (int i = 5; i <= 9; i++) {
@@ -333,7 +335,7 @@ static void
 test_persistence(void **state)
 {
     s_fixture_t *f = *state;
-    edge_usage_queue_t *q = edge_usage_queue_new(f->path, 2, 1 << 20);
+    edge_usage_queue_t *q = edge_usage_queue_new(f->path, 2, 1 << 20, NULL);
     assert_non_null(q);
     s_push_range(q, 1, 6);
     const char *lines[4];
@@ -351,7 +353,7 @@ test_persistence(void **state)
     assert_int_equal(stat(f->path, &st), 0);
     PGS_EXPECT_INT("kept file mode", st.st_mode & 0777, 0600);
 
-    q = edge_usage_queue_new(f->path, 2, 1 << 20);
+    q = edge_usage_queue_new(f->path, 2, 1 << 20, NULL);
     assert_non_null(q);
     PGS_EXPECT_INT("len of the queue adopting the file", edge_usage_queue_len(q), 5);
     /* Events 2, 3 popped, then 4 and 5 loaded into memory and 6 unread in
@@ -370,7 +372,7 @@ test_persistence(void **state)
     PGS_EXPECT_STR("spool file after the second destroy", got, "line-04\nline-05\nline-06\n");
     free(got);
 
-    q = edge_usage_queue_new(f->path, 2, 1 << 20);
+    q = edge_usage_queue_new(f->path, 2, 1 << 20, NULL);
     assert_non_null(q);
     PGS_EXPECT_INT("len after the second adoption", edge_usage_queue_len(q), 3);
     s_push_range(q, 7, 7); /* behind the adopted ones: in the file */
@@ -381,7 +383,7 @@ test_persistence(void **state)
     PGS_EXPECT_INT("access() of the file of a destroyed empty queue", access(f->path, F_OK), -1);
 
     /* A queue that never needed its file: destroy writes memory to it. */
-    q = edge_usage_queue_new(f->path, 100, 1 << 20);
+    q = edge_usage_queue_new(f->path, 100, 1 << 20, NULL);
     assert_non_null(q);
     s_push_range(q, 1, 3);
     PGS_EXPECT_INT("access() while everything is in memory", access(f->path, F_OK), -1);
@@ -390,7 +392,7 @@ test_persistence(void **state)
     PGS_EXPECT_STR("spool file of a memory-only queue after destroy", got,
                    "line-01\nline-02\nline-03\n");
     free(got);
-    q = edge_usage_queue_new(f->path, 100, 1 << 20);
+    q = edge_usage_queue_new(f->path, 100, 1 << 20, NULL);
     assert_non_null(q);
     PGS_EXPECT_INT("len after adopting it", edge_usage_queue_len(q), 3);
     static const size_t all[] = {10};
@@ -399,7 +401,7 @@ test_persistence(void **state)
     PGS_EXPECT_INT("access() after destroying the drained queue", access(f->path, F_OK), -1);
 
     /* A queue that never held anything and has no file: destroy makes none. */
-    q = edge_usage_queue_new(f->path, 2, 1 << 20);
+    q = edge_usage_queue_new(f->path, 2, 1 << 20, NULL);
     assert_non_null(q);
     edge_usage_queue_destroy(&q);
     PGS_EXPECT_INT("access() after destroying a queue that never held anything",
@@ -413,7 +415,7 @@ test_adopt_cut_short(void **state)
 {
     s_fixture_t *f = *state;
     s_write(f->path, "a\nb\nc", 5);
-    edge_usage_queue_t *q = edge_usage_queue_new(f->path, 10, 1 << 20);
+    edge_usage_queue_t *q = edge_usage_queue_new(f->path, 10, 1 << 20, NULL);
     assert_non_null(q);
     PGS_EXPECT_INT("spool file size right after new", s_size(f->path), 4);
     PGS_EXPECT_INT("len", edge_usage_queue_len(q), 2);
@@ -433,7 +435,7 @@ test_adopt_cut_short(void **state)
 
     /* Nothing but a cut line: an empty queue, the file emptied. */
     s_write(f->path, "partial", 7);
-    q = edge_usage_queue_new(f->path, 10, 1 << 20);
+    q = edge_usage_queue_new(f->path, 10, 1 << 20, NULL);
     assert_non_null(q);
     PGS_EXPECT_INT("len with only a cut line", edge_usage_queue_len(q), 0);
     PGS_EXPECT_INT("spool file size with only a cut line", s_size(f->path), 0);
@@ -443,7 +445,7 @@ test_adopt_cut_short(void **state)
 
     /* An empty line is an event too. */
     s_write(f->path, "\nx\n", 3);
-    q = edge_usage_queue_new(f->path, 10, 1 << 20);
+    q = edge_usage_queue_new(f->path, 10, 1 << 20, NULL);
     assert_non_null(q);
     PGS_EXPECT_INT("len with an empty line", edge_usage_queue_len(q), 2);
     PGS_EXPECT_INT("peek(4)", edge_usage_queue_peek(q, lines, 4), 2);
@@ -461,7 +463,7 @@ test_peeked_valid_across_growth(void **state)
 {
     s_fixture_t *f = *state;
     s_write(f->path, "old-1\nold-2\nold-3\n", 18);
-    edge_usage_queue_t *q = edge_usage_queue_new(f->path, 1000, 1 << 20);
+    edge_usage_queue_t *q = edge_usage_queue_new(f->path, 1000, 1 << 20, NULL);
     assert_non_null(q);
     const char *peeked[3];
     PGS_EXPECT_INT("peek(3) loading the file", edge_usage_queue_peek(q, peeked, 3), 3);
@@ -522,7 +524,7 @@ test_long_line(void **state)
     s_write(f->path, data, len);
     free(data);
 
-    edge_usage_queue_t *q = edge_usage_queue_new(f->path, 10, 1 << 20);
+    edge_usage_queue_t *q = edge_usage_queue_new(f->path, 10, 1 << 20, NULL);
     assert_non_null(q);
     /* adopted: four lines, the long one among them */
     PGS_EXPECT_INT("len after adopting 3 normal lines and a long one", edge_usage_queue_len(q), 4);
@@ -563,6 +565,76 @@ test_long_line(void **state)
     PGS_EXPECT_INT("access() after destroy", access(f->path, F_OK), -1);
 }
 
+/* The weight of "w=<n>;…" is n, of any other line 0. */
+static size_t
+s_weigh(const char *line, size_t len)
+{
+    if (len < 3 || memcmp(line, "w=", 2) != 0)
+        return 0;
+    size_t v = 0;
+    for (size_t i = 2; i < len && line[i] >= '0' && line[i] <= '9'; i++)
+        v = v * 10 + (size_t)(line[i] - '0');
+    return v;
+}
+
+/* Weights add up on push (memory, then the file), leave with pop, survive a
+ * destroy and a new queue on the file — also for a line that straddles two
+ * of adoption's reads — and a line that is not one of ours weighs nothing. */
+static void
+test_weights(void **state)
+{
+    s_fixture_t *f = *state;
+    edge_usage_queue_t *q = edge_usage_queue_new(f->path, 2, 1 << 22, s_weigh);
+    assert_non_null(q);
+    PGS_EXPECT_INT("weight of a new queue", edge_usage_queue_weight(q), 0);
+    edge_usage_queue_push(q, "w=5;a");
+    edge_usage_queue_push(q, "w=7;b");
+    edge_usage_queue_push(q, "w=11;c"); /* the file */
+    edge_usage_queue_push(q, "other");
+    PGS_EXPECT_INT("weight of memory and file", edge_usage_queue_weight(q), 23);
+    PGS_EXPECT_INT("len", edge_usage_queue_len(q), 4);
+    const char *lines[4];
+    assert_int_equal(edge_usage_queue_peek(q, lines, 1), 1);
+    edge_usage_queue_pop(q, 1);
+    PGS_EXPECT_INT("weight after popping w=5", edge_usage_queue_weight(q), 18);
+    edge_usage_queue_destroy(&q);
+
+    q = edge_usage_queue_new(f->path, 2, 1 << 22, s_weigh);
+    assert_non_null(q);
+    PGS_EXPECT_INT("weight adopted from the file", edge_usage_queue_weight(q), 18);
+    size_t k = edge_usage_queue_peek(q, lines, 4);
+    edge_usage_queue_pop(q, k);
+    PGS_EXPECT_INT("weight after popping what peek gave", edge_usage_queue_weight(q),
+                   k >= 2 ? 0 : 11);
+    k = edge_usage_queue_peek(q, lines, 4);
+    edge_usage_queue_pop(q, k);
+    PGS_EXPECT_INT("weight of the emptied queue", edge_usage_queue_weight(q), 0);
+    edge_usage_queue_destroy(&q);
+
+    /* A file whose second line crosses the 64 KiB boundary of a read. */
+    size_t pad = 65536 - 10;
+    size_t len = pad + 1 + 64;
+    char *data = malloc(len + 1);
+    assert_non_null(data);
+    memcpy(data, "w=3;", 4);
+    memset(data + 4, 'x', pad - 4);
+    data[pad] = '\n';
+    int n = snprintf(data + pad + 1, 64, "w=40;%s", "straddles the boundary");
+    data[pad + 1 + (size_t)n] = '\n';
+    s_write(f->path, data, pad + 2 + (size_t)n);
+    free(data);
+    q = edge_usage_queue_new(f->path, 10, 1 << 22, s_weigh);
+    assert_non_null(q);
+    PGS_EXPECT_INT("lines adopted", edge_usage_queue_len(q), 2);
+    PGS_EXPECT_INT("weight of a line straddling two reads", edge_usage_queue_weight(q), 43);
+    k = edge_usage_queue_peek(q, lines, 4);
+    PGS_EXPECT_INT("lines loaded", k, 2);
+    PGS_EXPECT_INT("weight once loaded into memory", edge_usage_queue_weight(q), 43);
+    edge_usage_queue_pop(q, k);
+    PGS_EXPECT_INT("weight after the drain", edge_usage_queue_weight(q), 0);
+    edge_usage_queue_destroy(&q);
+}
+
 int
 main(void)
 {
@@ -576,6 +648,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_adopt_cut_short, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_peeked_valid_across_growth, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_long_line, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_weights, s_setup, s_teardown),
     };
     return cmocka_run_group_tests_name("edge_usage_queue", tests, NULL, NULL);
 }

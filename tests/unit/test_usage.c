@@ -135,7 +135,8 @@ s_event(const char *id, const char *day_noon_utc, const char *tok, const char *b
     snprintf(e.tok, sizeof e.tok, "%s", tok);
     snprintf(e.bot, sizeof e.bot, "%s", bot);
     snprintf(e.route, sizeof e.route, "GET /v1/me");
-    e.err = err;
+    e.requests = 1;
+    e.errors = err;
     e.msgs = msgs;
     e.in = msgs * 10;
     e.out = msgs * 20;
