@@ -3,12 +3,12 @@
  * its peers (workers and clients such as pegasusctl, all DEALERs).
  *
  * A message is a ZeroMQ multipart message. Frame 0 is the protocol version
- * "PGS2"; frame 1 is one command byte; the rest depends on the command
+ * "PGS3"; frame 1 is one command byte; the rest depends on the command
  * (the ROUTER's identity frame comes before all of these on the edge side).
  *
  *   READY      worker → edge   [service] [instance] [capacity: decimal 1..1024]
  *   HEARTBEAT  both ways       (nothing)
- *   REQUEST    edge → worker   [id] [service] [route] [context JSON] [params JSON]
+ *   REQUEST    edge → worker   [id] [service] [route] [context] [params JSON]
  *                              [flags] [body]
  *              client → edge   the same: the edge picks a worker of [service],
  *                              gives the request its own id and relays the reply
@@ -37,9 +37,12 @@
  * replay, and token-state invalidations (pgs_meta.h has its text form).
  * END's meta completes REPLY's: a stream's counts are known at its end.
  *
- * id is a decimal u64 chosen by the sender of the REQUEST. The context is a
- * JSON object the edge builds (authenticated user, workspace, role, token id,
- * scopes, request id, client ip); workers trust it and never see a token.
+ * id is a decimal u64 chosen by the sender of the REQUEST. The context is
+ * flat fields, "name=value" lines (pgs_ctx.h: request id, client ip, and for
+ * a token's request its user, workspace, role, plan, token id and scopes),
+ * which the edge builds and a worker reads without a JSON parser; workers
+ * trust it and never see a token. (PGS3: the context was a JSON object in
+ * PGS2.)
  * params is a JSON object (path parameters, query, selected headers). Every
  * frame is bounded (PGS_PROTO_MAX_*); a message that breaks any rule is
  * rejected whole by pgs_proto_decode and never asserted on. A message of
@@ -53,7 +56,7 @@
 #include <stdint.h>
 #include <zmq.h>
 
-#define PGS_PROTO_VERSION "PGS2"
+#define PGS_PROTO_VERSION "PGS3"
 #define PGS_PROTO_MAX_NAME 64            /* service, instance, route */
 #define PGS_PROTO_MAX_JSON (256 * 1024)  /* context, params, headers, meta */
 #define PGS_PROTO_MAX_BODY (16u << 20)   /* the body frame of one message */

@@ -74,7 +74,7 @@ pgs_res_usage_bot(pgs_res_t *res, const char *bot_id)
 const char *
 pgs_req_ctx(const pgs_req_t *req, const char *key)
 {
-    return json_string_value(json_object_get(req->ctx, key));
+    return pgs_ctx_get(req->ctx, key);
 }
 
 const char *

@@ -6,6 +6,7 @@
 #ifndef PGS_REQ_H
 #define PGS_REQ_H
 
+#include "pgs_ctx.h"
 #include "pgs_meta.h"
 
 #include <jansson.h>
@@ -21,11 +22,11 @@ typedef struct pgs_call pgs_call_t;
 typedef struct {
     uint64_t id;
     const char *route;
-    json_t *ctx;    /* the edge's context object (see pgs_proto.h) */
+    const pgs_ctx_t *ctx; /* who asks (pgs_ctx.h) */
     json_t *params; /* path parameters, query and selected headers */
     const char *body;
     size_t body_len;
-    const char *request_id; /* ctx.request_id, or "" */
+    const char *request_id; /* ctx->request_id, or "" */
     pgs_call_t *call;       /* the handle to answer through after PGS_LATER */
 } pgs_req_t;
 

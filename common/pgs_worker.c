@@ -117,6 +117,7 @@ struct pgs_call {
     pgs_worker_t *w;
     int edge;
     pgs_req_t req;
+    pgs_ctx_t ctx;        /* req.ctx */
     pgs_proto_inbox_t in; /* the message the body borrows from */
     char route[PGS_PROTO_MAX_NAME + 1];
     char request_id[128];
@@ -261,7 +262,6 @@ s_call_new(pgs_worker_t *w)
 static void
 s_call_free(pgs_call_t *c)
 {
-    json_decref(c->req.ctx);
     json_decref(c->req.params);
     pgs_proto_inbox_close(&c->in);
     pgs_proto_body_free(&c->body);
@@ -533,7 +533,8 @@ s_out_timeout(void *arg)
 /* Sends a request to another service; fn(arg, reply) runs exactly once,
  * from the loop. 0, or -1 (fn will not run). */
 static int
-s_request(pgs_worker_t *w, const char *service, const char *route, json_t *ctx, json_t *params,
+s_request(pgs_worker_t *w, const char *service, const char *route, const pgs_ctx_t *ctx,
+          json_t *params,
           const char *body, size_t body_len, int timeout_ms, void (*fn)(void *, pgs_res_t *),
           void *arg)
 {
@@ -544,20 +545,21 @@ s_request(pgs_worker_t *w, const char *service, const char *route, json_t *ctx, 
     o->id = ++w->next_out_id;
     o->fn = fn;
     o->arg = arg;
-    char *ctx_text = ctx ? pgs_json_dump(ctx) : NULL;
+    char ctx_text[PGS_CTX_MAX];
+    if (!ctx || pgs_ctx_format(ctx, ctx_text, sizeof ctx_text) < 0)
+        ctx_text[0] = '\0';
     char *params_text = params ? pgs_json_dump(params) : NULL;
     pgs_proto_msg_t msg = {.cmd = PGS_PROTO_REQUEST,
                            .id = o->id,
                            .service = service,
                            .route = route,
-                           .context = ctx_text ? ctx_text : "{}",
+                           .context = ctx_text,
                            .params = params_text ? params_text : "{}",
                            .body = body,
                            .body_len = body_len};
     int sent = -1;
     for (int e = 0; e < w->nedges && sent < 0; e++)
         sent = s_send_as(w, e, &msg, 1);
-    free(ctx_text);
     free(params_text);
     /* Unsent: the 503 comes on the next turn, never from inside this call. */
     o->timer = pgs_worker_after(w, sent == 0 ? timeout_ms : 0, s_out_timeout, o);
@@ -648,7 +650,7 @@ s_call_replied(void *arg, pgs_res_t *reply)
 }
 
 int
-pgs_call_request(pgs_call_t *call, const char *service, const char *route, json_t *ctx,
+pgs_call_request(pgs_call_t *call, const char *service, const char *route, const pgs_ctx_t *ctx,
                  json_t *params, const char *body, size_t body_len, int timeout_ms,
                  pgs_then_fn then, void *arg)
 {
@@ -936,17 +938,17 @@ s_dispatch(pgs_worker_t *w, int e, pgs_call_t *c, const pgs_proto_msg_t *msg)
     c->req.body_len = msg->body_len;
     c->req.request_id = "";
     c->req.call = c;
-    c->req.ctx = json_loads(msg->context, 0, NULL);
+    int ctx_ok = pgs_ctx_parse(msg->context, strlen(msg->context), &c->ctx) == 0;
+    c->req.ctx = &c->ctx;
     c->req.params = json_loads(msg->params, 0, NULL);
     s_call_open(w, c);
     pgs_res_t res = {0};
-    if (!json_is_object(c->req.ctx) || !json_is_object(c->req.params)) {
+    if (!ctx_ok || !json_is_object(c->req.params)) {
         pgs_res_error(&res, &c->req, 400, "invalid_request", "Malformed internal request.", NULL);
         pgs_call_reply(&c, &res);
         return;
     }
-    const char *rid = json_string_value(json_object_get(c->req.ctx, "request_id"));
-    snprintf(c->request_id, sizeof c->request_id, "%s", rid ? rid : "");
+    snprintf(c->request_id, sizeof c->request_id, "%s", c->ctx.request_id);
     c->req.request_id = c->request_id;
     if (msg->flags & PGS_PROTO_MORE) {
         c->partial = 1;

@@ -150,8 +150,8 @@ void pgs_call_stream_end(pgs_call_t **call, int ok, const pgs_meta_t *meta);
  * then will not run). */
 typedef pgs_handled_t (*pgs_then_fn)(void *arg, const pgs_req_t *req, pgs_res_t *res,
                                      pgs_res_t *reply);
-int pgs_call_request(pgs_call_t *call, const char *service, const char *route, json_t *ctx,
-                     json_t *params, const char *body, size_t body_len, int timeout_ms,
+int pgs_call_request(pgs_call_t *call, const char *service, const char *route,
+                     const pgs_ctx_t *ctx, json_t *params, const char *body, size_t body_len, int timeout_ms,
                      pgs_then_fn then, void *arg);
 
 /* Runs work(arg) on one of the library's threads, then done(arg, req, res)

@@ -3,7 +3,7 @@
  * team changes go through here (never straight into auth.db), so they are
  * committed, written to Redis and invalidated exactly like the app's.
  *
- * Every request has context {"request_id","actor":"pegasusctl"} (anything
+ * Every request has the context fields request_id and actor=pegasusctl (anything
  * else is 403 forbidden) and a JSON object body; unknown fields and wrong
  * types are 400 invalid_request with "param". Errors are the usual
  * {"error":{code,message,request_id,param?}}. `team` is a ws_ id or a team

@@ -201,7 +201,7 @@ ctl_broker_call(const ctl_t *c, const char *service, const char *route, const ch
     char rid[32], context[96];
     snprintf(rid, sizeof rid, "ctl-%08" PRIx32 "%08" PRIx32, randombytes_random(),
              randombytes_random());
-    snprintf(context, sizeof context, "{\"request_id\":\"%s\",\"actor\":\"pegasusctl\"}", rid);
+    snprintf(context, sizeof context, "request_id=%s\nactor=pegasusctl\n", rid);
     pgs_proto_msg_t req = {.cmd = PGS_PROTO_REQUEST,
                            .id = id ? id : 1,
                            .service = service,

@@ -62,7 +62,7 @@ s_touch(edge_req_t *r)
     json_decref(p);
     edge_broker_req_t req = {.service = "auth",
                              .route = "token.touch",
-                             .context = "{\"request_id\":\"edge-touch\"}",
+                             .context = "request_id=edge-touch\n",
                              .params = params ? params : "{}",
                              .deadline_ms = 5000};
     edge_broker_submit(c->broker, &req, s_touch_done, NULL);

@@ -4,6 +4,7 @@
 #include "edge_params.h"
 #include "edge_http_parse.h"
 #include "edge_response.h"
+#include "pgs_ctx.h"
 #include "pgs_json.h"
 
 #include <stdio.h>
@@ -144,26 +145,25 @@ edge_params_build(edge_req_t *r)
     return pgs_jbuf_take(&b);
 }
 
-char *
-edge_params_context(const edge_req_t *r)
+void
+edge_params_context(const edge_req_t *r, char *out, size_t size)
 {
-    pgs_jbuf_t b = {0};
-    pgs_jbuf_raw(&b, "{", 1);
-    pgs_jbuf_member(&b, 0, "request_id", r->request_id);
-    pgs_jbuf_member(&b, 1, "client_ip", r->client_ip);
+    pgs_ctx_t c;
+    memset(&c, 0, sizeof c);
+    /* Every value comes from the edge's own checks (ids, a parsed address,
+     * a validated request id): each fits its field. */
+    snprintf(c.request_id, sizeof c.request_id, "%s", r->request_id);
+    snprintf(c.client_ip, sizeof c.client_ip, "%s", r->client_ip);
     if (r->route->auth == EDGE_AUTH_TOKEN) {
-        char scopes[512];
-        pgs_scope_format(r->tok.scopes, scopes, sizeof scopes);
-        pgs_jbuf_member(&b, 1, "token_id", r->tok.token_id);
-        pgs_jbuf_member(&b, 1, "user_id", r->tok.user_id);
-        pgs_jbuf_member(&b, 1, "workspace_id", r->tok.workspace_id);
-        pgs_jbuf_member(&b, 1, "workspace_type", r->tok.workspace_type);
-        pgs_jbuf_member(&b, 1, "role", r->tok.role);
-        pgs_jbuf_member(&b, 1, "plan", r->tok.plan);
-        pgs_jbuf_member(&b, 1, "scopes", scopes);
-        const char *seat = r->tok.seat ? ",\"seat\":true" : ",\"seat\":false";
-        pgs_jbuf_raw(&b, seat, strlen(seat));
+        memcpy(c.token_id, r->tok.token_id, sizeof c.token_id);
+        memcpy(c.user_id, r->tok.user_id, sizeof c.user_id);
+        memcpy(c.workspace_id, r->tok.workspace_id, sizeof c.workspace_id);
+        snprintf(c.workspace_type, sizeof c.workspace_type, "%s", r->tok.workspace_type);
+        snprintf(c.role, sizeof c.role, "%s", r->tok.role);
+        snprintf(c.plan, sizeof c.plan, "%s", r->tok.plan);
+        pgs_scope_format(r->tok.scopes, c.scopes, sizeof c.scopes);
+        c.seat[0] = r->tok.seat ? '1' : '0';
     }
-    pgs_jbuf_raw(&b, "}", 1);
-    return pgs_jbuf_take(&b);
+    if (pgs_ctx_format(&c, out, size) < 0 && size)
+        out[0] = '\0';
 }

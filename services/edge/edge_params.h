@@ -11,13 +11,15 @@
 #define EDGE_PARAMS_H
 
 #include "edge_req.h"
+#include "pgs_ctx.h"
 
 /* r's params as JSON text (caller frees). NULL with r's response set (400
  * invalid_request) when the query is not valid UTF-8 once decoded; a path
  * parameter that is not becomes "". */
 char *edge_params_build(edge_req_t *r);
 
-/* r's context as JSON text (caller frees), or NULL when out of memory. */
-char *edge_params_context(const edge_req_t *r);
+/* r's context as the protocol's flat fields (pgs_ctx.h) into out
+ * (PGS_CTX_MAX bytes). */
+void edge_params_context(const edge_req_t *r, char *out, size_t size);
 
 #endif

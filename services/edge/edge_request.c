@@ -86,10 +86,10 @@ s_forward(edge_req_t *r)
     char *params = edge_params_build(r);
     if (!params)
         return;
-    char *context = edge_params_context(r);
-    edge_relay_forward(r, params, context ? context : "{}");
+    char context[PGS_CTX_MAX];
+    edge_params_context(r, context, sizeof context);
+    edge_relay_forward(r, params, context);
     free(params);
-    free(context);
 }
 
 /* An Idempotency-Key is the caller's across every route, and the routes'

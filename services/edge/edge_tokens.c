@@ -228,7 +228,7 @@ s_ask_auth(edge_tokens_t *t, s_pending_t *p)
     snprintf(params, sizeof params, "{\"hash\":\"%s\"}", p->hash);
     edge_broker_req_t req = {.service = "auth",
                              .route = "token.lookup",
-                             .context = "{\"request_id\":\"edge-lookup\"}",
+                             .context = "request_id=edge-lookup\n",
                              .params = params,
                              .deadline_ms = 2000,
                              .retryable = 1};

@@ -237,7 +237,7 @@ s_request(edge_t *e, uint64_t id, const char *route, const char *body)
                          .id = id,
                          .service = "test",
                          .route = route,
-                         .context = "{\"request_id\":\"req_t\"}",
+                         .context = "request_id=req_t\n",
                          .params = "{}",
                          .body = body,
                          .body_len = strlen(body)};
@@ -442,7 +442,7 @@ test_worker_as_an_edge_sees_it(void **state)
                           .id = 72,
                           .service = "test",
                           .route = "t.len",
-                          .context = "{\"request_id\":\"req_up\"}",
+                          .context = "request_id=req_up\n",
                           .params = "{}",
                           .body = upload,
                           .body_len = big};
