@@ -5,6 +5,7 @@
 #include "pgs_log.h"
 #include "pgs_time.h"
 
+#include <poll.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,7 @@ struct pgs_redis {
     int up;
     int pending; /* commands appended, replies not yet read */
     int warned;
+    int subscribed;
 };
 
 pgs_redis_t *
@@ -44,6 +46,7 @@ s_drop(pgs_redis_t *r)
     r->ctx = NULL;
     r->pending = 0;
     r->up = 0;
+    r->subscribed = 0;
 }
 
 void
@@ -175,4 +178,64 @@ int
 pgs_redis_up(const pgs_redis_t *r)
 {
     return r->up;
+}
+
+/* ---- subscriber ---- */
+
+int
+pgs_redis_subscribe(pgs_redis_t *r, const char *channel)
+{
+    if (r->subscribed)
+        return 0;
+    if (s_connect(r) < 0)
+        return -1;
+    redisReply *reply = redisCommand(r->ctx, "SUBSCRIBE %s", channel);
+    int ok = reply && reply->type == REDIS_REPLY_ARRAY && reply->elements == 3;
+    if (reply)
+        freeReplyObject(reply);
+    if (!ok) {
+        pgs_warn("redis SUBSCRIBE %s failed: %s", channel, r->ctx->err ? r->ctx->errstr : "?");
+        s_drop(r);
+        return -1;
+    }
+    r->subscribed = r->up = 1;
+    return 1;
+}
+
+int
+pgs_redis_fd(const pgs_redis_t *r)
+{
+    return r->subscribed && r->ctx ? r->ctx->fd : -1;
+}
+
+int
+pgs_redis_messages(pgs_redis_t *r, void (*fn)(void *arg, const char *message), void *arg)
+{
+    if (!r->subscribed)
+        return -1;
+    for (;;) {
+        void *reply = NULL;
+        if (redisGetReplyFromReader(r->ctx, &reply) != REDIS_OK) {
+            s_drop(r);
+            return -1;
+        }
+        if (!reply) {
+            /* Nothing whole is buffered: read only what has arrived. */
+            struct pollfd p = {.fd = r->ctx->fd, .events = POLLIN};
+            if (poll(&p, 1, 0) <= 0)
+                return 0;
+            if (redisBufferRead(r->ctx) != REDIS_OK) {
+                pgs_warn("redis subscription lost: %s", r->ctx->errstr);
+                s_drop(r);
+                return -1;
+            }
+            continue;
+        }
+        redisReply *m = reply;
+        if (m->type == REDIS_REPLY_ARRAY && m->elements == 3 &&
+            m->element[0]->type == REDIS_REPLY_STRING && strcmp(m->element[0]->str, "message") == 0 &&
+            m->element[2]->type == REDIS_REPLY_STRING)
+            fn(arg, m->element[2]->str);
+        freeReplyObject(m);
+    }
 }

@@ -37,4 +37,20 @@ int pgs_redis_pipeline_run(pgs_redis_t *r);
 /* 1 when the last command got an answer, 0 after a failure. */
 int pgs_redis_up(const pgs_redis_t *r);
 
+/* ---- a subscriber: a handle of its own that only listens ---- */
+
+/* Subscribes r to channel when it is not subscribed (connecting first, at
+ * most every 200 ms). Returns 1 when it has just subscribed (whatever was
+ * published before is not seen: a subscriber that keeps copies drops them
+ * now), 0 when it already was, -1 when it is not. */
+int pgs_redis_subscribe(pgs_redis_t *r, const char *channel);
+
+/* The subscribed connection's file descriptor, or -1. */
+int pgs_redis_fd(const pgs_redis_t *r);
+
+/* Reads, without blocking, the messages that have arrived and calls
+ * fn(arg, message) for each. 0, or -1 when the connection was lost (it is
+ * dropped: pgs_redis_subscribe makes a new one). */
+int pgs_redis_messages(pgs_redis_t *r, void (*fn)(void *arg, const char *message), void *arg);
+
 #endif

@@ -6,6 +6,7 @@
 #include "auth_state.h"
 #include "auth_store.h"
 #include "auth_tokens.h"
+#include "auth_view.h"
 #include "pgs_log.h"
 #include "pgs_page.h"
 #include "pgs_plan.h"
@@ -41,16 +42,17 @@ s_ws_ref(json_t *o, const auth_ws_t *ws)
         json_pack("{s:s,s:s,s:s}", "id", ws->id, "type", ws->type, "name", ws->name));
 }
 
-/* Loads the calling token's workspace (and user when u is not NULL). 0, or
- * -1 with res filled. */
+/* Loads the calling token's workspace (and user when u is not NULL) from
+ * the view (auth.db on a miss, one statement at a time: no transaction for
+ * a pure read). 0, or -1 with res filled. */
 static int
 s_load(auth_t *a, const pgs_req_t *req, pgs_res_t *res, auth_ws_t *ws, auth_user_t *u)
 {
     const char *ws_id = pgs_req_ctx(req, "workspace_id");
     const char *user_id = pgs_req_ctx(req, "user_id");
-    int rc = ws_id ? auth_store_ws_get(a->db, ws_id, ws) : 0;
+    int rc = ws_id ? auth_view_ws(a, ws_id, ws) : 0;
     if (rc == 1 && u)
-        rc = user_id ? auth_store_user_by_id(a->db, user_id, u) : 0;
+        rc = user_id ? auth_view_user(a, user_id, u) : 0;
     if (rc < 0) {
         auth_req_fail_db(a->db, req, res);
         return -1;
@@ -70,7 +72,7 @@ auth_api_token_get(void *arg, const pgs_req_t *req, pgs_res_t *res)
     auth_t *a = arg;
     const char *id = pgs_req_ctx(req, "token_id");
     auth_tok_t t;
-    int rc = id ? auth_store_tok_by_id(a->db, id, &t) : 0;
+    int rc = id ? auth_view_tok(a, id, &t) : 0;
     if (rc < 0) {
         auth_req_fail_db(a->db, req, res);
         return PGS_DONE;
@@ -107,14 +109,10 @@ auth_api_me(void *arg, const pgs_req_t *req, pgs_res_t *res)
     auth_t *a = arg;
     auth_ws_t ws;
     auth_user_t u;
-    pgs_db_read_begin(a->db);
-    if (s_load(a, req, res, &ws, &u) < 0) {
-        pgs_db_read_end(a->db);
+    if (s_load(a, req, res, &ws, &u) < 0)
         return PGS_DONE;
-    }
     auth_mem_t m;
-    int rc = auth_store_mem_get(a->db, ws.id, u.id, &m);
-    pgs_db_read_end(a->db);
+    int rc = auth_view_mem(a, ws.id, u.id, &m);
     if (rc < 0) {
         auth_req_fail_db(a->db, req, res);
         return PGS_DONE;
@@ -173,7 +171,7 @@ auth_api_subscription(void *arg, const pgs_req_t *req, pgs_res_t *res)
     json_object_set_new(o, "read_only", json_boolean(auth_store_ws_read_only(&ws)));
     json_object_set_new(o, "quota", quota);
     if (team) {
-        long long seated = auth_store_mem_seated(a->db, ws.id);
+        long long seated = auth_view_seated(a, ws.id);
         if (seated < 0) {
             json_decref(o);
             auth_req_fail_db(a->db, req, res);

@@ -2,6 +2,7 @@
  * auth_cache — see auth_cache.h.
  */
 #include "auth_cache.h"
+#include "auth_view.h"
 #include "auth_store.h"
 #include "pgs_log.h"
 #include "pgs_time.h"
@@ -190,6 +191,7 @@ auth_cache_apply(auth_t *a, const auth_change_t *c, pgs_res_t *res)
     json_array_foreach(c->users, i, v)
         s_inval_add(&inval, &len, &cap, "user", json_string_value(v));
     if (inval && len) {
+        auth_view_invalidate(a->view, inval); /* this process's own view, at once */
         if (pgs_redis_append(a->redis, "PUBLISH pgs:inval %s", inval) < 0)
             ok = 0;
         else
@@ -366,7 +368,9 @@ s_rebuild(auth_t *a)
     }
     s_unlock(a);
     if (ok) {
-        /* Edges drop everything they cached from the old state. */
+        /* Edges (and auth views) drop everything they cached from the old
+         * state. */
+        auth_view_invalidate(a->view, "all");
         r = pgs_redis_command(a->redis, "PUBLISH pgs:inval all");
         if (r)
             freeReplyObject(r);

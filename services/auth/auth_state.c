@@ -2,6 +2,7 @@
  * auth_state — see auth_state.h.
  */
 #include "auth_state.h"
+#include "auth_view.h"
 #include "pgs_plan.h"
 #include "auth_store.h"
 #include "pgs_log.h"
@@ -65,7 +66,8 @@ auth_state_new(pgs_worker_t *w)
     if (a->db)
         pgs_db_busy(a->db, PGS_WORKER_DB_BUSY_MS, pgs_worker_keepalive_fn, w);
     a->redis = a->db ? pgs_worker_redis(w) : NULL;
-    if (!a->redis) {
+    a->view = a->redis ? auth_view_new(a) : NULL;
+    if (!a->view) {
         auth_state_destroy(&a);
         return NULL;
     }
@@ -78,6 +80,7 @@ auth_state_destroy(auth_t **ap)
     if (!ap || !*ap)
         return;
     auth_t *a = *ap;
+    auth_view_destroy(&a->view);
     pgs_redis_destroy(&a->redis);
     pgs_db_destroy(&a->db);
     if (a->pepper)

@@ -16,11 +16,14 @@
 #include <sodium.h>
 #include <stdint.h>
 
+typedef struct auth_view auth_view_t; /* auth_view.h */
+
 typedef struct {
     pgs_worker_t *w;
     const pgs_config_t *cfg;
     pgs_db_t *db;
     pgs_redis_t *redis;
+    auth_view_t *view; /* the rows the lean read routes answer from */
     unsigned char *pepper; /* PGS_TOKEN_PEPPER_LEN bytes of sodium_malloc memory */
     /* An argon2id hash of a random password: verified against for unknown
      * emails so that a sign-in takes as long whether the email exists or not. */

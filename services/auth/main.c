@@ -7,6 +7,7 @@
 #include "auth_admin.h"
 #include "auth_api.h"
 #include "auth_cache.h"
+#include "auth_view.h"
 #include "auth_session.h"
 #include "auth_state.h"
 #include "auth_tokens.h"
@@ -55,6 +56,7 @@ s_tick(void *arg)
 {
     auth_t *a = arg;
     auth_cache_tick(a);
+    auth_view_tick(a->view);
     pgs_db_wal_tick(a->db, &a->last_wal);
 }
 

@@ -274,3 +274,34 @@ def test_app_change_takes_effect_at_once(system):
     for t in toks:
         assert s.revoke(t["token"]["id"]).status_code == 204
         assert_error(system.api(t["secret"], "GET", "/v1/me"), 401, "token_revoked")
+
+
+def test_every_auth_process_sees_each_change_on_the_next_request(system):
+    """Each auth process (2 here) answers /v1/me and /v1/subscription from
+    its own in-memory view of users, workspaces and memberships: after
+    reads have filled both views, every change — role, plan, seats, made
+    through whichever process — shows on each of the next 8 requests,
+    spread over both processes."""
+    owner, a = system.user("pro"), system.user("pro")
+    team = system.team(owner, plan="pro", seats=3)
+    system.member(team, a)
+    sa = system.login(a, team)
+    ws_id = sa.ws(team)["id"]
+    tok = sa.create_token(preset="read_only")
+    assert len(system.running("auth")) >= 2
+
+    def reads(n=8):
+        out = []
+        for _ in range(n):
+            me = system.api(tok, "GET", "/v1/me")
+            sub = system.api(tok, "GET", "/v1/subscription")
+            assert me.status_code == 200 and sub.status_code == 200, (me.text, sub.text)
+            out.append((me.json()["role"], sub.json()["plan"], sub.json()["seats"]["total"]))
+        return out
+
+    assert set(reads()) == {("member", "pro", 3)}
+    for role, plan, seats in [("admin", "ultra", 4), ("viewer", "pro", 5), ("member", "ultra", 3)]:
+        system.member(team, a, action="set", role=role)
+        system.ctl("plan", "set", "--workspace", ws_id, "--plan", plan)
+        system.ctl("team", "seats", "--team", team, "--seats", str(seats))
+        assert set(reads()) == {(role, plan, seats)}, "a read after the change showed the old state"

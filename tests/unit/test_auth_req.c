@@ -22,9 +22,10 @@
 static pgs_req_t
 s_req(const char *params, const char *body)
 {
+    static pgs_ctx_t ctx = {.request_id = "req_test"};
     pgs_req_t r = {0};
     r.route = "test";
-    r.ctx = json_pack("{s:s}", "request_id", "req_test");
+    r.ctx = &ctx;
     r.params = json_loads(params, 0, NULL);
     if (!r.params)
         fail_msg("test bug: params %s", params);
@@ -37,7 +38,6 @@ s_req(const char *params, const char *body)
 static void
 s_req_free(pgs_req_t *r)
 {
-    json_decref(r->ctx);
     json_decref(r->params);
 }
 

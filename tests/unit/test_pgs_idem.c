@@ -47,10 +47,14 @@ s_teardown(void **state)
 /* A request with a key and a body, by a token of user usr_A in ws_A on
  * route (NULL: bots.create). */
 static void
-s_req_by(pgs_req_t *req, json_t **ctx, json_t **params, const char *key, const char *body,
+s_req_by(pgs_req_t *req, pgs_ctx_t **ctx, json_t **params, const char *key, const char *body,
          const char *token, const char *user, const char *route)
 {
-    *ctx = json_pack("{s:s,s:s,s:s}", "token_id", token, "workspace_id", "ws_A", "user_id", user);
+    *ctx = calloc(1, sizeof **ctx);
+    assert_non_null(*ctx);
+    pgs_ctx_set(*ctx, "token_id", token);
+    pgs_ctx_set(*ctx, "workspace_id", "ws_A");
+    pgs_ctx_set(*ctx, "user_id", user);
     *params = json_pack("{s:s,s:{},s:{},s:{s:s,s:s}}", "method", "POST", "path", "query", "headers",
                         "idempotency-key", key, "content-type", "application/json");
     memset(req, 0, sizeof *req);
@@ -63,7 +67,7 @@ s_req_by(pgs_req_t *req, json_t **ctx, json_t **params, const char *key, const c
 }
 
 static void
-s_req(pgs_req_t *req, json_t **ctx, json_t **params, const char *key, const char *body)
+s_req(pgs_req_t *req, pgs_ctx_t **ctx, json_t **params, const char *key, const char *body)
 {
     s_req_by(req, ctx, params, key, body, "tok_A", "usr_A", NULL);
 }
@@ -73,7 +77,8 @@ test_flow(void **state)
 {
     s_fx_t *fx = *state;
     pgs_req_t req;
-    json_t *ctx, *params;
+    pgs_ctx_t *ctx;
+    json_t *params;
     pgs_res_t res = {0};
     pgs_idem_t a, b;
     s_req(&req, &ctx, &params, "k1", "{\"name\":\"x\"}");
@@ -96,7 +101,7 @@ test_flow(void **state)
     PGS_EXPECT_INT("replay meta replayed", res.meta.replayed, 1);
     PGS_EXPECT_INT("replay meta messages", res.meta.messages, 0);
     pgs_res_clear(&res);
-    json_decref(ctx);
+    free(ctx);
     json_decref(params);
 
     s_req(&req, &ctx, &params, "k1", "{\"name\":\"y\"}");
@@ -113,7 +118,7 @@ test_flow(void **state)
     PGS_EXPECT_INT("expired", pgs_idem_lookup(fx->db, &b, 1000 + PGS_IDEM_TTL_S, NULL),
                    PGS_IDEM_NEW);
     PGS_EXPECT_INT("purge", pgs_idem_purge(fx->db, 1000 + PGS_IDEM_TTL_S, 10), 1);
-    json_decref(ctx);
+    free(ctx);
     json_decref(params);
 }
 
@@ -122,7 +127,8 @@ test_headers(void **state)
 {
     (void)state;
     pgs_req_t req;
-    json_t *ctx, *params;
+    pgs_ctx_t *ctx;
+    json_t *params;
     pgs_res_t res = {0};
     pgs_idem_t a;
     static const char *const bad[] = {"", "tab\there", "\xc3\xa9", NULL};
@@ -131,7 +137,7 @@ test_headers(void **state)
         PGS_EXPECT_INT(bad[i], pgs_idem_init(&a, &req, &res), -1);
         PGS_EXPECT_INT("status", res.status, 400);
         pgs_res_clear(&res);
-        json_decref(ctx);
+        free(ctx);
         json_decref(params);
     }
     char longkey[300];
@@ -143,7 +149,7 @@ test_headers(void **state)
     json_object_del(json_object_get(params, "headers"), "idempotency-key");
     PGS_EXPECT_INT("no key", pgs_idem_init(&a, &req, &res), 0);
     PGS_EXPECT_INT("inactive", a.active, 0);
-    json_decref(ctx);
+    free(ctx);
     json_decref(params);
 }
 
@@ -160,7 +166,8 @@ test_upgrade(void **state)
     pgs_db_t *db = pgs_db_open(path, v1, 1, 0);
     assert_non_null(db);
     pgs_req_t req;
-    json_t *ctx, *params;
+    pgs_ctx_t *ctx;
+    json_t *params;
     pgs_res_t res = {0};
     pgs_idem_t a;
     s_req(&req, &ctx, &params, "old", "{}");
@@ -189,7 +196,7 @@ test_upgrade(void **state)
                    json_string_value(json_object_get(res.headers, "Content-Type")),
                    "application/json");
     pgs_res_clear(&res);
-    json_decref(ctx);
+    free(ctx);
     json_decref(params);
     pgs_db_destroy(&db);
     pgs_test_rmtree(dir);
@@ -202,7 +209,8 @@ test_scope_and_canonical_json(void **state)
 {
     s_fx_t *fx = *state;
     pgs_req_t req;
-    json_t *ctx, *params;
+    pgs_ctx_t *ctx;
+    json_t *params;
     pgs_res_t res = {0};
     pgs_idem_t a, b;
     s_req(&req, &ctx, &params, "k2", "{\"name\":\"x\",\"model\":\"m\"}");
@@ -212,7 +220,7 @@ test_scope_and_canonical_json(void **state)
     pgs_res_json(&res, 201, json_pack("{s:s}", "id", "bot_2"));
     assert_int_equal(pgs_idem_commit(fx->db, &a, &req, &res), 0);
     pgs_res_clear(&res);
-    json_decref(ctx);
+    free(ctx);
     json_decref(params);
 
     /* another token of the same user, the keys in another order, spaces */
@@ -222,7 +230,7 @@ test_scope_and_canonical_json(void **state)
     PGS_EXPECT_INT("canonical replay", pgs_idem_begin(fx->db, &b, &req, &res), 1);
     PGS_EXPECT_INT("replayed status", res.status, 201);
     pgs_res_clear(&res);
-    json_decref(ctx);
+    free(ctx);
     json_decref(params);
 
     /* the same key on another route */
@@ -235,14 +243,14 @@ test_scope_and_canonical_json(void **state)
     PGS_EXPECT_INT("other route status", res.status, 409);
     assert_non_null(strstr(res.body, "another route"));
     pgs_res_clear(&res);
-    json_decref(ctx);
+    free(ctx);
     json_decref(params);
 
     /* another user of the workspace has keys of its own */
     s_req_by(&req, &ctx, &params, "k2", "{\"name\":\"x\",\"model\":\"m\"}", "tok_C", "usr_B", NULL);
     pgs_idem_init(&b, &req, &res);
     PGS_EXPECT_INT("another user", pgs_idem_lookup(fx->db, &b, time(NULL), NULL), PGS_IDEM_NEW);
-    json_decref(ctx);
+    free(ctx);
     json_decref(params);
 }
 

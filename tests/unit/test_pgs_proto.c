@@ -678,7 +678,7 @@ test_decode_limits(void **state)
     assert_non_null(json);
     memset(json, ' ', big);
     pgs_proto_frame_t f[9] = {
-        {"PGS2", 4}, {"\x03", 1}, {"1", 1}, {"a", 1}, {"r", 1},
+        {"PGS3", 4}, {"\x03", 1}, {"1", 1}, {"a", 1}, {"r", 1},
         {"{}", 2},   {"{}", 2},   {"0", 1}, {"", 0},
     };
     pgs_proto_msg_t d;
@@ -695,7 +695,7 @@ test_decode_limits(void **state)
         PGS_EXPECT_INT(what, pgs_proto_decode(f, 9, s_scratch, SCRATCH_LEN, &d), -1);
         f[k] = (pgs_proto_frame_t){"{}", 2};
     }
-    pgs_proto_frame_t r[8] = {{"PGS2", 4}, {"\x04", 1}, {"1", 1}, {"200", 3},
+    pgs_proto_frame_t r[8] = {{"PGS3", 4}, {"\x04", 1}, {"1", 1}, {"200", 3},
                               {"0", 1},    {json, big}, {"", 0},  {"", 0}};
     PGS_EXPECT_INT("decode(REPLY headers over max JSON)",
                    pgs_proto_decode(r, 8, s_scratch, SCRATCH_LEN, &d), -1);
@@ -714,7 +714,7 @@ test_decode_limits(void **state)
     r[5] = (pgs_proto_frame_t){"{}", 2};
     r[6] = (pgs_proto_frame_t){"", 0};
     /* END's meta has the same limit. */
-    pgs_proto_frame_t e[5] = {{"PGS2", 4}, {"\x06", 1}, {"1", 1}, {"ok", 2}, {json, big}};
+    pgs_proto_frame_t e[5] = {{"PGS3", 4}, {"\x06", 1}, {"1", 1}, {"ok", 2}, {json, big}};
     PGS_EXPECT_INT("decode(END meta over max JSON)",
                    pgs_proto_decode(e, 5, s_scratch, SCRATCH_LEN, &d), -1);
     e[4] = (pgs_proto_frame_t){json, PGS_PROTO_MAX_JSON};
@@ -731,12 +731,12 @@ test_decode_limits(void **state)
     free(json);
 
     /* Bodies: the length is checked, not the bytes (a fake huge length). */
-    pgs_proto_frame_t c[4] = {{"PGS2", 4}, {"\x05", 1}, {"1", 1}, {"x", PGS_PROTO_MAX_BODY + 1}};
+    pgs_proto_frame_t c[4] = {{"PGS3", 4}, {"\x05", 1}, {"1", 1}, {"x", PGS_PROTO_MAX_BODY + 1}};
     PGS_EXPECT_INT("decode(CHUNK over max body)", pgs_proto_decode(c, 4, s_scratch, 64, &d), -1);
     pgs_proto_frame_t bd[5] = {
-        {"PGS2", 4}, {"\x08", 1}, {"1", 1}, {"0", 1}, {"x", PGS_PROTO_MAX_BODY + 1}};
+        {"PGS3", 4}, {"\x08", 1}, {"1", 1}, {"0", 1}, {"x", PGS_PROTO_MAX_BODY + 1}};
     PGS_EXPECT_INT("decode(BODY over max body)", pgs_proto_decode(bd, 5, s_scratch, 64, &d), -1);
-    pgs_proto_frame_t q[9] = {{"PGS2", 4}, {"\x03", 1}, {"1", 1},
+    pgs_proto_frame_t q[9] = {{"PGS3", 4}, {"\x03", 1}, {"1", 1},
                               {"a", 1},    {"r", 1},    {"{}", 2},
                               {"{}", 2},   {"0", 1},    {"x", PGS_PROTO_MAX_BODY + 1}};
     PGS_EXPECT_INT("decode(REQUEST over max body)", pgs_proto_decode(q, 9, s_scratch, 64, &d), -1);
@@ -747,13 +747,13 @@ test_decode_limits(void **state)
     /* A scratch buffer too small is a failure, never an overflow: exactly
      * the needed size on the heap so AddressSanitizer would see a write past it.
      * v2 added text frames to REPLY (meta) and END (meta): each is counted. */
-    static const pgs_proto_frame_t q_ok[9] = {{"PGS2", 4},      {"\x03", 1}, {"1", 1},
+    static const pgs_proto_frame_t q_ok[9] = {{"PGS3", 4},      {"\x03", 1}, {"1", 1},
                                               {"svc", 3},       {"rt", 2},   {"{}", 2},
                                               {"{\"a\":1}", 7}, {"1", 1},    {"", 0}};
-    static const pgs_proto_frame_t r_ok[8] = {{"PGS2", 4}, {"\x04", 1}, {"1", 1},       {"200", 3},
+    static const pgs_proto_frame_t r_ok[8] = {{"PGS3", 4}, {"\x04", 1}, {"1", 1},       {"200", 3},
                                               {"2", 1},    {"{}", 2},   {"bot=b\n", 6}, {"xy", 2}};
     static const pgs_proto_frame_t e_ok[5] = {
-        {"PGS2", 4}, {"\x06", 1}, {"1", 1}, {"failed", 6}, {"messages=1\n", 11}};
+        {"PGS3", 4}, {"\x06", 1}, {"1", 1}, {"failed", 6}, {"messages=1\n", 11}};
     static const struct {
         const char *name;
         const pgs_proto_frame_t *f;
