@@ -6,8 +6,9 @@
 # the size of Pegasus's /v1/me answer. Servers are pinned to core 0, wrk to
 # core 1 (when there are two cores). wrk: 1 thread, 50 connections, 10 s, 3
 # rounds each, authenticated GET /v1/me. Prints requests/s, p50 and p99 of
-# each, medians, and the ratio Pegasus / nginx; the edge's CPU time per
-# request (utime + stime from /proc over each round) and, in one extra
+# each, medians, and the ratio Pegasus / nginx; the CPU time per request of
+# the edge, the auth processes and Redis (utime + stime from /proc over each
+# round) and, in one extra
 # 3-second round under strace -c, its system calls per request
 # (BENCH_SYSCALLS=0 skips that round).
 #   BENCH_DURATION (10s)  BENCH_ROUNDS (3)  BENCH_CONNECTIONS (50)
@@ -128,25 +129,49 @@ PY
 
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
-EDGE_PID=$(PEGASUS_HOME="$WORK/home" ./build/bin/pegasusctl --json status | python3 -c '
+STATUS_JSON=$(PEGASUS_HOME="$WORK/home" ./build/bin/pegasusctl --json status)
+pids_of() { python3 -c '
 import json, sys
-print([p["pid"] for p in json.load(sys.stdin)["processes"] if p["service"] == "edge"][0])')
-# the edge's CPU time so far, in microseconds
-edge_cpu_us() {
-  python3 -c 'import os, sys; f = open("/proc/%s/stat" % sys.argv[1]).read().rsplit(")", 1)[1].split()
-print((int(f[11]) + int(f[12])) * 1000000 // os.sysconf("SC_CLK_TCK"))' "$EDGE_PID"
+print(" ".join(str(p["pid"]) for p in json.loads(sys.argv[1])["processes"] if p["service"] == sys.argv[2]))' "$STATUS_JSON" "$1"; }
+EDGE_PID=$(pids_of edge | cut -d" " -f1)
+AUTH_PIDS=$(pids_of auth)
+REDIS_PID=$(python3 -c '
+import os, sys
+for d in os.listdir("/proc"):
+    try:
+        cmd = open("/proc/%s/cmdline" % d, "rb").read().decode(errors="replace") if d.isdigit() else ""
+    except OSError:
+        continue
+    if cmd.startswith("redis-server") and sys.argv[1] in cmd:
+        print(d)
+        break' "$WORK/home/redis.sock")
+# CPU time so far (utime + stime), in microseconds, of the processes given
+cpu_us() {
+  python3 -c 'import os, sys
+t = 0
+for pid in sys.argv[1:]:
+    try:
+        f = open("/proc/%s/stat" % pid).read().rsplit(")", 1)[1].split()
+        t += int(f[11]) + int(f[12])
+    except OSError:
+        pass
+print(t * 1000000 // os.sysconf("SC_CLK_TCK"))' "$@"
 }
+edge_cpu_us() { cpu_us "$EDGE_PID"; }
+per_req() { python3 -c 'import sys; print("%.1f" % ((int(sys.argv[2]) - int(sys.argv[1])) / max(1, int(sys.argv[3]))))' "$@"; }
 requests_done() { sed -n 's/^ *\([0-9]*\) requests in.*/\1/p' "$WORK/wrk.out"; }
 
-declare -a P_RPS P_P50 P_P99 N_RPS N_P50 N_P99 P_CPU
-printf '%-8s %-8s %10s %9s %9s %8s %12s\n' target round req/s p50_ms p99_ms non2xx edge_cpu_us
+declare -a P_RPS P_P50 P_P99 N_RPS N_P50 N_P99 P_CPU P_ACPU P_RCPU
+printf '%-8s %-8s %10s %9s %9s %8s %9s %9s %9s\n' target round req/s p50_ms p99_ms non2xx edge_us auth_us redis_us
 for i in $(seq 1 "$ROUNDS"); do
-  cpu0=$(edge_cpu_us)
+  cpu0=$(edge_cpu_us); acpu0=$(cpu_us $AUTH_PIDS); rcpu0=$(cpu_us $REDIS_PID)
   read -r rps p50 p99 bad < <(one_round "$URL/v1/me" -H "Authorization: Bearer $TOKEN")
-  cpu=$(python3 -c 'import sys; print("%.1f" % ((int(sys.argv[2]) - int(sys.argv[1])) / max(1, int(sys.argv[3]))))' \
-    "$cpu0" "$(edge_cpu_us)" "$(requests_done)")
-  P_RPS+=("$rps"); P_P50+=("$p50"); P_P99+=("$p99"); P_CPU+=("$cpu")
-  printf '%-8s %-8s %10s %9s %9s %8s %12s\n' pegasus "$i" "$rps" "$p50" "$p99" "$bad" "$cpu"
+  n=$(requests_done)
+  cpu=$(per_req "$cpu0" "$(edge_cpu_us)" "$n")
+  acpu=$(per_req "$acpu0" "$(cpu_us $AUTH_PIDS)" "$n")
+  rcpu=$(per_req "$rcpu0" "$(cpu_us $REDIS_PID)" "$n")
+  P_RPS+=("$rps"); P_P50+=("$p50"); P_P99+=("$p99"); P_CPU+=("$cpu"); P_ACPU+=("$acpu"); P_RCPU+=("$rcpu")
+  printf '%-8s %-8s %10s %9s %9s %8s %9s %9s %9s\n' pegasus "$i" "$rps" "$p50" "$p99" "$bad" "$cpu" "$acpu" "$rcpu"
   read -r rps p50 p99 bad < <(one_round "http://127.0.0.1:$NGINX_PORT/me")
   N_RPS+=("$rps"); N_P50+=("$p50"); N_P99+=("$p99")
   printf '%-8s %-8s %10s %9s %9s %8s\n' nginx "$i" "$rps" "$p50" "$p99" "$bad"
@@ -157,8 +182,9 @@ echo
 echo "median of $ROUNDS x $DUR, c=$CONNS, GET /v1/me ($BODY_BYTES bytes)"
 printf 'pegasus:            %8s req/s  p50 %s ms  p99 %s ms\n' "$prps" "$pp50" "$pp99"
 printf 'nginx proxy_pass:   %8s req/s  p50 %s ms  p99 %s ms\n' "$nrps" "$np50" "$np99"
-python3 -c "import sys; print('ratio pegasus/nginx: %.2fx (target >= 1.5x, p99 <= 3 ms)' % (float(sys.argv[1]) / float(sys.argv[2])))" "$prps" "$nrps"
-printf 'edge CPU per request: %s us (median of the rounds)\n' "$(printf '%s\n' "${P_CPU[@]}" | median)"
+python3 -c "import sys; print('ratio pegasus/nginx: %.2fx (target >= 1.0x, p99 <= 4 ms)' % (float(sys.argv[1]) / float(sys.argv[2])))" "$prps" "$nrps"
+printf 'CPU per request (medians of the rounds): edge %s us, auth %s us, redis %s us\n' \
+  "$(printf '%s\n' "${P_CPU[@]}" | median)" "$(printf '%s\n' "${P_ACPU[@]}" | median)" "$(printf '%s\n' "${P_RCPU[@]}" | median)"
 if [ "${BENCH_SYSCALLS:-1}" = 1 ]; then
   # strace slows the edge: this round counts calls, it is not timed
   strace -c -f -q -p "$EDGE_PID" -o "$WORK/strace.out" & strace_pid=$!
