@@ -68,6 +68,8 @@ edge_loop_watch(edge_loop_t *loop, int fd, uint32_t events, edge_loop_fn fn, voi
         loop->nslots = n;
     }
     s_slot_t *s = &loop->slots[fd];
+    if (s->fn == fn && s->arg == arg && s->events == events)
+        return 0; /* as it is: no system call */
     struct epoll_event ev = {.events = events, .data.u64 = ((uint64_t)(++loop->gen) << 32) | (uint32_t)fd};
     int op = s->fn ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
     if (epoll_ctl(loop->epfd, op, fd, &ev) < 0) {

@@ -18,7 +18,8 @@ edge_loop_t *edge_loop_new(void);
 void edge_loop_destroy(edge_loop_t **loop);
 
 /* Watches fd for events (EPOLLIN/EPOLLOUT…); a second call for the same fd
- * replaces its events and callback. Returns 0 or -1. */
+ * replaces its events and callback (and costs nothing when they are the
+ * same). Returns 0 or -1. */
 int edge_loop_watch(edge_loop_t *loop, int fd, uint32_t events, edge_loop_fn fn, void *arg);
 
 /* Stops watching fd (before it is closed). No-op when not watched. */

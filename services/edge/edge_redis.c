@@ -19,6 +19,8 @@ typedef struct {
     redisAsyncContext *ac;
     int fd;
     int reading, writing;
+    int flush;    /* commands wait in hiredis's buffer for edge_redis_flush */
+    int flushing; /* inside it: a write that did not finish waits for EPOLLOUT */
     int connected;
     int subscriber;
     int64_t next_attempt;
@@ -86,10 +88,20 @@ s_del_read(void *p)
     s_update(c);
 }
 
+/* hiredis asks for write interest whenever a command is queued. On a
+ * connection that is up the write is put off to edge_redis_flush at the end
+ * of the loop's turn instead: every command of the turn goes out in one
+ * write, and the socket's epoll interest never changes (a connection's
+ * writes do not fill a unix socket's buffer in practice; when one does,
+ * EPOLLOUT takes over). While connecting, writable means connected. */
 static void
 s_add_write(void *p)
 {
     s_conn_t *c = p;
+    if (c->connected && !c->flushing) {
+        c->flush = 1;
+        return;
+    }
     c->writing = 1;
     s_update(c);
 }
@@ -98,8 +110,20 @@ static void
 s_del_write(void *p)
 {
     s_conn_t *c = p;
+    c->flush = 0;
     c->writing = 0;
     s_update(c);
+}
+
+static void
+s_flush(s_conn_t *c)
+{
+    if (!c->flush || !c->ac)
+        return;
+    c->flush = 0;
+    c->flushing = 1;
+    redisAsyncHandleWrite(c->ac); /* may free the context (an error) */
+    c->flushing = 0;
 }
 
 static void
@@ -288,6 +312,13 @@ s_conn_tick(s_conn_t *c, int64_t now)
         if (c->ac == ac)
             s_lost(c, "timeout");
     }
+}
+
+void
+edge_redis_flush(edge_redis_t *r)
+{
+    s_flush(&r->cmd);
+    s_flush(&r->sub);
 }
 
 void

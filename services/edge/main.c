@@ -71,6 +71,7 @@ s_turn(s_edge_t *e, int timeout_ms)
     /* ZMQ_FD is edge-triggered: a reply that arrived while the sends
      * above ran may not wake epoll again, so drain before sleeping. */
     edge_broker_poll(e->ctx->broker);
+    edge_redis_flush(e->ctx->redis); /* everything this turn asked of Redis */
     return 0;
 }
 
