@@ -67,7 +67,7 @@ static const pgs_conf_key_t s_keys[PGS_KEY_COUNT] = {
     [PGS_KEY_EDGE_KEEPALIVE_TIMEOUT_S] =
         S_INT("edge", "keepalive_timeout_s", 60, 1, 3600, PGS_CONF_EDGE),
     [PGS_KEY_EDGE_MAX_CONNECTIONS] =
-        S_INT("edge", "max_connections", 4096, 16, 1000000, PGS_CONF_EDGE),
+        S_INT("edge", "max_connections", 16384, 16, 1000000, PGS_CONF_EDGE),
     [PGS_KEY_EDGE_MAX_CONNECTIONS_PER_ADDRESS] =
         S_INT("edge", "max_connections_per_address", 64, 1, 1000000, PGS_CONF_EDGE),
     [PGS_KEY_EDGE_BODY_TIMEOUT_S] = S_INT("edge", "body_timeout_s", 30, 1, 3600, PGS_CONF_EDGE),

@@ -72,6 +72,13 @@ for _ in $(seq 1 100); do
 done
 redis-cli -s "$REDIS_SOCK" ping >/dev/null 2>&1 || { echo "run.sh: redis-server did not start (see $PEGASUS_HOME/log/redis.log)" >&2; exit 1; }
 
+# The edge holds up to [edge] max_connections (16,384) connections and
+# raises its own soft file-descriptor limit to what that needs; make sure
+# the hard limit allows it (root may raise it; nobody else can).
+hard_fds=$(ulimit -Hn)
+if [ "$hard_fds" != unlimited ] && [ "$hard_fds" -lt 65536 ]; then
+  ulimit -Hn 65536 2>/dev/null || true
+fi
 "$BIN/pegasus-master" -c "$PEGASUS_CONFIG" 2>>"$PEGASUS_HOME/log/master.log" &
 master_pid=$!
 

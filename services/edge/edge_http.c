@@ -142,6 +142,8 @@ struct edge_http {
     char *web_root;
     char *spool_dir;
     int lfd;
+    int spare_fd; /* /dev/null, given up to answer 503 when accept says EMFILE */
+    int64_t last_emfile_warn;
     s_conn_t *conns;
     int nconns;
     s_conn_t *ready, *ready_tail;
@@ -1465,6 +1467,30 @@ s_accept_one(edge_http_t *h, int fd, const struct sockaddr_storage *ss)
     h->nconns++;
 }
 
+/* The process is out of file descriptors: a waiting connection would sit
+ * in the backlog (and the listening socket stay readable) until one is
+ * closed. The spare descriptor is given up for a moment so that it gets
+ * its 503 and is closed, then taken again. */
+static void
+s_out_of_fds(edge_http_t *h)
+{
+    int64_t now = pgs_time_mono_ms();
+    if (now - h->last_emfile_warn >= 10000) {
+        h->last_emfile_warn = now;
+        pgs_warn("accept: out of file descriptors at %d connections: refusing with 503 (raise "
+                 "the limit: LimitNOFILE, ulimit -n)",
+                 h->nconns);
+    }
+    if (h->spare_fd >= 0) {
+        close(h->spare_fd);
+        h->spare_fd = -1;
+        int fd = accept4(h->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd >= 0)
+            s_reject(h, fd, "The server is at its connection limit. Try again shortly.");
+        h->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    }
+}
+
 static void
 s_on_listen(void *arg, uint32_t events)
 {
@@ -1474,11 +1500,12 @@ s_on_listen(void *arg, uint32_t events)
         struct sockaddr_storage ss;
         socklen_t sl = sizeof ss;
         int fd = accept4(h->lfd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
-        if (fd < 0) {
-            if (errno == EMFILE || errno == ENFILE)
-                pgs_warn("accept: %s", strerror(errno));
-            return;
+        if (fd < 0 && (errno == EMFILE || errno == ENFILE)) {
+            s_out_of_fds(h);
+            continue;
         }
+        if (fd < 0)
+            return;
         if (h->nconns >= h->opts.max_connections + S_REJECT_SLACK) {
             close(fd); /* a flood: not even a refusal */
             continue;
@@ -1499,6 +1526,7 @@ edge_http_new(edge_loop_t *loop, edge_ctx_t *ctx, const edge_http_opts_t *opts)
     h->ctx = ctx;
     h->opts = *opts;
     h->lfd = -1;
+    h->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
     h->web_root = strdup(opts->web_root ? opts->web_root : "web");
     h->spool_dir = strdup(opts->spool_dir ? opts->spool_dir : ".");
     h->addrs = edge_addrs_new();
@@ -1521,7 +1549,7 @@ edge_http_new(edge_loop_t *loop, edge_ctx_t *ctx, const edge_http_opts_t *opts)
     h->lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     int one = 1;
     if (h->lfd < 0 || setsockopt(h->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
-        bind(h->lfd, (struct sockaddr *)&sa, sizeof sa) < 0 || listen(h->lfd, 1024) < 0) {
+        bind(h->lfd, (struct sockaddr *)&sa, sizeof sa) < 0 || listen(h->lfd, 4096) < 0) {
         pgs_error("cannot listen on %s:%d: %s", opts->address, opts->port, strerror(errno));
         edge_http_destroy(&h);
         return NULL;
@@ -1546,6 +1574,8 @@ edge_http_destroy(edge_http_t **hp)
         edge_loop_unwatch(h->loop, h->lfd);
         close(h->lfd);
     }
+    if (h->spare_fd >= 0)
+        close(h->spare_fd);
     edge_addrs_destroy(&h->addrs);
     edge_addrs_destroy(&h->fwd);
     free(h->web_root);

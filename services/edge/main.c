@@ -31,6 +31,7 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -117,6 +118,28 @@ s_stop_cleanly(s_edge_t *e, int timeout_ms)
         pgs_warn("stopping: %d redis command%s unanswered (usage events may be lost)", unsent,
                  unsent == 1 ? "" : "s");
     pgs_info("stopped in %lld ms", (long long)(pgs_time_mono_ms() - start));
+}
+
+/* Raises the soft limit on file descriptors to what max_connections needs
+ * (and the spool, Redis, ZeroMQ: a margin), as far as the hard limit
+ * allows; says so when that is not enough (LimitNOFILE, ulimit -Hn). */
+static void
+s_fd_limit(long long max_connections)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+        return;
+    rlim_t want = (rlim_t)max_connections + 1024;
+    if (rl.rlim_cur >= want)
+        return;
+    rlim_t cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= want ? want : rl.rlim_max;
+    struct rlimit nl = {cur, rl.rlim_max};
+    if (setrlimit(RLIMIT_NOFILE, &nl) == 0)
+        rl.rlim_cur = cur;
+    if (rl.rlim_cur < want)
+        pgs_warn("file descriptor limit %llu is below max_connections %lld + 1024: connections "
+                 "past it are refused with 503 (raise LimitNOFILE or ulimit -n)",
+                 (unsigned long long)rl.rlim_cur, max_connections);
 }
 
 static void
@@ -329,6 +352,7 @@ main(int argc, char **argv)
         .min_body_rate = (long long)pgs_conf_int(cfg, PGS_KEY_EDGE_MIN_BODY_RATE),
         .body_buffer_bytes = (size_t)pgs_conf_int(cfg, PGS_KEY_EDGE_BODY_BUFFER_BYTES),
         .spool_dir = spool_dir};
+    s_fd_limit(pgs_conf_int(cfg, PGS_KEY_EDGE_MAX_CONNECTIONS));
     edge_http_t *http = ctx.usage ? edge_http_new(loop, &ctx, &hopts) : NULL;
     if (!http) {
         pgs_error("edge failed to start");
