@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #define S_ALL (PGS_CONF_EDGE | PGS_CONF_WORKERS | PGS_CONF_MASTER)
 #define S_NO_LIMIT 0
@@ -96,9 +97,13 @@ static const pgs_conf_key_t s_keys[PGS_KEY_COUNT] = {
         S_STR("redis", "address", "", S_NO_LIMIT, PGS_CONF_EDGE | PGS_CONF_WORKERS),
     [PGS_KEY_REDIS_TIMEOUT_MS] =
         S_INT("redis", "timeout_ms", 500, 10, 60000, PGS_CONF_EDGE | PGS_CONF_WORKERS),
-    /* Empty: ipc://$PEGASUS_HOME/broker.sock. */
+    /* The edges a worker (and pegasusctl) connects to. Empty: every edge of
+     * this host, each at its [broker] bind. */
     [PGS_KEY_BROKER_ENDPOINTS] = {"broker", "endpoints", PGS_CONF_LIST, "", 0, PGS_CONF_MAX_EDGES,
                                   NULL, PGS_CONF_EDGE | PGS_CONF_WORKERS | PGS_CONF_CTL, 0},
+    /* Where edge {i} listens for workers ({i}: its instance number).
+     * Empty: ipc://$PEGASUS_HOME/broker-{i}.sock. */
+    [PGS_KEY_BROKER_BIND] = S_STR("broker", "bind", "", 1000, S_ALL | PGS_CONF_CTL),
 
     [PGS_KEY_AUTH_SESSION_IDLE_S] =
         S_INT("auth", "session_idle_s", 43200, 60, 31536000, PGS_CONF_AUTH),
@@ -134,14 +139,18 @@ static const pgs_conf_key_t s_keys[PGS_KEY_COUNT] = {
 
     [PGS_KEY_SERVICE_PROCESSES] =
         S_INT("service.*", "processes", 1, 0, 64, PGS_CONF_EDGE | PGS_CONF_MASTER),
-    /* Exactly one edge runs per host. */
-    [PGS_KEY_SERVICE_EDGE_PROCESSES] =
-        S_INT("service.edge", "processes", 1, 1, 1, PGS_CONF_EDGE | PGS_CONF_MASTER),
+    /* Edges of this host, each its own process and loop on the same port
+     * (SO_REUSEPORT); auto: one per CPU. Workers connect to every one. */
+    [PGS_KEY_SERVICE_EDGE_PROCESSES] = {"service.edge", "processes", PGS_CONF_COUNT, "auto", 1,
+                                        PGS_CONF_MAX_EDGES, NULL, S_ALL | PGS_CONF_CTL, 0},
     /* A service's main() may set its own default (auth: 32). */
     [PGS_KEY_SERVICE_CAPACITY] =
         S_INT("service.*", "capacity", 8, 1, PGS_PROTO_MAX_CAPACITY, PGS_CONF_WORKERS),
     [PGS_KEY_SERVICE_STOP_TIMEOUT_MS] =
         S_INT("service.*", "stop_timeout_ms", 8000, 100, 60000, PGS_CONF_EDGE | PGS_CONF_WORKERS),
+    /* A program the master runs the service's processes under (a profiler,
+     * a debugger): an absolute path and its arguments; empty: none. */
+    [PGS_KEY_SERVICE_WRAPPER] = S_STR("service.*", "wrapper", "", 1000, PGS_CONF_MASTER),
 
     [PGS_KEY_PLAN_API_ACCESS] =
         S_BOOL("plan.*", "api_access", "off", PGS_CONF_EDGE | PGS_CONF_AUTH),
@@ -267,6 +276,11 @@ s_valid(const pgs_conf_key_t *d, const char *text, char *rule, size_t len)
         if (pgs_conf_parse_int(text, d->min, d->max, &n) == 0)
             return 0;
         snprintf(rule, len, "must be an integer from %lld to %lld", d->min, d->max);
+        return -1;
+    case PGS_CONF_COUNT:
+        if (strcasecmp(text, "auto") == 0 || pgs_conf_parse_int(text, d->min, d->max, &n) == 0)
+            return 0;
+        snprintf(rule, len, "must be auto or an integer from %lld to %lld", d->min, d->max);
         return -1;
     case PGS_CONF_BOOL:
         if (pgs_conf_parse_bool(text, &b) == 0)
@@ -399,6 +413,10 @@ static long long
 s_int(const pgs_conf_key_t *d, const char *text)
 {
     long long n = 0;
+    if (text && d->type == PGS_CONF_COUNT && strcasecmp(text, "auto") == 0) {
+        n = sysconf(_SC_NPROCESSORS_ONLN);
+        return n < d->min ? d->min : n > d->max ? d->max : n;
+    }
     if (text)
         pgs_conf_parse_int(text, d->min, d->max, &n);
     return n;

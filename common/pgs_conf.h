@@ -19,7 +19,7 @@
 #include <stddef.h>
 
 /* Limits the table enforces and the readers size their arrays by. */
-#define PGS_CONF_MAX_EDGES 8     /* [broker] endpoints */
+#define PGS_CONF_MAX_EDGES 16    /* [broker] endpoints, [service.edge] processes */
 #define PGS_CONF_MAX_PLANS 8     /* [plan.<name>] sections */
 #define PGS_CONF_MAX_SERVICES 16 /* [service.<name>] sections */
 
@@ -42,6 +42,7 @@ typedef enum {
     PGS_CONF_ENUM, /* one of the space-separated words of choices (any case) */
     PGS_CONF_LIST, /* min..max items separated by spaces or commas */
     PGS_CONF_URL,  /* empty, or an http:// or https:// URL */
+    PGS_CONF_COUNT, /* "auto" (the number of online CPUs, within [min, max]) or an INT */
 } pgs_conf_type_t;
 
 /* Every key. The handle of a key is its index in the table. */
@@ -75,6 +76,7 @@ typedef enum {
     PGS_KEY_REDIS_ADDRESS,
     PGS_KEY_REDIS_TIMEOUT_MS,
     PGS_KEY_BROKER_ENDPOINTS,
+    PGS_KEY_BROKER_BIND,
     PGS_KEY_AUTH_SESSION_IDLE_S,
     PGS_KEY_AUTH_SESSION_ABSOLUTE_S,
     PGS_KEY_AUTH_LOGIN_MAX_FAILURES,
@@ -96,6 +98,7 @@ typedef enum {
     PGS_KEY_SERVICE_EDGE_PROCESSES,
     PGS_KEY_SERVICE_CAPACITY,
     PGS_KEY_SERVICE_STOP_TIMEOUT_MS,
+    PGS_KEY_SERVICE_WRAPPER,
     PGS_KEY_PLAN_API_ACCESS,
     PGS_KEY_PLAN_MESSAGES_PER_MONTH,
     PGS_KEY_PLAN_REQUESTS_PER_MINUTE,

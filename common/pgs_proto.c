@@ -194,7 +194,7 @@ pgs_proto_encode(const pgs_proto_msg_t *m, char numbuf[64], pgs_proto_frame_t *o
         out[2] = (pgs_proto_frame_t){id, (size_t)idlen};
         out[3] = s_str(m->service);
         out[4] = s_str(m->route);
-        out[5] = s_str(m->context ? m->context : "{}");
+        out[5] = s_str(m->context ? m->context : "");
         out[6] = s_str(m->params ? m->params : "{}");
         out[7] = flags;
         out[8] = (pgs_proto_frame_t){m->body ? m->body : "", m->body_len};
@@ -208,7 +208,7 @@ pgs_proto_encode(const pgs_proto_msg_t *m, char numbuf[64], pgs_proto_frame_t *o
         out[2] = (pgs_proto_frame_t){id, (size_t)idlen};
         out[3] = (pgs_proto_frame_t){num, (size_t)snprintf(num, 32, "%d", m->status)};
         out[4] = flags;
-        out[5] = s_str(m->headers ? m->headers : "{}");
+        out[5] = s_str(m->headers ? m->headers : "");
         out[6] = s_str(m->meta);
         out[7] = (pgs_proto_frame_t){m->body ? m->body : "", m->body_len};
         break;

@@ -14,7 +14,7 @@
  *                              gives the request its own id and relays the reply
  *   BODY       with a REQUEST  [id] [flags] [bytes]   (the rest of its body)
  *   REPLY      worker → edge   [id] [status: decimal 100..599] [flags]
- *              edge → client   [headers JSON] [meta] [body]
+ *              edge → client   [headers] [meta] [body]
  *   CHUNK      with a REPLY    [id] [bytes]           (the rest of its body,
  *                              or the next piece of its stream)
  *   END        with a REPLY    [id] [outcome: "ok" | "failed"] [meta]
@@ -41,8 +41,9 @@
  * flat fields, "name=value" lines (pgs_ctx.h: request id, client ip, and for
  * a token's request its user, workspace, role, plan, token id and scopes),
  * which the edge builds and a worker reads without a JSON parser; workers
- * trust it and never see a token. (PGS3: the context was a JSON object in
- * PGS2.)
+ * trust it and never see a token. A REPLY's headers are flat lines too,
+ * "Name: value" (pgs_headers.h), for the client. (PGS3: the context and the
+ * headers were JSON objects in PGS2.)
  * params is a JSON object (path parameters, query, selected headers). Every
  * frame is bounded (PGS_PROTO_MAX_*); a message that breaks any rule is
  * rejected whole by pgs_proto_decode and never asserted on. A message of

@@ -89,15 +89,16 @@ pgs_scope_format(pgs_scope_mask_t mask, char *buf, size_t len)
     for (int i = 0; i < PGS_SCOPE_COUNT; i++) {
         if (!(mask & S_BIT(i)))
             continue;
-        int w = snprintf(buf + n, len > n ? len - n : 0, "%s%s", n ? " " : "",
-                         pgs_scope_table[i].id);
-        if (w < 0 || n + (size_t)w >= len) {
-            /* snprintf left part of an id behind: cut back to whole ids. */
-            if (len)
-                buf[n] = '\0';
-            return n;
-        }
-        n += (size_t)w;
+        /* On every request's path (the context): memcpy, not snprintf. */
+        const char *id = pgs_scope_table[i].id;
+        size_t w = strlen(id) + (n ? 1 : 0);
+        if (n + w >= len)
+            return n; /* whole ids only: buf holds those before this one */
+        if (n)
+            buf[n] = ' ';
+        memcpy(buf + n + (n ? 1 : 0), id, strlen(id));
+        n += w;
+        buf[n] = '\0';
     }
     return n;
 }

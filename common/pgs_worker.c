@@ -15,6 +15,8 @@
  * through a new READY.
  */
 #include "pgs_worker.h"
+#include "pgs_edges.h"
+#include "pgs_headers.h"
 #include "pgs_conf.h"
 #include "pgs_json.h"
 #include "pgs_log.h"
@@ -213,13 +215,13 @@ static int
 s_send_reply(pgs_worker_t *w, int e, uint64_t id, int status, unsigned flags, json_t *headers,
              const pgs_meta_t *meta, const char *body, size_t len)
 {
-    char *text = headers ? pgs_json_dump(headers) : NULL;
+    char *text = headers ? pgs_headers_format(headers) : NULL;
     char *mtext = meta && !pgs_meta_is_empty(meta) ? pgs_meta_format(meta) : NULL;
     pgs_proto_msg_t reply = {.cmd = PGS_PROTO_REPLY,
                              .id = id,
                              .status = status,
                              .flags = flags,
-                             .headers = text ? text : "{}",
+                             .headers = text ? text : "",
                              .meta = mtext ? mtext : "",
                              .body = body,
                              .body_len = len};
@@ -591,7 +593,7 @@ s_on_reply(pgs_worker_t *w, const pgs_proto_msg_t *m)
     s_out_t *o = s_out_find(w, m->id);
     if (!o || o->assembling)
         return; /* late (after its timeout), or a second REPLY */
-    pgs_res_t r = {.status = m->status, .headers = json_loads(m->headers, 0, NULL)};
+    pgs_res_t r = {.status = m->status, .headers = pgs_headers_object(m->headers, strlen(m->headers))};
     pgs_proto_body_t body = {0};
     if ((*m->meta && pgs_meta_parse(m->meta, strlen(m->meta), &r.meta) < 0) ||
         pgs_proto_body_add(&body, m->body, m->body_len) < 0) {
@@ -846,11 +848,11 @@ s_edge_connect(pgs_worker_t *w, int e)
 static int
 s_parse_endpoints(pgs_worker_t *w)
 {
-    char dflt[1100];
-    snprintf(dflt, sizeof dflt, "ipc://%s/broker.sock", w->home);
-    const char *list = pgs_conf_str(w->cfg, PGS_KEY_BROKER_ENDPOINTS);
-    if (!*list)
-        list = dflt;
+    char list[PGS_CONF_MAX_EDGES * 1100];
+    if (pgs_edges_endpoints(w->cfg, w->home, list, sizeof list) < 0) {
+        pgs_error("config [broker] endpoints: too long");
+        return -1;
+    }
     const char *p = list;
     while (*p) {
         while (*p == ' ' || *p == ',')

@@ -13,6 +13,10 @@
 # (BENCH_SYSCALLS=0 skips that round).
 #   BENCH_DURATION (10s)  BENCH_ROUNDS (3)  BENCH_CONNECTIONS (50)
 #
+# Then BENCH_IDLE_CONNECTIONS (10000) idle keep-alive connections are held
+# (scripts/bench_idle.py; BENCH_IDLE=0 skips it): the edge's RSS per
+# connection (target <= 20 KB).
+#
 # Then the search case (BENCH_SEARCH=0 skips it): scripts/bench_search.py
 # creates BENCH_SEARCH_BOTS (10) bots of BENCH_SEARCH_DOCS (10000) documents
 # of ~2 KB each in alice's workspace (fixed seed, 20,000-word Zipf
@@ -202,6 +206,13 @@ n = max(1, int(sys.argv[2]))
 top = ", ".join("%s %.2f" % (k, v / n) for k, v in sorted(calls.items(), key=lambda kv: -kv[1])[:6])
 print("edge syscalls per request: %.2f (%s; %d requests under strace)" % (int(total[0][3]) / n, top, n))
 PY
+fi
+
+# ---- idle keep-alive connections (issue 12)
+if [ "${BENCH_IDLE:-1}" = 1 ]; then
+  echo
+  (ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+   taskset -c $CLIENT_CPU python3 scripts/bench_idle.py "$PORT" "$EDGE_PID" "${BENCH_IDLE_CONNECTIONS:-10000}")
 fi
 
 # ---- search (issue 3)

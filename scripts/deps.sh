@@ -24,7 +24,7 @@ if ! command -v npm >/dev/null 2>&1; then
   PKGS+=(npm)
 fi
 if [ "${PEGASUS_DEPS_BENCH:-0}" = 1 ]; then
-  PKGS+=(nginx-light wrk)
+  PKGS+=(nginx-light wrk strace valgrind)
 fi
 
 missing=()

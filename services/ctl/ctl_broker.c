@@ -9,6 +9,7 @@
 #include "ctl_out.h"
 
 #include "pgs_conf.h"
+#include "pgs_edges.h"
 #include "pgs_proto.h"
 #include "pgs_time.h"
 
@@ -50,18 +51,18 @@ s_endpoint(const ctl_t *c, char *out, size_t len, char *err, size_t errlen)
             snprintf(err, errlen, "config: %s", cerr);
             return -1;
         }
-        list = pgs_conf_str(cfg, PGS_KEY_BROKER_ENDPOINTS);
     }
-    int rc = list && *list ? s_first(list, out, len) : -1;
+    char all[PGS_CONF_MAX_EDGES * 1100];
+    if ((!list || !*list) && cfg && pgs_edges_endpoints(cfg, c->home, all, sizeof all) == 0)
+        list = all;
+    /* Without a config: edge 1 at its default bind. */
+    if ((!list || !*list) && snprintf(all, sizeof all, "ipc://%s/broker-1.sock", c->home) > 0)
+        list = all;
+    int rc = s_first(list, out, len);
     pgs_config_destroy(&cfg);
-    if (rc == 0)
-        return 0;
-    int n = snprintf(out, len, "ipc://%s/broker.sock", c->home);
-    if (n < 0 || (size_t)n >= len) {
+    if (rc < 0)
         snprintf(err, errlen, "PEGASUS_HOME is too long");
-        return -1;
-    }
-    return 0;
+    return rc;
 }
 
 static int

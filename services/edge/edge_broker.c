@@ -612,7 +612,7 @@ s_on_client_body(edge_broker_t *b, const unsigned char *id, size_t idlen,
     if (j->too_large) {
         char *body = pgs_json_error_body("payload_too_large", "The request body is too large.",
                                          j->request_id, NULL, NULL);
-        s_deliver(b, j, 413, "{}", NULL, body, body ? strlen(body) : 0);
+        s_deliver(b, j, 413, "", NULL, body, body ? strlen(body) : 0);
         free(body);
         return;
     }
@@ -756,7 +756,7 @@ s_deliver_ready(edge_broker_t *b)
             s_stream_end(b, j, EDGE_BROKER_END_LOST, "");
             continue;
         }
-        const char *hdr = j->result_status == 503 ? "{\"Retry-After\":\"1\"}" : "{}";
+        const char *hdr = j->result_status == 503 ? "Retry-After: 1\n" : "";
         char *body = j->result_body;
         j->result_body = NULL;
         s_deliver(b, j, j->result_status, hdr, "", body, body ? strlen(body) : 0);

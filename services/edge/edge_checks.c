@@ -178,6 +178,11 @@ edge_checks_token(edge_req_t *r)
         return;
     }
     pgs_token_hash_hex(r->ctx->pepper, tok, len, r->token_hash);
+    /* With sibling edges, a change one of them relayed reached this edge as
+     * a published invalidation, which auth sent before its reply left:
+     * read what has arrived before trusting the cache. */
+    if (r->ctx->edges > 1)
+        edge_redis_read_invalidations(r->ctx->redis);
     switch (edge_tokens_lookup(r->ctx->tokens, r->token_hash, &r->tok, s_on_token, r,
                                &r->tokens_handle)) {
     case EDGE_TOKENS_FOUND:

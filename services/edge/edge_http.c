@@ -729,11 +729,7 @@ s_refuse(s_conn_t *c, int status, const char *code, const char *message, const c
     if (!r->request_id[0])
         pgs_id_request(r->request_id);
     /* Whatever the request had set is replaced. */
-    for (int i = 0; i < r->nheaders; i++) {
-        free(r->headers[i].name);
-        free(r->headers[i].value);
-    }
-    r->nheaders = 0;
+    edge_response_headers_clear(r);
     r->streaming = 0;
     r->close = 1;
     if (retry_after)
@@ -1549,6 +1545,7 @@ edge_http_new(edge_loop_t *loop, edge_ctx_t *ctx, const edge_http_opts_t *opts)
     h->lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     int one = 1;
     if (h->lfd < 0 || setsockopt(h->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
+        (opts->reuse_port && setsockopt(h->lfd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) < 0) ||
         bind(h->lfd, (struct sockaddr *)&sa, sizeof sa) < 0 || listen(h->lfd, 4096) < 0) {
         pgs_error("cannot listen on %s:%d: %s", opts->address, opts->port, strerror(errno));
         edge_http_destroy(&h);

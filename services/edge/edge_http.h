@@ -37,6 +37,7 @@ typedef struct {
     long long min_body_rate;         /* ... or, larger, at this many bytes/s (0: no rate) */
     size_t body_buffer_bytes;        /* larger bodies are spooled to a file */
     const char *spool_dir;           /* created when missing */
+    int reuse_port;                  /* several edges share the port (SO_REUSEPORT) */
 } edge_http_opts_t;
 
 /* Starts listening. Returns an owned handle or NULL (reason logged). */

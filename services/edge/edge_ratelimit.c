@@ -18,21 +18,34 @@ typedef struct {
     long shared;    /* the Redis total at the last sync (all edges) */
     long unsent;    /* admitted here, not yet added in Redis */
     int syncing;
-    int streams;    /* open event streams */
+    int streams;        /* open event streams on this edge */
+    int streams_sent;   /* what pgs:st:<token> says for this edge */
+    int64_t streams_pub; /* when it was said (monotonic ms) */
+    int64_t streams_seen; /* the token's last stream here (monotonic ms; 0: never) */
+    long others;        /* streams open on the other edges, as last read */
 } s_window_t;
 
 struct edge_ratelimit {
     edge_redis_t *redis;
     s_window_t *windows;
     int64_t last_sync;
+    int shared_streams;
+    char id[64];
 };
 
+#define S_STREAM_FRESH_MS 3000
+#define S_STREAM_REFRESH_MS 1000
+#define S_STREAM_WATCH_MS 60000
+
 edge_ratelimit_t *
-edge_ratelimit_new(edge_redis_t *redis)
+edge_ratelimit_new(edge_redis_t *redis, int shared_streams, const char *id)
 {
     edge_ratelimit_t *rl = calloc(1, sizeof *rl);
-    if (rl)
+    if (rl) {
         rl->redis = redis;
+        rl->shared_streams = shared_streams;
+        snprintf(rl->id, sizeof rl->id, "%s", id ? id : "edge");
+    }
     return rl;
 }
 
@@ -148,6 +161,72 @@ s_on_ignore(void *arg, redisReply *r)
     (void)r;
 }
 
+/* ---- streams across edges ---- */
+
+typedef struct {
+    edge_ratelimit_t *rl;
+    char token_id[PGS_ID_MAX];
+} s_streams_read_t;
+
+static void
+s_on_streams(void *arg, redisReply *r)
+{
+    s_streams_read_t *s = arg;
+    s_window_t *w = NULL;
+    HASH_FIND_STR(s->rl->windows, s->token_id, w);
+    if (w && r && r->type == REDIS_REPLY_ARRAY) {
+        long long now = pgs_time_now_ms();
+        long others = 0;
+        for (size_t i = 0; i + 1 < r->elements; i += 2) {
+            const redisReply *k = r->element[i], *v = r->element[i + 1];
+            if (k->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING ||
+                strcmp(k->str, s->rl->id) == 0)
+                continue;
+            long n = 0;
+            long long at = 0;
+            if (sscanf(v->str, "%ld:%lld", &n, &at) == 2 && n > 0 && now - at < S_STREAM_FRESH_MS)
+                others += n;
+        }
+        w->others = others;
+    }
+    free(s);
+}
+
+static void
+s_streams_sync(edge_ratelimit_t *rl, s_window_t *w, int64_t now)
+{
+    char key[64];
+    snprintf(key, sizeof key, "pgs:st:%s", w->token_id);
+    if (w->streams != w->streams_sent ||
+        (w->streams > 0 && now - w->streams_pub >= S_STREAM_REFRESH_MS)) {
+        if (w->streams > 0) {
+            char val[48];
+            snprintf(val, sizeof val, "%d:%lld", w->streams, (long long)pgs_time_now_ms());
+            const char *argv[] = {"HSET", key, rl->id, val};
+            size_t lens[] = {4, strlen(key), strlen(rl->id), strlen(val)};
+            edge_redis_command(rl->redis, s_on_ignore, NULL, 4, argv, lens);
+            const char *eargv[] = {"PEXPIRE", key, "10000"};
+            size_t elens[] = {7, strlen(key), 5};
+            edge_redis_command(rl->redis, s_on_ignore, NULL, 3, eargv, elens);
+        } else {
+            const char *argv[] = {"HDEL", key, rl->id};
+            size_t lens[] = {4, strlen(key), strlen(rl->id)};
+            edge_redis_command(rl->redis, s_on_ignore, NULL, 3, argv, lens);
+        }
+        w->streams_sent = w->streams;
+        w->streams_pub = now;
+    }
+    s_streams_read_t *s = malloc(sizeof *s);
+    if (!s)
+        return;
+    s->rl = rl;
+    snprintf(s->token_id, sizeof s->token_id, "%s", w->token_id);
+    const char *argv[] = {"HGETALL", key};
+    size_t lens[] = {7, strlen(key)};
+    if (edge_redis_command(rl->redis, s_on_streams, s, 2, argv, lens) < 0)
+        free(s);
+}
+
 void
 edge_ratelimit_tick(edge_ratelimit_t *rl)
 {
@@ -158,11 +237,16 @@ edge_ratelimit_tick(edge_ratelimit_t *rl)
     int64_t window = pgs_time_now_ms() / 60000;
     s_window_t *w, *tmp;
     HASH_ITER(hh, rl->windows, w, tmp) {
-        if (w->window < window - 1 && w->streams == 0) {
+        int watched = rl->shared_streams && w->streams_seen &&
+                      (w->streams > 0 || w->streams_sent > 0 ||
+                       now_ms - w->streams_seen < S_STREAM_WATCH_MS);
+        if (w->window < window - 1 && w->streams == 0 && !watched) {
             HASH_DEL(rl->windows, w);
             free(w);
             continue;
         }
+        if (watched)
+            s_streams_sync(rl, w, now_ms);
         if (!w->unsent || w->syncing)
             continue;
         char key[96], by[24];
@@ -209,7 +293,10 @@ int
 edge_ratelimit_stream_acquire(edge_ratelimit_t *rl, const char *token_id, int max)
 {
     s_window_t *w = s_entry(rl, token_id);
-    if (!w || w->streams >= max)
+    if (!w)
+        return 0;
+    w->streams_seen = pgs_time_mono_ms();
+    if (w->streams + w->others >= max)
         return 0;
     w->streams++;
     return 1;

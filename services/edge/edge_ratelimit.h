@@ -6,6 +6,14 @@
  * pgs:rl:<token id>:<window> in Redis (INCRBY), learning from the reply what
  * every other edge counted. With one edge the limit is exact; with several,
  * a token can exceed it by what the other edges admitted in the last 100 ms.
+ *
+ * Event streams are counted the same way when the host has several edges:
+ * each edge keeps its open streams per token in the hash pgs:st:<token id>
+ * (field: the edge's id, value "<open>:<unix ms>", refreshed every second
+ * while any is open, removed at 0) and reads the others' every 100 ms while
+ * the token has streamed in the last minute; a field older than 3 s (an
+ * edge that died) is not counted. Slack: what other edges opened in the
+ * last 100 ms.
  */
 #ifndef EDGE_RATELIMIT_H
 #define EDGE_RATELIMIT_H
@@ -16,7 +24,9 @@
 
 typedef struct edge_ratelimit edge_ratelimit_t;
 
-edge_ratelimit_t *edge_ratelimit_new(edge_redis_t *redis);
+/* shared_streams: count streams across edges (several edges on the host);
+ * id names this edge among them. */
+edge_ratelimit_t *edge_ratelimit_new(edge_redis_t *redis, int shared_streams, const char *id);
 void edge_ratelimit_destroy(edge_ratelimit_t **rl);
 
 /* Counts one request of token_id against limit per minute (0 = no limit).
@@ -31,8 +41,9 @@ int edge_ratelimit_take(edge_ratelimit_t *rl, const char *token_id, long limit,
 void edge_ratelimit_peek(edge_ratelimit_t *rl, const char *token_id, long limit, long *remaining,
                          int64_t *reset);
 
-/* Concurrent event streams per token (this edge's): takes a slot when
- * fewer than max are open (returns 1), else 0. */
+/* Concurrent event streams per token (this edge's, and the others' as
+ * last read): takes a slot when fewer than max are open (returns 1), else
+ * 0. */
 int edge_ratelimit_stream_acquire(edge_ratelimit_t *rl, const char *token_id, int max);
 void edge_ratelimit_stream_release(edge_ratelimit_t *rl, const char *token_id);
 

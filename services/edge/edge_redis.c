@@ -315,6 +315,13 @@ s_conn_tick(s_conn_t *c, int64_t now)
 }
 
 void
+edge_redis_read_invalidations(edge_redis_t *r)
+{
+    if (r->sub.ac && r->sub.connected)
+        redisAsyncHandleRead(r->sub.ac); /* may drop the context (a lost connection) */
+}
+
+void
 edge_redis_flush(edge_redis_t *r)
 {
     s_flush(&r->cmd);

@@ -47,6 +47,10 @@ int edge_redis_command(edge_redis_t *r, edge_redis_cb cb, void *arg, int argc, c
 /* Reconnects and enforces timeouts; call at least every 100 ms. */
 void edge_redis_tick(edge_redis_t *r);
 
+/* Reads, without waiting, what the subscription has brought and applies
+ * it (hooks.on_invalidate): one read(2), EAGAIN when nothing came. */
+void edge_redis_read_invalidations(edge_redis_t *r);
+
 /* Writes the commands queued since the last flush, in one write per
  * connection: the last thing of every loop turn, before the loop sleeps. */
 void edge_redis_flush(edge_redis_t *r);

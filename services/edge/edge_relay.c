@@ -6,7 +6,9 @@
 #include "edge_quota.h"
 #include "edge_response.h"
 #include "edge_usage.h"
+#include "pgs_headers.h"
 #include "pgs_json.h"
+#include "pgs_log.h"
 #include "pgs_meta.h"
 
 #include <jansson.h>
@@ -37,6 +39,27 @@ s_take_meta(edge_req_t *r, const char *text)
     pgs_meta_clear(&m);
 }
 
+/* A reply's headers for the client: Content-Type apart (the response's
+ * own), the rest as they come. */
+typedef struct {
+    edge_req_t *r;
+    char content_type[256];
+} s_headers_t;
+
+static void
+s_on_header(void *arg, const char *name, size_t name_len, const char *value, size_t value_len)
+{
+    s_headers_t *h = arg;
+    if (name_len == 12 && strncasecmp(name, "content-type", 12) == 0) {
+        if (value_len < sizeof h->content_type) {
+            memcpy(h->content_type, value, value_len);
+            h->content_type[value_len] = '\0';
+        }
+        return;
+    }
+    edge_response_header_n(h->r, name, name_len, value, value_len);
+}
+
 static void
 s_on_reply(void *arg, edge_broker_reply_t *rep)
 {
@@ -55,21 +78,10 @@ s_on_reply(void *arg, edge_broker_reply_t *rep)
             edge_ratelimit_stream_release(r->ctx->ratelimit, r->tok.token_id);
         }
     }
-    json_t *h = json_loads(rep->headers, 0, NULL);
-    const char *key;
-    json_t *val;
-    const char *content_type = NULL;
-    json_object_foreach(h, key, val)
-    {
-        const char *v = json_string_value(val);
-        if (!v)
-            continue;
-        if (strcasecmp(key, "content-type") == 0) {
-            content_type = v;
-            continue;
-        }
-        edge_response_header(r, key, v);
-    }
+    s_headers_t h = {r, ""};
+    if (pgs_headers_each(rep->headers, strlen(rep->headers), s_on_header, &h) < 0)
+        pgs_warn("a reply's headers are malformed (the rest are dropped)");
+    const char *content_type = h.content_type[0] ? h.content_type : NULL;
     char *copy = NULL;
     if (rep->owned) {
         copy = rep->owned; /* put together from pieces: kept, not copied */
@@ -92,7 +104,6 @@ s_on_reply(void *arg, edge_broker_reply_t *rep)
     }
     edge_response_set(r, rep->status, copy, content_type);
     r->resp_len = copy_len;
-    json_decref(h);
     r->ops->wake(r->http);
 }
 

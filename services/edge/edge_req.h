@@ -57,12 +57,14 @@ typedef struct {
     int touch_interval_ms;
     int max_streams_per_token;
     int stream_idle_ms;
+    int edges; /* edges of this host ([service.edge] processes) */
 } edge_ctx_t;
 
 typedef struct {
-    char *name;
+    char *name; /* in the request's hbuf, or malloc'd when owned */
     char *value;
-} edge_header_t;
+    int owned;
+} edge_header_t;;
 
 typedef struct edge_req {
     edge_ctx_t *ctx;
@@ -123,6 +125,8 @@ typedef struct edge_req {
     int status;
     edge_header_t headers[EDGE_MAX_RESP_HEADERS];
     int nheaders;
+    char hbuf[2048]; /* where the headers' names and values are kept, mostly */
+    size_t hbuf_len;
     char *resp_body;
     size_t resp_len;
     int resp_ready;

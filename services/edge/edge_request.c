@@ -188,9 +188,6 @@ edge_request_release(edge_req_t *r)
     free(r->origin);
     free(r->host);
     free(r->body);
-    for (int i = 0; i < r->nheaders; i++) {
-        free(r->headers[i].name);
-        free(r->headers[i].value);
-    }
+    edge_response_headers_clear(r);
     free(r->resp_body);
 }

@@ -14,17 +14,51 @@
 #include <strings.h>
 
 void
-edge_response_header(edge_req_t *r, const char *name, const char *value)
+edge_response_header_n(edge_req_t *r, const char *name, size_t name_len, const char *value,
+                       size_t value_len)
 {
     if (r->nheaders == EDGE_MAX_RESP_HEADERS)
         return;
-    char *n = strdup(name), *v = strdup(value);
-    if (!n || !v) {
-        free(n);
-        free(v);
-        return;
+    size_t need = name_len + value_len + 2;
+    edge_header_t h = {0};
+    if (r->hbuf_len + need <= sizeof r->hbuf) {
+        h.name = r->hbuf + r->hbuf_len;
+        h.value = h.name + name_len + 1;
+        r->hbuf_len += need;
+    } else {
+        h.name = malloc(name_len + 1);
+        h.value = malloc(value_len + 1);
+        h.owned = 1;
+        if (!h.name || !h.value) {
+            free(h.name);
+            free(h.value);
+            return;
+        }
     }
-    r->headers[r->nheaders++] = (edge_header_t){n, v};
+    memcpy(h.name, name, name_len);
+    h.name[name_len] = '\0';
+    memcpy(h.value, value, value_len);
+    h.value[value_len] = '\0';
+    r->headers[r->nheaders++] = h;
+}
+
+void
+edge_response_header(edge_req_t *r, const char *name, const char *value)
+{
+    edge_response_header_n(r, name, strlen(name), value, strlen(value));
+}
+
+void
+edge_response_headers_clear(edge_req_t *r)
+{
+    for (int i = 0; i < r->nheaders; i++) {
+        if (r->headers[i].owned) {
+            free(r->headers[i].name);
+            free(r->headers[i].value);
+        }
+    }
+    r->nheaders = 0;
+    r->hbuf_len = 0;
 }
 
 static int

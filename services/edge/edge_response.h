@@ -15,6 +15,11 @@
 
 /* Adds a response header (copied); dropped past EDGE_MAX_RESP_HEADERS. */
 void edge_response_header(edge_req_t *r, const char *name, const char *value);
+/* The same with lengths (not NUL-terminated). */
+void edge_response_header_n(edge_req_t *r, const char *name, size_t name_len, const char *value,
+                            size_t value_len);
+/* Drops every header set so far. */
+void edge_response_headers_clear(edge_req_t *r);
 
 /* 1 when r's Origin is one of the configured CORS origins. */
 int edge_response_cors_allowed(const edge_req_t *r);

@@ -25,6 +25,7 @@
 #include "edge_tokens.h"
 #include "edge_usage.h"
 #include "pgs_conf.h"
+#include "pgs_edges.h"
 #include "pgs_log.h"
 #include "pgs_time.h"
 #include "pgs_token.h"
@@ -268,6 +269,7 @@ main(int argc, char **argv)
     ctx.touch_interval_ms = (int)pgs_conf_int(cfg, PGS_KEY_AUTH_TOUCH_INTERVAL_S) * 1000;
     ctx.max_streams_per_token = (int)pgs_conf_int(cfg, PGS_KEY_CHAT_MAX_STREAMS_PER_TOKEN);
     ctx.stream_idle_ms = (int)pgs_conf_int(cfg, PGS_KEY_CHAT_STREAM_IDLE_S) * 1000;
+    ctx.edges = pgs_edges_count(cfg);
     snprintf(ctx.cors_origins, sizeof ctx.cors_origins, "%s",
              pgs_conf_str(cfg, PGS_KEY_EDGE_CORS_ORIGINS));
     snprintf(ctx.trusted_proxies, sizeof ctx.trusted_proxies, "%s",
@@ -302,16 +304,18 @@ main(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    char redis_default[1100], broker_default[1100];
+    char redis_default[1100], broker_bind[1100];
     snprintf(redis_default, sizeof redis_default, "%s/redis.sock", home);
-    snprintf(broker_default, sizeof broker_default, "ipc://%s/broker.sock", home);
     const char *redis_addr = pgs_conf_str(cfg, PGS_KEY_REDIS_ADDRESS);
-    const char *broker_eps = pgs_conf_str(cfg, PGS_KEY_BROKER_ENDPOINTS);
+    if (pgs_edges_bind(cfg, home, atoi(instance), broker_bind, sizeof broker_bind) < 0) {
+        pgs_error("config [broker] bind: too long");
+        return 1;
+    }
 
     edge_loop_t *loop = edge_loop_new();
     edge_tokens_t *tokens = NULL;
     edge_redis_hooks_t hooks = {s_on_invalidate, s_on_reset, &tokens};
-    ctx.broker = loop ? edge_broker_new(loop, *broker_eps ? broker_eps : broker_default,
+    ctx.broker = loop ? edge_broker_new(loop, broker_bind,
                                         (int)pgs_conf_int(cfg, PGS_KEY_EDGE_MAX_QUEUE))
                       : NULL;
     ctx.redis = ctx.broker
@@ -323,7 +327,9 @@ main(int argc, char **argv)
                                          (int)pgs_conf_int(cfg, PGS_KEY_EDGE_NEGATIVE_TTL_MS))
                        : NULL;
     ctx.tokens = tokens;
-    ctx.ratelimit = tokens ? edge_ratelimit_new(ctx.redis) : NULL;
+    char edge_id[64];
+    snprintf(edge_id, sizeof edge_id, "edge-%s", instance);
+    ctx.ratelimit = tokens ? edge_ratelimit_new(ctx.redis, ctx.edges > 1, edge_id) : NULL;
     char usage_spool[1200], usage_status[1200];
     snprintf(usage_spool, sizeof usage_spool, "%s/spool/usage-%s.events", home, instance);
     snprintf(usage_status, sizeof usage_status, "%s/run/edge-%s.json", home, instance);
@@ -351,7 +357,8 @@ main(int argc, char **argv)
         .body_timeout_s = (int)pgs_conf_int(cfg, PGS_KEY_EDGE_BODY_TIMEOUT_S),
         .min_body_rate = (long long)pgs_conf_int(cfg, PGS_KEY_EDGE_MIN_BODY_RATE),
         .body_buffer_bytes = (size_t)pgs_conf_int(cfg, PGS_KEY_EDGE_BODY_BUFFER_BYTES),
-        .spool_dir = spool_dir};
+        .spool_dir = spool_dir,
+        .reuse_port = pgs_edges_count(cfg) > 1};
     s_fd_limit(pgs_conf_int(cfg, PGS_KEY_EDGE_MAX_CONNECTIONS));
     edge_http_t *http = ctx.usage ? edge_http_new(loop, &ctx, &hopts) : NULL;
     if (!http) {

@@ -70,10 +70,12 @@ s_add_service(const char *section, const char *suffix, void *arg)
     if (is_edge != ld->edge_pass)
         return;
     (void)section;
-    /* pgs_conf_check has refused a count out of range, and an edge count
-     * other than 1 (exactly one edge runs per host). */
+    /* pgs_conf_check has refused a count out of range ([service.edge]
+     * processes: auto, one per CPU, or 1..16). */
     long long count = pgs_conf_int_in(ld->cfg, PGS_KEY_SERVICE_PROCESSES, suffix);
-    if (master_proc_add(ld->procs, suffix, (int)count, !is_edge, ld->err, sizeof ld->err) < 0)
+    if (master_proc_add(ld->procs, suffix, (int)count, !is_edge, ld->err, sizeof ld->err) < 0 ||
+        master_proc_wrap(ld->procs, suffix, pgs_conf_str_in(ld->cfg, PGS_KEY_SERVICE_WRAPPER, suffix),
+                         ld->err, sizeof ld->err) < 0)
         ld->failed = 1;
 }
 
@@ -161,8 +163,6 @@ main(int argc, char **argv)
         return 1;
     }
     master_proc_stop_first(procs, "edge");
-    if (!pgs_conf_is_set_in(cfg, PGS_KEY_SERVICE_PROCESSES, "edge"))
-        pgs_warn("config has no [service.edge] processes = 1: no HTTP edge will run");
 
     char endpoint[PATH_MAX + 32];
     char sock_path[PATH_MAX + 16];

@@ -46,6 +46,9 @@ typedef struct {
     char name[33];
     char path[PATH_MAX];
     char log_path[PATH_MAX];
+    char wrapper[1024];    /* its words, NUL-separated ("" none) */
+    char *wrap_argv[17];   /* into wrapper */
+    int wrap_argc;
     int count; /* wanted processes */
     int scalable;
     int stop_first;  /* stopped alone, before every other service */
@@ -162,14 +165,49 @@ master_proc_add(master_proc_t *p, const char *name, int count, int scalable, cha
     return 0;
 }
 
+int
+master_proc_wrap(master_proc_t *p, const char *name, const char *wrapper, char *err,
+                 size_t errlen)
+{
+    s_service_t *svc = s_find(p, name);
+    if (!svc) {
+        snprintf(err, errlen, "service %s is not declared", name);
+        return -1;
+    }
+    svc->wrap_argc = 0;
+    if (!wrapper || !*wrapper)
+        return 0;
+    if (wrapper[0] != '/' || strlen(wrapper) >= sizeof svc->wrapper) {
+        snprintf(err, errlen, "service %s: wrapper must be an absolute path and its arguments",
+                 name);
+        return -1;
+    }
+    memcpy(svc->wrapper, wrapper, strlen(wrapper) + 1);
+    for (char *w = strtok(svc->wrapper, " \t"); w; w = strtok(NULL, " \t")) {
+        if (svc->wrap_argc == 16) {
+            snprintf(err, errlen, "service %s: wrapper has more than 16 words", name);
+            svc->wrap_argc = 0;
+            return -1;
+        }
+        svc->wrap_argv[svc->wrap_argc++] = w;
+    }
+    return 0;
+}
+
 static void
 s_start(master_proc_t *p, s_service_t *svc, int idx, int64_t now)
 {
     s_slot_t *s = &svc->slots[idx];
     char instance[16];
     snprintf(instance, sizeof instance, "%d", idx + 1);
-    char *argv[] = {svc->path, "-c", p->config_path, "-i", instance, NULL};
-    pid_t pid = master_spawn_start(svc->path, argv, svc->log_path);
+    char *argv[24];
+    int n = 0;
+    for (int i = 0; i < svc->wrap_argc; i++)
+        argv[n++] = svc->wrap_argv[i];
+    char *own[] = {svc->path, "-c", p->config_path, "-i", instance, NULL};
+    for (size_t i = 0; i < sizeof own / sizeof own[0]; i++)
+        argv[n++] = own[i];
+    pid_t pid = master_spawn_start(argv[0], argv, svc->log_path);
     if (pid < 0) {
         /* Treated like a death at start: the back-off keeps us from
          * retrying a full disk or a process limit in a tight loop. */

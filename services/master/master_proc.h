@@ -56,6 +56,13 @@ void master_proc_destroy(master_proc_t **p);
 int master_proc_add(master_proc_t *p, const char *name, int count, int scalable, char *err,
                     size_t errlen);
 
+/* Runs the processes of service name under wrapper: an absolute program
+ * path and its arguments, separated by spaces, put before the service's
+ * own command line ([service.<name>] wrapper; a profiler or a debugger,
+ * as Postfix's debugger_command). "" or NULL: none. 0, or -1 with err. */
+int master_proc_wrap(master_proc_t *p, const char *name, const char *wrapper, char *err,
+                     size_t errlen);
+
 /* Marks service to stop first at shutdown (see above). Returns 0, or -1
  * for an unknown service. */
 int master_proc_stop_first(master_proc_t *p, const char *service);

@@ -326,6 +326,9 @@ class System:
             # and so is the per-address connection cap (the load and
             # half-open tests open hundreds; test_edge_limits.py sets it)
             PEGASUS_EDGE_MAX_CONNECTIONS_PER_ADDRESS="100000",
+            # one edge (the shipped default is one per CPU): rate limits and
+            # restarts are exact with one; test_edges.py runs several
+            PEGASUS_SERVICE_EDGE_PROCESSES="1",
         )
         self.env["PEGASUS_CONFIG"] = os.path.join(ROOT, "config", "pegasus.conf")
         self.env.update({k: str(v) for k, v in (env_overrides or {}).items()})

@@ -36,7 +36,7 @@ s_avoid_minute_edge(int margin)
 static int
 s_setup(void **state)
 {
-    edge_ratelimit_t *rl = edge_ratelimit_new(NULL);
+    edge_ratelimit_t *rl = edge_ratelimit_new(NULL, 0, NULL);
     if (!rl)
         return -1;
     *state = rl;
@@ -269,9 +269,9 @@ test_destroy(void **state)
     edge_ratelimit_t *none = NULL;
     edge_ratelimit_destroy(&none);
     PGS_EXPECT_NULL("destroy(&NULL)", none);
-    edge_ratelimit_t *rl = edge_ratelimit_new(NULL);
+    edge_ratelimit_t *rl = edge_ratelimit_new(NULL, 0, NULL);
     if (!rl)
-        fail_msg("edge_ratelimit_new(NULL): got NULL, want a limiter");
+        fail_msg("edge_ratelimit_new(NULL, 0, NULL): got NULL, want a limiter");
     long rem;
     int64_t reset;
     edge_ratelimit_take(rl, "tok_x", 3, &rem, &reset);

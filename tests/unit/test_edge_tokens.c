@@ -260,12 +260,15 @@ s_on_reset(void *arg)
     (void)arg;
 }
 
-/* Runs the loop (and the Redis timers) for up to ms or until *flag. */
+/* Runs the loop (and the Redis timers) for up to ms or until *flag, as
+ * the edge's turn does: what was asked of Redis is written before it
+ * sleeps. */
 static void
 s_run(s_env_t *e, int ms, const int *flag)
 {
     int64_t until = pgs_time_mono_ms() + ms;
     while (pgs_time_mono_ms() < until && !(flag && *flag)) {
+        edge_redis_flush(e->redis);
         edge_loop_run_once(e->loop, 10);
         edge_redis_tick(e->redis);
     }

@@ -17,6 +17,8 @@
 #include "pgs_conf.h"
 #include "pgs_test.h"
 
+#include <unistd.h>
+
 #define S_MAX_PROBLEMS 16
 
 typedef struct {
@@ -124,8 +126,10 @@ test_getters(void **state)
     PGS_EXPECT_INT("is_set_in(set)", pgs_conf_is_set_in(cfg, PGS_KEY_SERVICE_CAPACITY, "auth"), 1);
     PGS_EXPECT_INT("is_set_in(unset)", pgs_conf_is_set_in(cfg, PGS_KEY_SERVICE_CAPACITY, "bots"),
                    0);
-    PGS_EXPECT_INT("int_in(refined member [service.edge])",
-                   pgs_conf_int_in(cfg, PGS_KEY_SERVICE_PROCESSES, "edge"), 1);
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    PGS_EXPECT_INT("int_in(refined member [service.edge], auto: one per CPU)",
+                   pgs_conf_int_in(cfg, PGS_KEY_SERVICE_PROCESSES, "edge"),
+                   cpus < 1 ? 1 : cpus > PGS_CONF_MAX_EDGES ? PGS_CONF_MAX_EDGES : cpus);
 
     /* The environment wins, for fixed and family keys alike; an invalid
      * value (which the check refuses at start) reads as the default. */
@@ -227,14 +231,16 @@ test_check_refuses(void **state)
         {"[log]\nlevel = loud\n", "log", "level", "loud", "must be one of: debug info warn error"},
         {"[model.m]\nprovider = gpt\n", "model.m", "provider", "gpt",
          "must be one of: builtin openai"},
-        {"[broker]\nendpoints = a b c d e f g h i\n", "broker", "endpoints", "a b c d e f g h i",
-         "must list 0 to 8 items"},
+        {"[broker]\nendpoints = a b c d e f g h i j k l m n o p q\n", "broker", "endpoints",
+         "a b c d e f g h i j k l m n o p q", "must list 0 to 16 items"},
         {"[model.m]\nprovider = openai\nbase_url = ftp://x\n", "model.m", "base_url", "ftp://x",
          "must start with http:// or https://"},
         {"[plan.pro]\nmessages_per_month = 1000000001\n", "plan.pro", "messages_per_month",
          "1000000001", "must be an integer from 0 to 1000000000"},
-        {"[service.edge]\nprocesses = 2\n", "service.edge", "processes", "2",
-         "must be an integer from 1 to 1"},
+        {"[service.edge]\nprocesses = 17\n", "service.edge", "processes", "17",
+         "must be auto or an integer from 1 to 16"},
+        {"[service.edge]\nprocesses = many\n", "service.edge", "processes", "many",
+         "must be auto or an integer from 1 to 16"},
         {"[service.chat]\nprocesses = 65\n", "service.chat", "processes", "65",
          "must be an integer from 0 to 64"},
         /* Names the table does not know, and rules about sections. */
