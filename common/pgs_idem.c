@@ -82,7 +82,7 @@ int
 pgs_idem_init(pgs_idem_t *idem, const pgs_req_t *req, pgs_res_t *res)
 {
     memset(idem, 0, sizeof *idem);
-    json_t *headers = json_object_get(req->params, "headers");
+    json_t *headers = json_object_get(pgs_req_params(req), "headers");
     const char *key = json_string_value(json_object_get(headers, "idempotency-key"));
     const char *tok = pgs_req_ctx(req, "token_id");
     const char *ws = pgs_req_ctx(req, "workspace_id");
@@ -110,9 +110,9 @@ pgs_idem_init(pgs_idem_t *idem, const pgs_req_t *req, pgs_res_t *res)
     crypto_generichash_state st;
     crypto_generichash_init(&st, NULL, 0, sizeof idem->hash);
     s_hash_field(&st, req->route, strlen(req->route));
-    s_hash_json(&st, json_object_get(req->params, "method"));
-    s_hash_json(&st, json_object_get(req->params, "path"));
-    s_hash_json(&st, json_object_get(req->params, "query"));
+    s_hash_json(&st, json_object_get(pgs_req_params(req), "method"));
+    s_hash_json(&st, json_object_get(pgs_req_params(req), "path"));
+    s_hash_json(&st, json_object_get(pgs_req_params(req), "query"));
     s_hash_json(&st, json_object_get(headers, "content-type"));
     /* A JSON body as canonical JSON (keys sorted, no white space); any
      * other body as its bytes. */

@@ -71,7 +71,7 @@ pgs_page_cursor_decode(const char *s, int64_t *created_at, char id[PGS_PAGE_ID_M
 static const char *
 s_query(const pgs_req_t *req, const char *name)
 {
-    return json_string_value(json_object_get(json_object_get(req->params, "query"), name));
+    return json_string_value(json_object_get(json_object_get(pgs_req_params(req), "query"), name));
 }
 
 int

@@ -3,6 +3,7 @@
  * count, length and number is checked, and a bad message is dropped whole.
  */
 #include "pgs_proto.h"
+#include "pgs_num.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -182,13 +183,13 @@ pgs_proto_encode(const pgs_proto_msg_t *m, char numbuf[64], pgs_proto_frame_t *o
     out[0] = (pgs_proto_frame_t){PGS_PROTO_VERSION, 4};
     out[1] = (pgs_proto_frame_t){&cmds[m->cmd], 1};
     char *id = numbuf, *num = numbuf + 32;
-    int idlen = snprintf(id, 32, "%" PRIu64, m->id);
+    int idlen = (int)pgs_num_u64(m->id, id);
     pgs_proto_frame_t flags = {flag_text[m->flags & 3], 1};
     switch (m->cmd) {
     case PGS_PROTO_READY:
         out[2] = s_str(m->service);
         out[3] = s_str(m->instance);
-        out[4] = (pgs_proto_frame_t){num, (size_t)snprintf(num, 32, "%u", m->capacity)};
+        out[4] = (pgs_proto_frame_t){num, pgs_num_u64(m->capacity, num)};
         break;
     case PGS_PROTO_REQUEST:
         out[2] = (pgs_proto_frame_t){id, (size_t)idlen};
@@ -206,7 +207,7 @@ pgs_proto_encode(const pgs_proto_msg_t *m, char numbuf[64], pgs_proto_frame_t *o
         break;
     case PGS_PROTO_REPLY:
         out[2] = (pgs_proto_frame_t){id, (size_t)idlen};
-        out[3] = (pgs_proto_frame_t){num, (size_t)snprintf(num, 32, "%d", m->status)};
+        out[3] = (pgs_proto_frame_t){num, pgs_num_i64(m->status, num)};
         out[4] = flags;
         out[5] = s_str(m->headers ? m->headers : "");
         out[6] = s_str(m->meta);

@@ -43,6 +43,13 @@ pgs_res_json(pgs_res_t *res, int status, json_t *body)
 }
 
 void
+pgs_res_json_text(pgs_res_t *res, int status, char *text)
+{
+    s_body(res, text ? status : 500, text);
+    pgs_res_header(res, "Content-Type", "application/json");
+}
+
+void
 pgs_res_error(pgs_res_t *res, const pgs_req_t *req, int status, const char *code,
               const char *message, const char *param)
 {
@@ -77,8 +84,24 @@ pgs_req_ctx(const pgs_req_t *req, const char *key)
     return pgs_ctx_get(req->ctx, key);
 }
 
+json_t *
+pgs_req_params(const pgs_req_t *req)
+{
+    if (req->params || !req->params_cache)
+        return req->params;
+    if (!*req->params_cache && req->params_text) {
+        json_t *p = json_loads(req->params_text, 0, NULL);
+        if (p && !json_is_object(p)) {
+            json_decref(p);
+            p = NULL;
+        }
+        *req->params_cache = p;
+    }
+    return *req->params_cache;
+}
+
 const char *
 pgs_req_param(const pgs_req_t *req, const char *key)
 {
-    return json_string_value(json_object_get(req->params, key));
+    return json_string_value(json_object_get(pgs_req_params(req), key));
 }

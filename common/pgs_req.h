@@ -23,7 +23,13 @@ typedef struct {
     uint64_t id;
     const char *route;
     const pgs_ctx_t *ctx; /* who asks (pgs_ctx.h) */
-    json_t *params; /* path parameters, query and selected headers */
+    /* path parameters, query and selected headers: read them with
+     * pgs_req_params. Set when already parsed (tests; calls between
+     * services), else parsed from params_text on first use into
+     * *params_cache: most handlers of the hot path never look. */
+    json_t *params;
+    const char *params_text;
+    json_t **params_cache;
     const char *body;
     size_t body_len;
     const char *request_id; /* ctx->request_id, or "" */
@@ -41,6 +47,9 @@ typedef struct {
 
 /* Reply builders. Each replaces what the reply held before. */
 void pgs_res_json(pgs_res_t *res, int status, json_t *body /* stolen */);
+/* The same with a JSON text already written (pgs_jbuf; taken, NULL: out of
+ * memory, a 500). */
+void pgs_res_json_text(pgs_res_t *res, int status, char *text);
 void pgs_res_error(pgs_res_t *res, const pgs_req_t *req, int status, const char *code,
                    const char *message, const char *param);
 void pgs_res_empty(pgs_res_t *res, int status);
@@ -53,6 +62,9 @@ void pgs_res_usage_bot(pgs_res_t *res, const char *bot_id);
 void pgs_res_move(pgs_res_t *dst, pgs_res_t *src);
 /* Frees what the reply holds and zeroes it. */
 void pgs_res_clear(pgs_res_t *res);
+
+/* The params object (NULL when the text is not a JSON object). */
+json_t *pgs_req_params(const pgs_req_t *req);
 
 /* A string from the context or params, or NULL. */
 const char *pgs_req_ctx(const pgs_req_t *req, const char *key);

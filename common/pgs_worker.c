@@ -120,6 +120,8 @@ struct pgs_call {
     int edge;
     pgs_req_t req;
     pgs_ctx_t ctx;        /* req.ctx */
+    char *params_text;    /* req.params_text */
+    json_t *params;       /* *req.params_cache */
     pgs_proto_inbox_t in; /* the message the body borrows from */
     char route[PGS_PROTO_MAX_NAME + 1];
     char request_id[128];
@@ -264,7 +266,8 @@ s_call_new(pgs_worker_t *w)
 static void
 s_call_free(pgs_call_t *c)
 {
-    json_decref(c->req.params);
+    json_decref(c->params);
+    free(c->params_text);
     pgs_proto_inbox_close(&c->in);
     pgs_proto_body_free(&c->body);
     free(c);
@@ -942,10 +945,14 @@ s_dispatch(pgs_worker_t *w, int e, pgs_call_t *c, const pgs_proto_msg_t *msg)
     c->req.call = c;
     int ctx_ok = pgs_ctx_parse(msg->context, strlen(msg->context), &c->ctx) == 0;
     c->req.ctx = &c->ctx;
-    c->req.params = json_loads(msg->params, 0, NULL);
+    /* Kept as text (the message's frames do not outlive this function for
+     * a body in pieces), parsed when a handler asks (pgs_req_params). */
+    c->params_text = strdup(msg->params);
+    c->req.params_text = c->params_text;
+    c->req.params_cache = &c->params;
     s_call_open(w, c);
     pgs_res_t res = {0};
-    if (!ctx_ok || !json_is_object(c->req.params)) {
+    if (!ctx_ok || !c->params_text || msg->params[0] != '{') {
         pgs_res_error(&res, &c->req, 400, "invalid_request", "Malformed internal request.", NULL);
         pgs_call_reply(&c, &res);
         return;

@@ -13,6 +13,10 @@
 # (BENCH_SYSCALLS=0 skips that round).
 #   BENCH_DURATION (10s)  BENCH_ROUNDS (3)  BENCH_CONNECTIONS (50)
 #
+# Then instructions per request of the edge and auth under callgrind
+# (scripts/bench_callgrind.sh; BENCH_CALLGRIND=0 skips it) and req/s with
+# one edge and with two (scripts/bench_edges.sh; BENCH_EDGES=0 skips it).
+#
 # Then BENCH_IDLE_CONNECTIONS (10000) idle keep-alive connections are held
 # (scripts/bench_idle.py; BENCH_IDLE=0 skips it): the edge's RSS per
 # connection (target <= 20 KB).
@@ -58,6 +62,7 @@ trap cleanup EXIT
 
 echo "starting Pegasus on 127.0.0.1:$PORT (pinned to cpu $SERVER_CPU)"
 PEGASUS_HOME="$WORK/home" PEGASUS_PORT=$PORT PEGASUS_DEMO=1 PEGASUS_LOG_LEVEL=warn \
+  PEGASUS_SERVICE_EDGE_PROCESSES=1 \
   PEGASUS_PLAN_PRO_REQUESTS_PER_MINUTE=1000000000 PEGASUS_PLAN_PRO_MAX_DOCUMENTS_PER_BOT=1000000 \
   PEGASUS_PLAN_PRO_MESSAGES_PER_MONTH=1000000000 PEGASUS_EDGE_MAX_CONNECTIONS_PER_ADDRESS=100000 \
   taskset -c $SERVER_CPU ./scripts/run.sh >"$WORK/run.log" 2>&1 &
@@ -206,6 +211,16 @@ n = max(1, int(sys.argv[2]))
 top = ", ".join("%s %.2f" % (k, v / n) for k, v in sorted(calls.items(), key=lambda kv: -kv[1])[:6])
 print("edge syscalls per request: %.2f (%s; %d requests under strace)" % (int(total[0][3]) / n, top, n))
 PY
+fi
+
+# ---- instructions per request, and several edges (issue 12)
+if [ "${BENCH_CALLGRIND:-1}" = 1 ]; then
+  echo
+  ./scripts/bench_callgrind.sh
+fi
+if [ "${BENCH_EDGES:-1}" = 1 ]; then
+  echo
+  ./scripts/bench_edges.sh
 fi
 
 # ---- idle keep-alive connections (issue 12)

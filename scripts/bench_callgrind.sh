@@ -26,52 +26,55 @@ trap cleanup EXIT
 VG="$(command -v valgrind) --tool=callgrind --callgrind-out-file=$WORK/cg.%p"
 PEGASUS_HOME="$WORK/home" PEGASUS_PORT=$PORT PEGASUS_DEMO=1 PEGASUS_LOG_LEVEL=warn \
   PEGASUS_PLAN_PRO_REQUESTS_PER_MINUTE=1000000000 PEGASUS_SERVICE_AUTH_PROCESSES=1 \
+  PEGASUS_SERVICE_EDGE_PROCESSES=1 \
   PEGASUS_SERVICE_EDGE_WRAPPER="$VG" PEGASUS_SERVICE_AUTH_WRAPPER="$VG" \
   PEGASUS_EDGE_DEADLINE_MS=60000 ./scripts/run.sh >"$WORK/run.log" 2>&1 &
 run_pid=$!
 for _ in $(seq 1 600); do grep -q '^ready' "$WORK/run.log" 2>/dev/null && break; sleep 0.2; done
 grep -q '^ready' "$WORK/run.log" || { tail -20 "$WORK/run.log"; echo "bench_callgrind: the system did not start" >&2; exit 1; }
 URL="http://127.0.0.1:$PORT"
-python3 - "$URL" "$WORK" "$WARM" "$N" <<'PY'
-import http.client, json, os, subprocess, sys, time, urllib.parse
-url, work, warm, n = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+TOKEN=$(python3 scripts/bench_token.py "$URL")
+python3 - "$URL" "$TOKEN" "$WARM" "$N" <<'PY'
+import http.client, subprocess, sys, time, urllib.parse
+url, token, warm, n = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 u = urllib.parse.urlparse(url)
 c = http.client.HTTPConnection(u.hostname, u.port, timeout=60)
-def call(method, path, body=None, headers=None):
-    c.request(method, path, body=json.dumps(body) if body is not None else None, headers=headers or {})
+auth = {"Authorization": "Bearer " + token}
+def me():
+    c.request("GET", "/v1/me", headers=auth)
     r = c.getresponse()
-    return r.status, r.getheader("Set-Cookie"), r.read()
-st, cookie, body = call("POST", "/app/api/login", {"email": "alice@example.com", "password": "pegasus-demo"},
-                        {"Content-Type": "application/json"})
-assert st == 200, body
-csrf = json.loads(body)["csrf_token"]
-st, _, body = call("POST", "/app/api/tokens", {"name": "callgrind", "preset": "read_only", "expires_in_days": 30},
-                   {"Content-Type": "application/json", "Cookie": cookie.split(";")[0], "X-CSRF-Token": csrf})
-assert st == 201, body
-auth = {"Authorization": "Bearer " + json.loads(body)["secret"]}
+    r.read()
+    return r.status
 for _ in range(warm):
-    assert call("GET", "/v1/me", headers=auth)[0] == 200
+    assert me() == 200
 def control(flag):
     subprocess.run(["callgrind_control", flag], check=True, capture_output=True)
 control("-z")
 for _ in range(n):
-    assert call("GET", "/v1/me", headers=auth)[0] == 200
+    assert me() == 200
 control("-d")
 time.sleep(1)
 PY
 # the dumps of the edge and auth processes: the newest part of each
-for f in "$WORK"/cg.*; do
+for f in "$WORK"/cg.*.1; do
   cmd=$(sed -n 's/^cmd: //p' "$f" | head -1)
   case "$cmd" in *pegasus-edge*) who=edge ;; *pegasus-auth*) who=auth ;; *) continue ;; esac
   total=$(sed -n 's/^summary: //p;s/^totals: //p' "$f" | tail -1 | cut -d' ' -f1)
   [ -n "$total" ] || continue
   python3 -c 'import sys; print("%s: %.0f instructions per GET /v1/me (callgrind, %s requests)" % (sys.argv[1], int(sys.argv[2]) / int(sys.argv[3]), sys.argv[3]))' "$who" "$total" "$N"
-  if [ "$who" = edge ] && command -v callgrind_annotate >/dev/null; then
-    callgrind_annotate --inclusive=no "$f" 2>/dev/null | sed -n '/^-.*$/,$p' | grep -E '^ *[0-9,]+ ' | head -8 |
-      python3 -c 'import sys
-n = int(sys.argv[1])
+  # the functions that cost the most themselves (callgrind_annotate's list
+  # starts with the roots' inclusive totals — main, and each thread's entry
+  # point with the frames under it, which share its figure —: skipped)
+  callgrind_annotate --threshold=100 "$f" 2>/dev/null | sed -n '/file:function/,$p' |
+    grep -E '^ *[0-9,]+ ' | python3 -c 'import sys
+n, total, shown, roots = int(sys.argv[1]), int(sys.argv[3]), 0, set()
 for l in sys.stdin:
-    parts = l.split(None, 2)
-    print("  edge %8.0f %s" % (int(parts[0].replace(",", "")) / n, parts[-1].strip()[:90]))' "$N"
-  fi
+    parts = l.split()
+    ir, name = int(parts[0].replace(",", "")), parts[-2]
+    if ir > 0.3 * total or "start_thread" in name or name.endswith(":clone"):
+        roots.add(ir)
+    if ir in roots or shown == 8:
+        continue
+    shown += 1
+    print("  %s %8.0f  %s" % (sys.argv[2], ir / n, name[:100]))' "$N" "$who" "$total"
 done

@@ -21,7 +21,7 @@
 static int
 s_arg(const pgs_req_t *req, const char *key, char *out, size_t len)
 {
-    const char *v = json_string_value(json_object_get(req->params, key));
+    const char *v = json_string_value(json_object_get(pgs_req_params(req), key));
     json_t *body = NULL;
     if (!v && req->body_len) {
         body = json_loadb(req->body, req->body_len, 0, NULL);
@@ -118,14 +118,21 @@ auth_api_me(void *arg, const pgs_req_t *req, pgs_res_t *res)
         return PGS_DONE;
     }
     const char *role = rc == 1 ? m.role : pgs_req_ctx(req, "role");
-    json_t *o = json_object();
-    json_object_set_new(o, "id", json_string(u.id));
-    json_object_set_new(o, "object", json_string("user"));
-    json_object_set_new(o, "email", json_string(u.email));
-    json_object_set_new(o, "name", json_string(u.name));
-    s_ws_ref(o, &ws);
-    json_object_set_new(o, "role", json_string(role ? role : ""));
-    pgs_res_json(res, 200, o);
+    /* Written by hand: the hottest read there is (no jansson tree). */
+    pgs_jbuf_t b = {0};
+    pgs_jbuf_raw(&b, "{", 1);
+    pgs_jbuf_member(&b, 0, "id", u.id);
+    pgs_jbuf_member(&b, 1, "object", "user");
+    pgs_jbuf_member(&b, 1, "email", u.email);
+    pgs_jbuf_member(&b, 1, "name", u.name);
+    pgs_jbuf_raw(&b, ",\"workspace\":{", 14);
+    pgs_jbuf_member(&b, 0, "id", ws.id);
+    pgs_jbuf_member(&b, 1, "type", ws.type);
+    pgs_jbuf_member(&b, 1, "name", ws.name);
+    pgs_jbuf_raw(&b, "}", 1);
+    pgs_jbuf_member(&b, 1, "role", role ? role : "");
+    pgs_jbuf_raw(&b, "}", 1);
+    pgs_res_json_text(res, 200, pgs_jbuf_take(&b));
     return PGS_DONE;
 }
 

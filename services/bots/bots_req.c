@@ -10,7 +10,7 @@
 const char *
 bots_req_get(const pgs_req_t *req, const char *group, const char *name)
 {
-    return json_string_value(json_object_get(json_object_get(req->params, group), name));
+    return json_string_value(json_object_get(json_object_get(pgs_req_params(req), group), name));
 }
 
 void
@@ -33,7 +33,7 @@ json_t *
 bots_req_arg(const pgs_req_t *req, const char *key, json_t **tmp)
 {
     *tmp = NULL;
-    json_t *v = json_object_get(req->params, key);
+    json_t *v = json_object_get(pgs_req_params(req), key);
     if (v)
         return v;
     if (req->body_len) {

@@ -9,7 +9,7 @@
 const char *
 chat_req_get(const pgs_req_t *req, const char *group, const char *name)
 {
-    return json_string_value(json_object_get(json_object_get(req->params, group), name));
+    return json_string_value(json_object_get(json_object_get(pgs_req_params(req), group), name));
 }
 
 json_t *

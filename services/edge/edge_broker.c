@@ -35,8 +35,9 @@ typedef struct s_job {
     struct s_job *qprev, *qnext; /* service queue, or the ready list */
     s_service_t *service;
     s_worker_t *worker;
-    char *route, *context, *params, *request_id;
-    void *body;
+    char *route, *context, *params, *request_id; /* in the job's own block */
+    void *body;      /* in the block too, unless body_owned */
+    int body_owned;  /* body is malloc'd (put together from pieces) */
     size_t body_len;
     int64_t deadline;
     int retryable, retried;
@@ -123,11 +124,8 @@ s_service(edge_broker_t *b, const char *name, int create)
 static void
 s_job_free(s_job_t *j)
 {
-    free(j->route);
-    free(j->context);
-    free(j->params);
-    free(j->request_id);
-    free(j->body);
+    if (j->body_owned)
+        free(j->body);
     free(j->result_body);
     free(j->reply_headers);
     free(j->reply_meta);
@@ -507,19 +505,26 @@ s_on_chunk(edge_broker_t *b, s_worker_t *w, const pgs_proto_msg_t *m, int end)
 static s_job_t *
 s_job_new(edge_broker_t *b, const edge_broker_req_t *req)
 {
-    s_job_t *j = calloc(1, sizeof *j);
+    /* One allocation for the job, its texts and its body: it is made for
+     * every request. */
+    const char *texts[4] = {req->route, req->context ? req->context : "",
+                            req->params ? req->params : "{}",
+                            req->request_id ? req->request_id : ""};
+    size_t lens[4], total = sizeof(s_job_t) + req->body_len + 1;
+    for (int i = 0; i < 4; i++)
+        total += (lens[i] = strlen(texts[i]) + 1);
+    s_job_t *j = malloc(total);
     if (!j)
         return NULL;
+    memset(j, 0, sizeof *j);
     j->id = ++b->next_id;
-    j->route = strdup(req->route);
-    j->context = strdup(req->context ? req->context : "{}");
-    j->params = strdup(req->params ? req->params : "{}");
-    j->request_id = strdup(req->request_id ? req->request_id : "");
-    j->body = malloc(req->body_len ? req->body_len : 1);
-    if (!j->route || !j->context || !j->params || !j->request_id || !j->body) {
-        s_job_free(j);
-        return NULL;
+    char *p = (char *)(j + 1);
+    char **dst[4] = {&j->route, &j->context, &j->params, &j->request_id};
+    for (int i = 0; i < 4; i++) {
+        *dst[i] = memcpy(p, texts[i], lens[i]);
+        p += lens[i];
     }
+    j->body = p;
     if (req->body_len)
         memcpy(j->body, req->body, req->body_len);
     j->body_len = req->body_len;
@@ -616,8 +621,10 @@ s_on_client_body(edge_broker_t *b, const unsigned char *id, size_t idlen,
         free(body);
         return;
     }
-    free(j->body);
+    if (j->body_owned)
+        free(j->body);
     j->body = j->req_body.data;
+    j->body_owned = 1;
     j->body_len = j->req_body.len;
     j->req_body = (pgs_proto_body_t){0};
     j->deadline = pgs_time_mono_ms() + 10000;

@@ -30,6 +30,7 @@
  * Connection: close; a connection between requests is closed.
  */
 #include "edge_http.h"
+#include "pgs_num.h"
 #include "edge_addrs.h"
 #include "edge_http_parse.h"
 #include "edge_response.h"
@@ -572,9 +573,13 @@ s_header(s_conn_t *c, const char *name, const char *value)
 static void
 s_head_start(s_conn_t *c, int status)
 {
-    char line[64];
-    snprintf(line, sizeof line, "HTTP/1.1 %d %s\r\n", status, s_reason(status));
-    s_puts(c, line);
+    char num[PGS_NUM_MAX];
+    pgs_num_i64(status, num);
+    s_puts(c, "HTTP/1.1 ");
+    s_puts(c, num);
+    s_puts(c, " ");
+    s_puts(c, s_reason(status));
+    s_puts(c, "\r\n");
     s_header(c, "Date", s_date(c->h));
     s_header(c, "X-Content-Type-Options", "nosniff");
 }
@@ -622,8 +627,8 @@ s_respond(s_conn_t *c)
         c->early_len = c->early_cap = 0;
     } else {
         if (r->status != 204 && r->status != 304) {
-            char n[32];
-            snprintf(n, sizeof n, "%zu", r->resp_len);
+            char n[PGS_NUM_MAX];
+            pgs_num_u64(r->resp_len, n);
             s_header(c, "Content-Length", n);
         }
         s_head_end(c);

@@ -2,6 +2,7 @@
  * edge_response — see edge_response.h.
  */
 #include "edge_response.h"
+#include "pgs_num.h"
 #include "edge_openai.h"
 #include "edge_usage.h"
 #include "pgs_json.h"
@@ -73,13 +74,13 @@ s_has_header(const edge_req_t *r, const char *name)
 static void
 s_rate_headers(edge_req_t *r)
 {
-    char buf[32];
-    snprintf(buf, sizeof buf, "%ld", r->rl_limit);
-    edge_response_header(r, "X-RateLimit-Limit", buf);
-    snprintf(buf, sizeof buf, "%ld", r->rl_remaining);
-    edge_response_header(r, "X-RateLimit-Remaining", buf);
-    snprintf(buf, sizeof buf, "%lld", (long long)r->rl_reset);
-    edge_response_header(r, "X-RateLimit-Reset", buf);
+    char buf[PGS_NUM_MAX];
+    size_t n = pgs_num_i64(r->rl_limit, buf);
+    edge_response_header_n(r, "X-RateLimit-Limit", 17, buf, n);
+    n = pgs_num_i64(r->rl_remaining, buf);
+    edge_response_header_n(r, "X-RateLimit-Remaining", 21, buf, n);
+    n = pgs_num_i64(r->rl_reset, buf);
+    edge_response_header_n(r, "X-RateLimit-Reset", 17, buf, n);
     int64_t now = pgs_time_now_ms() / 1000;
     if (r->tok.expires_at - now <= 7 * 86400) {
         char when[PGS_TIME_RFC3339_LEN];

@@ -10,6 +10,7 @@ struct edge_usage_sum {
     edge_usage_row_t *rows;
     size_t nrows, max_rows;
     uint32_t *slots; /* row index + 1; 0: empty */
+    uint32_t *row_slot; /* the slot of each row, so a drain empties only those */
     size_t mask;
 };
 
@@ -28,7 +29,8 @@ edge_usage_sum_new(size_t max_rows)
         return NULL;
     s->rows = calloc(max_rows, sizeof *s->rows);
     s->slots = calloc(nslots, sizeof *s->slots);
-    if (!s->rows || !s->slots) {
+    s->row_slot = calloc(max_rows, sizeof *s->row_slot);
+    if (!s->rows || !s->slots || !s->row_slot) {
         edge_usage_sum_destroy(&s);
         return NULL;
     }
@@ -44,6 +46,7 @@ edge_usage_sum_destroy(edge_usage_sum_t **sp)
         return;
     free((*sp)->rows);
     free((*sp)->slots);
+    free((*sp)->row_slot);
     free(*sp);
     *sp = NULL;
 }
@@ -97,6 +100,7 @@ edge_usage_sum_add(edge_usage_sum_t *s, const edge_usage_row_t *one)
     edge_usage_row_t *row = &s->rows[s->nrows];
     *row = *one;
     row->day = day;
+    s->row_slot[s->nrows] = (uint32_t)i;
     s->slots[i] = (uint32_t)++s->nrows;
     return 0;
 }
@@ -113,8 +117,9 @@ edge_usage_sum_drain(edge_usage_sum_t *s, void (*fn)(const edge_usage_row_t *row
 {
     if (!s->nrows)
         return;
-    for (size_t i = 0; i < s->nrows; i++)
+    for (size_t i = 0; i < s->nrows; i++) {
         fn(&s->rows[i], arg);
+        s->slots[s->row_slot[i]] = 0;
+    }
     s->nrows = 0;
-    memset(s->slots, 0, (s->mask + 1) * sizeof *s->slots);
 }

@@ -40,7 +40,7 @@ static pgs_handled_t
 s_query(usage_t *u, const pgs_req_t *req, pgs_res_t *res, const usage_who_t *who)
 {
     usage_range_t q;
-    if (usage_query_parse(req, res, json_object_get(req->params, "query"), 1, &q) < 0)
+    if (usage_query_parse(req, res, json_object_get(pgs_req_params(req), "query"), 1, &q) < 0)
         return PGS_DONE;
     return usage_query_answer(u, req, res, who, &q);
 }
@@ -82,7 +82,7 @@ usage_api_app(void *arg, const pgs_req_t *req, pgs_res_t *res)
 {
     /* Auth owns sessions: it answers with the session's context, or with
      * the 401 every /app/api route gives without one. */
-    if (pgs_call_request(req->call, "auth", "session.context", req->ctx, req->params, NULL, 0,
+    if (pgs_call_request(req->call, "auth", "session.context", req->ctx, pgs_req_params(req), NULL, 0,
                          S_SESSION_TIMEOUT_MS, s_on_session, arg) < 0) {
         s_unavailable(req, res);
         return PGS_DONE;
@@ -234,7 +234,7 @@ static int
 s_wants_csv(const pgs_req_t *req)
 {
     const char *accept =
-        json_string_value(json_object_get(json_object_get(req->params, "headers"), "accept"));
+        json_string_value(json_object_get(json_object_get(pgs_req_params(req), "headers"), "accept"));
     return accept && strncasecmp(accept, "text/csv", 8) == 0;
 }
 
@@ -246,7 +246,7 @@ usage_api_report_show(void *arg, const pgs_req_t *req, pgs_res_t *res)
     if (s_who(req, res, &who) < 0)
         return PGS_DONE;
     const char *id =
-        json_string_value(json_object_get(json_object_get(req->params, "path"), "report_id"));
+        json_string_value(json_object_get(json_object_get(pgs_req_params(req), "path"), "report_id"));
     usage_report_t r;
     int rc = id && pgs_id_valid(id, "rep") ? usage_store_report_get(u->db, who.ws, id, &r) : 0;
     if (rc < 0) {
