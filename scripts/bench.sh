@@ -17,6 +17,10 @@
 # (scripts/bench_callgrind.sh; BENCH_CALLGRIND=0 skips it) and req/s with
 # one edge and with two (scripts/bench_edges.sh; BENCH_EDGES=0 skips it).
 #
+# Then the usage service's counting rate (scripts/bench_usage_consume.py,
+# BENCH_USAGE_CONSUME=0 skips it): BENCH_USAGE_CONSUME_ENTRIES (100000)
+# entries added at once, entries counted per second.
+#
 # Then BENCH_IDLE_CONNECTIONS (10000) idle keep-alive connections are held
 # (scripts/bench_idle.py; BENCH_IDLE=0 skips it): the edge's RSS per
 # connection (target <= 20 KB).
@@ -221,6 +225,12 @@ fi
 if [ "${BENCH_EDGES:-1}" = 1 ]; then
   echo
   ./scripts/bench_edges.sh
+fi
+
+# ---- usage aggregation (issue 12)
+if [ "${BENCH_USAGE_CONSUME:-1}" = 1 ]; then
+  echo
+  python3 scripts/bench_usage_consume.py "$WORK/home/redis.sock" "${BENCH_USAGE_CONSUME_ENTRIES:-100000}"
 fi
 
 # ---- idle keep-alive connections (issue 12)
