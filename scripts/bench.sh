@@ -39,6 +39,13 @@
 # pegasus-lite; target p50 <= 5 ms), then BENCH_CHAT_STREAMS (200) streamed
 # sends, one at a time, measure the time from the request to the first
 # "event: message.delta" byte (target <= 10 ms).
+#
+# Then the usage case (BENCH_USAGE=0 skips it): scripts/bench_usage.py gives
+# the demo team Acme a year of usage, BENCH_USAGE_ROWS_PER_DAY (700) rows of
+# usage_daily a day (255,500), sent as pgs:usage entries and counted by the
+# usage processes (the time that takes is printed), then times
+# BENCH_USAGE_REQUESTS (50) GET /v1/usage over 365 days per grouping, as the
+# owner and as a member (own requests only): p50/p99 (target <= 20 ms).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
@@ -309,4 +316,11 @@ if [ "${BENCH_CHAT:-1}" = 1 ]; then
   printf 'blocking send c=10: %8s req/s  p50 %s ms  p99 %s ms  (target p50 <= 5 ms)\n' "$crps" "$cp50" "$cp99"
   printf 'blocking send c=1:                p50 %s ms  p99 %s ms\n' "$sp50" "$sp99"
   printf 'first delta c=1:                  p50 %s ms  p99 %s ms  (target <= 10 ms)\n' "$fp50" "$fp99"
+fi
+
+# ---- usage (issue 12)
+if [ "${BENCH_USAGE:-1}" = 1 ]; then
+  echo
+  echo "usage: sending a year of usage of the team Acme (${BENCH_USAGE_ROWS_PER_DAY:-700} rows a day)"
+  taskset -c $CLIENT_CPU python3 scripts/bench_usage.py "$URL" "$WORK/home/redis.sock"
 fi

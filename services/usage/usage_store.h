@@ -1,12 +1,20 @@
 /*
- * usage_store — usage.db: the daily aggregates, the ids of the events
- * already counted, and the usage reports (docs/internals.md, "Usage
- * analytics").
+ * usage_store — usage.db: the daily aggregates and their rollups, the ids
+ * of the events already counted, and the usage reports (docs/internals.md,
+ * "Usage analytics").
  *
  * usage_daily holds one row per (workspace, UTC day, user, token, bot,
- * route) with the sums of its events. An event is counted by
- * usage_store_apply only if its stream id is new to usage_seen, in the same
- * transaction: a redelivered event is never counted twice.
+ * route) with the sums of its events: the truth, which queries do not read.
+ * They read the rollups, the same sums by grouping: usage_day_sums a row
+ * per (workspace, group_by, user_id, day, group_key) and usage_month_sums
+ * the same per month ("YYYY-MM"), where group_by is a grouping ("day",
+ * "token", "bot", "user", "route"; "day" in usage_day_sums only), group_key
+ * the group's key (token id, bot id or "" for no bot, user id, route; ""
+ * for "day") and user_id the user whose rows they are, or "" for the whole
+ * workspace's. An event is counted by usage_store_apply only if its stream
+ * id is new to usage_seen, in the same transaction as all the sums it adds
+ * to: a redelivered event is never counted twice, and the rollups always
+ * say what usage_daily says.
  */
 #ifndef USAGE_STORE_H
 #define USAGE_STORE_H
@@ -45,7 +53,10 @@ typedef enum {
 
 pgs_db_t *usage_store_open(const char *path);
 
-/* Counts the events that are new, in one transaction. Returns how many were
+/* Counts the events that are new, in one transaction: each adds to its row
+ * of usage_daily and to 18 rows of the rollups (its day's and month's, its
+ * user's and the workspace's, of each grouping). Events have a ws, user,
+ * token and route (usage_consume skips the others). Returns how many were
  * new, or -1 (nothing was written). */
 int usage_store_apply(pgs_db_t *db, const usage_event_t *ev, int n, int64_t now_ms);
 
@@ -53,8 +64,11 @@ int usage_store_apply(pgs_db_t *db, const usage_event_t *ev, int n, int64_t now_
 void usage_store_prune_seen(pgs_db_t *db, int64_t before_ms, int max);
 
 /* Calls fn for each group of ws's usage between the days start and end
- * (inclusive), of one user only when user is not NULL; most requests first
- * (days: oldest first). key is "" for requests without a bot. 0 or -1. */
+ * ("YYYY-MM-DD", inclusive), of one user only when user is not NULL (an
+ * empty user has none); most requests first, then key (days: oldest first,
+ * the days without requests left out). key is "" for requests without a
+ * bot. Reads the rollups: the whole months of the range by month, the
+ * days of the months it covers in part by day. 0 or -1. */
 int usage_store_query(pgs_db_t *db, const char *ws, const char *user, const char *start,
                       const char *end, usage_group_t group,
                       void (*fn)(const char *key, const usage_counts_t *c, void *arg), void *arg);

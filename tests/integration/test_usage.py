@@ -1038,24 +1038,30 @@ def test_ctl_monthly_report(system):
 
 def test_monthly_reports_made_in_the_background(system):
     """A workspace with usage last month gets its monthly report without
-    anyone asking. Last month's usage is written into usage.db (the clock
-    cannot be moved); restarted usage processes look for due reports at
-    once (then every 10 minutes)."""
+    anyone asking. Last month's usage comes as an edge sends it, entries of
+    pgs:usage with last month's times (the clock cannot be moved); restarted
+    usage processes look for due reports at once (then every 10 minutes)."""
     u, s = pro_account(system)
     t = Tok(s, scopes=["usage:read"])
     ws = s.ws("personal")["id"]
     first = today().replace(day=1)
     prev_last = first - datetime.timedelta(days=1)
     prev_first = prev_last.replace(day=1)
-    db = sqlite3.connect(os.path.join(system.home, "data", "usage.db"), timeout=10)
-    with db:
-        db.execute("INSERT INTO usage_daily(ws, day, user_id, token_id, bot_id, route, requests,"
-                   " messages, input_tokens, output_tokens, errors) VALUES (?, ?, ?, ?, '', 'GET /v1/me',"
-                   " 7, 2, 30, 40, 1)", (ws, prev_first.isoformat(), s.info["user"]["id"], t.id))
-        db.execute("INSERT INTO usage_daily(ws, day, user_id, token_id, bot_id, route, requests,"
-                   " messages, input_tokens, output_tokens, errors) VALUES (?, ?, ?, ?, '', 'GET /v1/me',"
-                   " 5, 0, 0, 0, 0)", (ws, prev_last.isoformat(), s.info["user"]["id"], t.id))
-    db.close()
+    for day, counts in ((prev_first, {"n": 7, "msgs": 2, "in": 30, "out": 40, "err": 1}),
+                        (prev_last, {"n": 5})):
+        noon_ms = (calendar.timegm(day.timetuple()) + 12 * 3600) * 1000
+        fields = ["ws", ws, "user", s.info["user"]["id"], "tok", t.id, "route", "GET /v1/me",
+                  "t", str(noon_ms), "e", uniq("bg")]
+        for k, v in counts.items():
+            fields += [k, str(v)]
+        system.redis("XADD", "pgs:usage", "*", *fields)
+
+    def counted():
+        r = system.api(t.secret, "GET", "/v1/usage",
+                       params={"start": prev_first.isoformat(), "end": prev_last.isoformat()})
+        assert r.status_code == 200, r.text
+        return r.json()["totals"]["requests"] == 12
+    poll(counted, timeout=30, interval=0.2, desc="last month's events counted")
     system.ctl("restart", "usage")
 
     def monthly():
