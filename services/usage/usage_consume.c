@@ -13,11 +13,11 @@
 
 #define S_STREAM "pgs:usage"
 #define S_GROUP "usage"
-#define S_BATCH 500
+#define S_BATCH 200 /* a pass: one batch, ~0.1 s at worst (every row new), so queries wait little */
 #define S_CLAIM_EVERY_MS 10000 /* how often stale entries of others are claimed */
 #define S_CLAIM_IDLE_MS 30000  /* pending this long on another consumer: take it over */
 #define S_SEEN_KEEP_MS (7LL * 86400 * 1000)
-#define S_MAX_BATCHES 4 /* per pump, so the loop keeps serving */
+#define S_MAX_BATCHES 1 /* per pass; a backlog gets the next pass on the next loop turn */
 
 static int
 s_is_error(const redisReply *r, const char *prefix)
@@ -255,6 +255,14 @@ s_trim(usage_t *u)
     freeReplyObject(t);
 }
 
+static void
+s_again(void *arg)
+{
+    usage_t *u = arg;
+    u->again = 0;
+    usage_consume_timer(u);
+}
+
 void
 usage_consume_timer(void *arg)
 {
@@ -278,6 +286,10 @@ usage_consume_timer(void *arg)
             u->own_pending = 0; /* none left: on to new entries */
         else if (!own && n < S_BATCH)
             break;
+        /* More waits: the next batch on the next loop turn, after what
+         * the loop has to serve meanwhile (not in this one). */
+        if (!u->again && pgs_worker_after(u->w, 0, s_again, u) > 0)
+            u->again = 1;
         pgs_worker_keepalive(u->w);
     }
     /* What every consumer is done with leaves Redis at once, not in the

@@ -15,7 +15,8 @@
 /* How often the consumer looks for events. */
 #define USAGE_CONSUME_EVERY_MS 100
 
-/* Does the consumer's due work, a few batches at most: a timer of the
+/* Does the consumer's due work, one batch (a backlog goes on in a pass on
+ * the next loop turn, after the requests waiting meanwhile): a timer of the
  * worker every USAGE_CONSUME_EVERY_MS (arg: the usage_t). */
 void usage_consume_timer(void *arg);
 

@@ -22,6 +22,7 @@ typedef struct {
     /* the consumer (usage_consume) */
     int group_ready;    /* the group is known to exist */
     int own_pending;    /* read our own pending entries before new ones */
+    int again; /* a pass is due on the next loop turn (a backlog) */
     int64_t next_claim; /* XAUTOCLAIM of other consumers' stale entries */
     int64_t next_prune; /* usage_seen housekeeping */
     long long consumed; /* events counted since start (for logs) */
