@@ -11,11 +11,13 @@ typedef struct {
     size_t len, offset, size;
 } s_field_t;
 
-#define S_F(n) {#n, sizeof #n - 1, offsetof(pgs_ctx_t, n), sizeof((pgs_ctx_t *)0)->n}
+#define S_F(n)                                                                                     \
+    {                                                                                              \
+#n, sizeof #n - 1, offsetof(pgs_ctx_t, n), sizeof((pgs_ctx_t *)0)->n                       \
+    }
 static const s_field_t s_fields[] = {
-    S_F(request_id),   S_F(client_ip),      S_F(actor), S_F(token_id),
-    S_F(user_id),      S_F(workspace_id),   S_F(workspace_type),
-    S_F(role),         S_F(plan),           S_F(scopes), S_F(seat),
+    S_F(request_id),     S_F(client_ip), S_F(actor), S_F(token_id), S_F(user_id), S_F(workspace_id),
+    S_F(workspace_type), S_F(role),      S_F(plan),  S_F(scopes),   S_F(seat),
 };
 #define S_NFIELDS (sizeof s_fields / sizeof s_fields[0])
 

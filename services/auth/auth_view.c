@@ -25,7 +25,7 @@ typedef struct s_entry {
 typedef enum { S_USER, S_WS, S_MEM, S_SEATED, S_TOK, S_KINDS } s_kind_t;
 
 static const size_t s_size[S_KINDS] = {
-    [S_USER] = sizeof(auth_user_t), [S_WS] = sizeof(auth_ws_t),      [S_MEM] = sizeof(auth_mem_t),
+    [S_USER] = sizeof(auth_user_t), [S_WS] = sizeof(auth_ws_t),   [S_MEM] = sizeof(auth_mem_t),
     [S_SEATED] = sizeof(long long), [S_TOK] = sizeof(auth_tok_t),
 };
 

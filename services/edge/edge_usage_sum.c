@@ -9,7 +9,7 @@
 struct edge_usage_sum {
     edge_usage_row_t *rows;
     size_t nrows, max_rows;
-    uint32_t *slots; /* row index + 1; 0: empty */
+    uint32_t *slots;    /* row index + 1; 0: empty */
     uint32_t *row_slot; /* the slot of each row, so a drain empties only those */
     size_t mask;
 };

@@ -76,7 +76,7 @@ test_sums_per_key(void **state)
     edge_usage_row_t a_bot = s_one("a", "bot_1", s_post, s_send, S_NOON, 0, 1); /* bot, route */
     edge_usage_row_t a_bot2 = s_one("a", "bot_2", s_post, s_send, S_NOON, 0, 1);
     edge_usage_row_t a_next = s_one("a", "", s_get, s_me, S_NOON + S_DAY_MS / 2, 0, 0); /* day */
-    edge_usage_row_t a_post = s_one("a", "", s_post, s_me, S_NOON, 0, 0); /* method */
+    edge_usage_row_t a_post = s_one("a", "", s_post, s_me, S_NOON, 0, 0);               /* method */
     edge_usage_row_t rows[] = {b, a_bot, a_bot, a_bot2, a_next, a_post};
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
         edge_usage_sum_add(s, &rows[i]);

@@ -24,11 +24,17 @@ test_round_trip(void **state)
 {
     (void)state;
     pgs_ctx_t c = {0};
-    static const char *const kv[][2] = {
-        {"request_id", "req_abc"}, {"client_ip", "2001:db8::1"}, {"actor", "pegasusctl"},
-        {"token_id", "tok_1"},     {"user_id", "usr_1"},         {"workspace_id", "ws_1"},
-        {"workspace_type", "team"}, {"role", "admin"},           {"plan", "pro"},
-        {"scopes", "bots:read chat:write"}, {"seat", "1"}};
+    static const char *const kv[][2] = {{"request_id", "req_abc"},
+                                        {"client_ip", "2001:db8::1"},
+                                        {"actor", "pegasusctl"},
+                                        {"token_id", "tok_1"},
+                                        {"user_id", "usr_1"},
+                                        {"workspace_id", "ws_1"},
+                                        {"workspace_type", "team"},
+                                        {"role", "admin"},
+                                        {"plan", "pro"},
+                                        {"scopes", "bots:read chat:write"},
+                                        {"seat", "1"}};
     for (size_t i = 0; i < sizeof kv / sizeof kv[0]; i++)
         PGS_EXPECT_INT(kv[i][0], pgs_ctx_set(&c, kv[i][0], kv[i][1]), 0);
     char text[PGS_CTX_MAX];

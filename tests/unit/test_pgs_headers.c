@@ -22,9 +22,9 @@ static void
 test_round_trip(void **state)
 {
     (void)state;
-    json_t *h = json_pack("{s:s,s:s,s:s}", "Content-Type", "text/csv; charset=utf-8",
-                          "Content-Disposition", "attachment; filename=\"usage.csv\"", "Retry-After",
-                          "1");
+    json_t *h =
+        json_pack("{s:s,s:s,s:s}", "Content-Type", "text/csv; charset=utf-8", "Content-Disposition",
+                  "attachment; filename=\"usage.csv\"", "Retry-After", "1");
     char *text = pgs_headers_format(h);
     assert_non_null(text);
     PGS_EXPECT_STR("formatted", text,
@@ -44,7 +44,8 @@ test_round_trip(void **state)
     PGS_EXPECT_INT("an empty frame is an empty object", json_object_size(back), 0);
     json_decref(back);
     back = pgs_headers_object("X-A:b", 5); /* no space, no final newline */
-    PGS_EXPECT_STR("a line without the space", json_string_value(json_object_get(back, "X-A")), "b");
+    PGS_EXPECT_STR("a line without the space", json_string_value(json_object_get(back, "X-A")),
+                   "b");
     json_decref(back);
 }
 
