@@ -82,14 +82,7 @@ for _ in $(seq 1 300); do grep -q '^ready' "$WORK/run.log" 2>/dev/null && break;
 grep -q '^ready' "$WORK/run.log" || { cat "$WORK/run.log"; echo "bench: Pegasus did not start" >&2; exit 1; }
 
 URL="http://127.0.0.1:$PORT"
-curl -fsS -c "$WORK/cookies" -H 'Content-Type: application/json' \
-  -d '{"email":"alice@example.com","password":"pegasus-demo"}' "$URL/app/api/login" >"$WORK/login.json" || { cat "$WORK/run.log"; tail "$WORK/home/log/"*.log; exit 1; }
-CSRF=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["csrf_token"])' "$WORK/login.json")
-curl -sS -b "$WORK/cookies" -H "X-CSRF-Token: $CSRF" -H 'Content-Type: application/json' \
-  -d '{"name":"bench","preset":"read_only","expires_in_days":30}' "$URL/app/api/tokens" >"$WORK/token.json"
-grep -q secret "$WORK/token.json" || { echo "bench: token creation failed:"; cat "$WORK/token.json"; exit 1; }
-TOKEN=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["secret"])' "$WORK/token.json")
-rm -f "$WORK/token.json"
+TOKEN=$(python3 scripts/bench_token.py "$URL") || { cat "$WORK/run.log"; tail "$WORK/home/log/"*.log; exit 1; }
 BODY_BYTES=$(curl -fsS -H "Authorization: Bearer $TOKEN" "$URL/v1/me" | wc -c)
 
 mkdir -p "$WORK/logs"
@@ -249,10 +242,7 @@ fi
 
 # ---- search (issue 3)
 if [ "${BENCH_SEARCH:-1}" = 1 ]; then
-  curl -sS -b "$WORK/cookies" -H "X-CSRF-Token: $CSRF" -H 'Content-Type: application/json' \
-    -d '{"name":"bench-search","preset":"bot_management","expires_in_days":30}' "$URL/app/api/tokens" >"$WORK/token.json"
-  BOT_TOKEN=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["secret"])' "$WORK/token.json")
-  rm -f "$WORK/token.json"
+  BOT_TOKEN=$(python3 scripts/bench_token.py "$URL" bot_management)
   echo
   echo "search: creating ${BENCH_SEARCH_BOTS:-10} bots x ${BENCH_SEARCH_DOCS:-10000} documents"
   taskset -c $CLIENT_CPU python3 scripts/bench_search.py "$URL" "$BOT_TOKEN" "$WORK" | tee "$WORK/search.out"
@@ -276,11 +266,7 @@ fi
 
 # ---- chat (issue 4)
 if [ "${BENCH_CHAT:-1}" = 1 ]; then
-  curl -sS -b "$WORK/cookies" -H "X-CSRF-Token: $CSRF" -H 'Content-Type: application/json' \
-    -d '{"name":"bench-chat","expires_in_days":30,"scopes":["bots:read","bots:write","conversations:read","conversations:write","chat:send"]}' \
-    "$URL/app/api/tokens" >"$WORK/token.json"
-  CHAT_TOKEN=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["secret"])' "$WORK/token.json")
-  rm -f "$WORK/token.json"
+  CHAT_TOKEN=$(python3 scripts/bench_token.py "$URL" bots:read,bots:write,conversations:read,conversations:write,chat:send)
   echo
   CHAT_BOT=${SEARCH_BOT:-}
   if [ -z "$CHAT_BOT" ]; then

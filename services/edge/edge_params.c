@@ -144,46 +144,26 @@ edge_params_build(edge_req_t *r)
     return pgs_jbuf_take(&b);
 }
 
-/* Appends "name=value\n" to out when value is not empty and it fits. */
-static size_t
-s_field(char *out, size_t n, size_t size, const char *name, size_t name_len, const char *value)
-{
-    size_t vlen = strlen(value);
-    if (!vlen || n + name_len + vlen + 3 > size)
-        return n;
-    memcpy(out + n, name, name_len);
-    out[n + name_len] = '=';
-    memcpy(out + n + name_len + 1, value, vlen);
-    n += name_len + vlen + 1;
-    out[n++] = '\n';
-    out[n] = '\0';
-    return n;
-}
-
-#define S_FIELD(n, name, value) s_field(out, n, size, name, sizeof name - 1, value)
-
 void
 edge_params_context(const edge_req_t *r, char *out, size_t size)
 {
-    /* Written straight into out rather than through pgs_ctx_format: it is
-     * on every request's path. Every value comes from the edge's own
-     * checks (ids, a parsed address, a validated request id, scope ids):
-     * none holds a control byte, and each fits its pgs_ctx_t field. */
-    if (!size)
-        return;
-    out[0] = '\0';
-    size_t n = S_FIELD(0, "request_id", r->request_id);
-    n = S_FIELD(n, "client_ip", r->client_ip);
+    /* Every value comes from the edge's own checks (ids, a parsed address,
+     * a validated request id, scope ids) and fits its field: copied, not
+     * printed (this is on every request's path). */
+    pgs_ctx_t c;
+    memset(&c, 0, sizeof c);
+    memcpy(c.request_id, r->request_id, sizeof c.request_id);
+    memcpy(c.client_ip, r->client_ip, sizeof c.client_ip);
     if (r->route->auth == EDGE_AUTH_TOKEN) {
-        char scopes[512];
-        pgs_scope_format(r->tok.scopes, scopes, sizeof scopes);
-        n = S_FIELD(n, "token_id", r->tok.token_id);
-        n = S_FIELD(n, "user_id", r->tok.user_id);
-        n = S_FIELD(n, "workspace_id", r->tok.workspace_id);
-        n = S_FIELD(n, "workspace_type", r->tok.workspace_type);
-        n = S_FIELD(n, "role", r->tok.role);
-        n = S_FIELD(n, "plan", r->tok.plan);
-        n = S_FIELD(n, "scopes", scopes);
-        S_FIELD(n, "seat", r->tok.seat ? "1" : "0");
+        memcpy(c.token_id, r->tok.token_id, sizeof c.token_id);
+        memcpy(c.user_id, r->tok.user_id, sizeof c.user_id);
+        memcpy(c.workspace_id, r->tok.workspace_id, sizeof c.workspace_id);
+        memcpy(c.workspace_type, r->tok.workspace_type, sizeof r->tok.workspace_type);
+        memcpy(c.role, r->tok.role, sizeof r->tok.role);
+        memcpy(c.plan, r->tok.plan, sizeof r->tok.plan);
+        pgs_scope_format(r->tok.scopes, c.scopes, sizeof c.scopes);
+        c.seat[0] = r->tok.seat ? '1' : '0';
     }
+    if (pgs_ctx_format(&c, out, size) < 0 && size)
+        out[0] = '\0';
 }

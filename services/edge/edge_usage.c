@@ -68,10 +68,9 @@ struct edge_usage {
     int status_written;
 };
 
-/* One event sent directly: what it takes to queue it when it fails. */
+/* One entry sent directly: what it takes to queue it when it fails. */
 typedef struct {
     edge_usage_t *u;
-    int64_t at_ms;
     char line[];
 } s_direct_t;
 
@@ -117,36 +116,22 @@ s_argv(char *line, const char **argv, size_t *lens, int max)
     return n;
 }
 
-/* Adds an event to the queue with the time it happened (t: the entry id a
- * later XADD gets is not its time). */
-static void
-s_enqueue(edge_usage_t *u, const char *line, int64_t at_ms)
-{
-    char buf[600];
-    if (strstr(line, "\tt\t"))
-        snprintf(buf, sizeof buf, "%s", line);
-    else
-        snprintf(buf, sizeof buf, "%s\tt\t%lld", line, (long long)at_ms);
-    edge_usage_queue_push(u->queue, buf);
-}
-
 static void
 s_on_direct(void *arg, redisReply *reply)
 {
     s_direct_t *d = arg;
     if (!reply || reply->type == REDIS_REPLY_ERROR) {
         s_warn(reply ? reply->str : "redis unavailable");
-        if (d->u)
-            s_enqueue(d->u, d->line, d->at_ms);
+        edge_usage_queue_push(d->u->queue, d->line);
     }
     free(d);
 }
 
 static void
-s_send(edge_redis_t *redis, edge_usage_t *u, const char *line, int64_t at_ms)
+s_send(edge_usage_t *u, const char *line)
 {
-    if (u && (edge_usage_queue_len(u->queue) || !edge_redis_up(redis))) {
-        s_enqueue(u, line, at_ms); /* behind the events already waiting */
+    if (edge_usage_queue_len(u->queue) || !edge_redis_up(u->redis)) {
+        edge_usage_queue_push(u->queue, line); /* behind the entries already waiting */
         return;
     }
     size_t len = strlen(line);
@@ -154,14 +139,13 @@ s_send(edge_redis_t *redis, edge_usage_t *u, const char *line, int64_t at_ms)
     if (!d)
         return;
     d->u = u;
-    d->at_ms = at_ms;
     memcpy(d->line, line, len + 1);
     char copy[600];
     snprintf(copy, sizeof copy, "%s", line);
     const char *argv[40];
     size_t lens[40];
     int n = s_argv(copy, argv, lens, 40);
-    if (n == 0 || edge_redis_command(redis, s_on_direct, d, n, argv, lens) < 0)
+    if (n == 0 || edge_redis_command(u->redis, s_on_direct, d, n, argv, lens) < 0)
         s_on_direct(d, NULL);
 }
 
@@ -254,7 +238,7 @@ s_send_row(const edge_usage_row_t *row, void *arg)
     edge_usage_t *u = arg;
     char line[600];
     if (s_format_row(u, row, line, sizeof line) == 0)
-        s_send(u->redis, u, line, row->first_ms);
+        s_send(u, line);
 }
 
 static void
